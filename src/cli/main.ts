@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from '../config/index.ts';
+import { runUntilSignal } from '../lifecycle/index.ts';
+import { createLogger } from '../observability/index.ts';
+import { ServeRole } from '../roles/index.ts';
+import { validateModels } from './models-validate.ts';
+
+const USAGE = `loupe — image classification service
+
+Usage:
+  loupe serve                    all-in-one: HTTP API + in-process ONNX Runtime
+  loupe models validate <dir>    check a model store, a model or one version
+  loupe --version | --help
+
+Configuration comes from environment variables (see README / .env.example).`;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve': {
+      const config = loadConfig();
+      const logger = createLogger(config.LOUPE_LOG_LEVEL);
+      const role = new ServeRole({ config, logger, version: packageVersion() });
+      runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS);
+      await role.start();
+      return -1; // keep running until a signal
+    }
+    case 'models': {
+      if (rest[0] !== 'validate' || !rest[1]) {
+        console.error('usage: loupe models validate <dir>');
+        return 2;
+      }
+      const report = await validateModels(rest[1]);
+      for (const line of report.lines) console.log(line);
+      return report.ok ? 0 : 1;
+    }
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exitCode = code;
+}, (err: unknown) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(`loupe: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,29 @@
+import { Type, type Static } from 'typebox';
+
+const MiB = 1024 * 1024;
+
+// One schema for every environment variable Loupe reads. The README table and .env.example
+// are checked against it by a test, so documentation cannot drift from the code.
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'HTTP port to listen on (0 picks a free one).' }),
+  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind; the container image sets 0.0.0.0.' }),
+  LOUPE_MODEL_STORE: Type.String({ minLength: 1, default: './model-store', description: 'Model store directory: <name>/model.json, <name>/labels.txt, <name>/<version>/model.onnx.' }),
+  LOUPE_DEFAULT_MODEL: Type.String({ minLength: 1, default: 'fashion-mnist', description: 'Model used when a request names none; readiness waits for it.' }),
+  LOUPE_LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' }),
+  LOUPE_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 20 * MiB, description: 'Largest accepted upload in bytes; larger ones get 413 without being buffered.' }),
+  LOUPE_MAX_PIXELS: Type.Integer({ minimum: 1, default: 40_000_000, description: 'Largest accepted image in pixels (width × height); larger ones get 422 (decompression bombs).' }),
+  LOUPE_CPUS: Type.Number({ minimum: 0, default: 0, description: 'CPUs the process may use; 0 derives it from the cgroup CPU quota or the core count.' }),
+  LOUPE_INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'ONNX Runtime intra-op threads per model; 0 = the CPUs the process may use.' }),
+  LOUPE_INTER_OP_THREADS: Type.Integer({ minimum: 0, default: 1, description: 'ONNX Runtime inter-op threads per model.' }),
+  LOUPE_DECODE_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'Images decoded at once (sharp/libuv pool); 0 = the CPUs the process may use.' }),
+  LOUPE_MAX_BATCH_SIZE: Type.Integer({ minimum: 0, default: 0, description: 'Override every model\'s batching.max_batch_size; 0 keeps model.json\'s.' }),
+  LOUPE_MAX_QUEUE_DELAY_MS: Type.Number({ minimum: -1, default: -1, description: 'Override batching.max_queue_delay_ms (how long a request may wait for a batch to fill); -1 keeps model.json\'s.' }),
+  LOUPE_MAX_QUEUE_SIZE: Type.Integer({ minimum: 0, default: 0, description: 'Override batching.max_queue_size (requests waiting per model before 503); 0 keeps model.json\'s.' }),
+  LOUPE_EXECUTION_PROVIDERS: Type.String({ pattern: '^\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml)(\\s*,\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml))*\\s*$', default: 'cpu', description: 'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.' }),
+  LOUPE_REQUIRE_GPU: Type.Boolean({ default: false, description: 'Refuse to start a model on the CPU provider (a GPU provider must initialise).' }),
+  LOUPE_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 1, description: 'Retry-After seconds sent with 503 when a queue is full.' }),
+  LOUPE_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' }),
+});
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+export type ConfigKey = keyof Config;

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from '../config/index.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
+import type { InferenceBackend } from '../inference/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import { openapiDocument, swaggerTransform } from './openapi.ts';
+import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { modelRoutes } from './routes/models.ts';
+import { predictRoutes } from './routes/predict.ts';
+import { oipRoutes } from './routes/v2/index.ts';
+import { ErrorBody, OipErrorBody } from './schemas.ts';
+import { sendError } from './errors.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Request body for the OpenAPI document of a route that reads its body itself. */
+    openapiBody?: unknown;
+  }
+}
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly backend: InferenceBackend;
+  readonly version: string;
+}
+
+export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the HTTP API over whichever inference backend the role chose. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, logger, metrics } = deps;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addSchema(ErrorBody);
+  app.addSchema(OipErrorBody);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const labels = { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+  app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
+  app.setNotFoundHandler((req, reply) => sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+
+  await app.register(multipart, {
+    limits: { fileSize: config.LOUPE_MAX_UPLOAD_BYTES, files: 4, fields: 32, fieldSize: 64 * 1024, parts: 40 },
+  });
+  for (const type of [/^image\//, 'application/octet-stream']) {
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
+  }
+
+  await app.register(swagger, { openapi: openapiDocument(deps.version), transform: swaggerTransform });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true } });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(predictRoutes, deps);
+  await app.register(modelRoutes, deps);
+  await app.register(healthRoutes, deps);
+  await app.register(metricsRoutes, deps);
+  await app.register(oipRoutes, deps);
+  return app as unknown as App;
+}

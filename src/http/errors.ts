@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCode, LoupeError, httpStatusOf } from '../errors.ts';
+
+/** Fastify's and its plugins' error codes, in Loupe's vocabulary. */
+const FRAMEWORK_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
+  FST_REQ_FILE_TOO_LARGE: ErrorCode.PayloadTooLarge,
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UnsupportedMediaType,
+  FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.EmptyBody,
+  FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.BadRequest,
+  FST_INVALID_MULTIPART_CONTENT_TYPE: ErrorCode.BadRequest,
+  FST_FILES_LIMIT: ErrorCode.BadRequest,
+  FST_PARTS_LIMIT: ErrorCode.BadRequest,
+  FST_FIELDS_LIMIT: ErrorCode.BadRequest,
+  FST_PROTO_VIOLATION: ErrorCode.BadRequest,
+};
+
+export function toLoupeError(err: FastifyError | Error): LoupeError {
+  if (err instanceof LoupeError) return err;
+  const fe = err as FastifyError;
+  if (fe.validation) return new LoupeError(ErrorCode.BadRequest, `${fe.validationContext ?? 'request'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(), { cause: err });
+  const mapped = fe.code ? FRAMEWORK_CODES[fe.code] : undefined;
+  if (mapped) return new LoupeError(mapped, fe.message, { cause: err });
+  // busboy reports malformed multipart bodies as plain errors
+  if (/multipart|boundary|unexpected end of form|malformed part header/i.test(fe.message)) return new LoupeError(ErrorCode.BadRequest, `malformed multipart body: ${fe.message}`, { cause: err });
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new LoupeError(ErrorCode.BadRequest, fe.message, { cause: err });
+  return new LoupeError(ErrorCode.Internal, 'internal error', { cause: err });
+}
+
+/** The one place where an error becomes an HTTP answer; 5xx details are logged, never sent. */
+export function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const e = toLoupeError(err);
+  const status = httpStatusOf[e.code];
+  if (status >= 500 && e.code === ErrorCode.Internal) req.log.error({ err }, 'request failed');
+  else req.log.info({ code: e.code, msg: e.message }, 'request refused');
+  if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
+  reply.code(status);
+  if (isOipRoute(req)) return reply.send({ error: e.message });
+  return reply.send({ error: { code: e.code, message: e.message, request_id: req.id } });
+}
+
+function isOipRoute(req: FastifyRequest): boolean {
+  return req.url === '/v2' || req.url.startsWith('/v2/') || req.url.startsWith('/v2?');
+}

@@ -1,0 +1,49 @@
+import type { FastifyRequest } from 'fastify';
+import { ErrorCode, LoupeError } from '../errors.ts';
+
+export interface Upload {
+  readonly bytes: Buffer;
+  /** Text fields sent beside the file in a multipart body. */
+  readonly fields: Record<string, string>;
+}
+
+/**
+ * The image of a request: multipart field `file`, or a raw image/* (or octet-stream) body.
+ * Size limits are enforced while streaming (multipart) or by the body parser (raw), so an
+ * oversized upload is refused without being held in memory.
+ */
+export async function readUpload(req: FastifyRequest): Promise<Upload> {
+  if (req.isMultipart()) {
+    let bytes: Buffer | undefined;
+    const fields: Record<string, string> = {};
+    for await (const part of req.parts()) {
+      if (part.type === 'file') {
+        if (part.fieldname === 'file' && !bytes) bytes = await part.toBuffer();
+        else part.file.resume(); // a second or misnamed file: drain it, never keep it
+      } else if (typeof part.value === 'string') {
+        fields[part.fieldname] = part.value;
+      }
+    }
+    if (!bytes) throw new LoupeError(ErrorCode.MissingFile, 'the multipart body has no "file" field; send the image as -F file=@photo.jpg');
+    if (bytes.length === 0) throw new LoupeError(ErrorCode.EmptyBody, 'the uploaded file is empty (0 bytes)');
+    return { bytes, fields };
+  }
+  const body = req.body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0) throw new LoupeError(ErrorCode.EmptyBody, 'the request body is empty; send an image');
+    return { bytes: body, fields: {} };
+  }
+  if (body === undefined || body === null || req.headers['content-length'] === '0') {
+    throw new LoupeError(ErrorCode.EmptyBody, 'the request body is empty; send multipart/form-data with a "file" field or a raw image body');
+  }
+  throw new LoupeError(ErrorCode.UnsupportedMediaType, `content type ${req.headers['content-type'] ?? '(none)'} is not accepted; send multipart/form-data or image/*`);
+}
+
+/** Refuses a declared Content-Length over the limit before a byte of the body is read. */
+export function checkDeclaredLength(req: FastifyRequest, maxBytes: number): void {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  // multipart adds boundaries and part headers around the file
+  if (declared > maxBytes + 64 * 1024) {
+    throw new LoupeError(ErrorCode.PayloadTooLarge, `the upload is ${declared} bytes; the limit is ${maxBytes}`);
+  }
+}

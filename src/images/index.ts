@@ -1,0 +1,2 @@
+export { sniffFormat, type SupportedFormat, type Sniffed } from './sniff.ts';
+export { preprocess, type PreprocessSpec, type Preprocessed, type ImageLimits } from './preprocess.ts';

@@ -1,0 +1,225 @@
+import type { Config } from '../../config/index.ts';
+import { ErrorCode, LoupeError } from '../../errors.ts';
+import { preprocess, type PreprocessSpec } from '../../images/index.ts';
+import { DEFAULT_BATCHING, checkSession, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
+import type { Logger, Metrics } from '../../observability/index.ts';
+import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
+import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
+import { Batcher } from './batcher.ts';
+import { createSession, runSession, type LoadedSession } from './session.ts';
+import { resolveProviders } from './providers.ts';
+
+interface LoadedModel {
+  readonly entry: ModelEntry;
+  readonly info: ModelInfo;
+  readonly loaded: LoadedSession;
+  readonly batcher: Batcher;
+  readonly spec: PreprocessSpec;
+  readonly outputName: string;
+}
+
+export interface LocalBackendDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly cpus: number;
+}
+
+/** In-process ONNX Runtime: one session and one dynamic batcher per model version. */
+export class LocalBackend implements InferenceBackend {
+  private readonly deps: LocalBackendDeps;
+  /** name → version → model; versions kept sorted ascending. */
+  private readonly models = new Map<string, Map<string, LoadedModel>>();
+  private problems: StoreProblem[] = [];
+  private started = false;
+  private loading: Promise<void> | undefined;
+
+  constructor(deps: LocalBackendDeps) {
+    this.deps = deps;
+  }
+
+  /** Loads the model store. Idempotent; a broken entry is logged and skipped. */
+  start(): Promise<void> {
+    this.loading ??= this.load();
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const { config, logger, metrics } = this.deps;
+    const scan = scanStore(config.LOUPE_MODEL_STORE);
+    this.problems = [...scan.problems];
+    for (const p of scan.problems) logger.error({ model: p.name, version: p.version, path: p.path }, `model store: skipped ${p.name}${p.version ? `/${p.version}` : ''}: ${p.error}`);
+    for (const entry of scan.entries) {
+      try {
+        await this.loadEntry(entry);
+      } catch (err) {
+        const problem = { name: entry.name, version: entry.version, path: entry.dir, error: (err as Error).message };
+        this.problems.push(problem);
+        logger.error(problem, `model store: skipped ${entry.name}/${entry.version}: ${problem.error}`);
+      }
+    }
+    metrics.modelsLoaded.set(this.listModels().length);
+    metrics.modelErrors.set(this.problems.length);
+    this.started = true;
+  }
+
+  private async loadEntry(entry: ModelEntry): Promise<void> {
+    const { config, logger, metrics, cpus } = this.deps;
+    const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
+    const loaded = await createSession(entry.onnxPath, {
+      intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
+      interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
+      executionProviders: requested,
+    }, (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise; trying the next`));
+    if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
+      await loaded.session.release();
+      throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
+    }
+    const mismatches = checkSession(entry, loaded);
+    if (mismatches.length) {
+      await loaded.session.release();
+      throw new Error(mismatches.join('; '));
+    }
+    const { input } = entry.config;
+    const channels = input.color === 'rgb' ? 3 : 1;
+    const outputName = entry.config.output.name ?? loaded.outputs[0]!.name;
+    const b = { ...DEFAULT_BATCHING, ...entry.config.batching };
+    const batching = {
+      max_batch_size: config.LOUPE_MAX_BATCH_SIZE || b.max_batch_size,
+      max_queue_delay_ms: config.LOUPE_MAX_QUEUE_DELAY_MS >= 0 ? config.LOUPE_MAX_QUEUE_DELAY_MS : b.max_queue_delay_ms,
+      max_queue_size: config.LOUPE_MAX_QUEUE_SIZE || b.max_queue_size,
+    };
+    const labels = { model: entry.name, version: entry.version };
+    const itemSize = channels * input.height * input.width;
+    const k = entry.labels.length;
+    const batcher = new Batcher({
+      maxBatchSize: batching.max_batch_size,
+      maxQueueDelayMs: batching.max_queue_delay_ms,
+      maxQueueSize: batching.max_queue_size,
+      itemSize,
+      retryAfterS: config.LOUPE_RETRY_AFTER_S,
+      run: async (batch, n) => {
+        const out = await runSession(loaded, input.name, outputName, batch, [n, channels, input.height, input.width]);
+        return Array.from({ length: n }, (_, i) => out.slice(i * k, (i + 1) * k));
+      },
+      onBatch: (n, ms) => {
+        metrics.batchSize.observe(labels, n);
+        metrics.inferenceDuration.observe({ ...labels, provider: loaded.provider }, ms / 1000);
+      },
+      onQueue: (depth) => metrics.queueDepth.set(labels, depth),
+      onReject: () => metrics.rejected.inc(labels),
+    });
+    const info: ModelInfo = {
+      name: entry.name,
+      version: entry.version,
+      format: 'onnx',
+      platform: 'onnxruntime_onnx',
+      inputs: [{ name: input.name, datatype: 'FP32', shape: [-1, channels, input.height, input.width] }],
+      outputs: [{ name: outputName, datatype: 'FP32', shape: [-1, k] }],
+      labels: entry.labels,
+      provider: loaded.provider,
+      input,
+      output_kind: entry.config.output.kind,
+      batching,
+      description: entry.config.description,
+    };
+    const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
+    versions.set(entry.version, { entry, info, loaded, batcher, spec: input, outputName });
+    this.models.set(entry.name, new Map([...versions].sort(([a], [b2]) => Number(a) - Number(b2))));
+    logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, batching }, `loaded ${entry.name}/${entry.version} on ${loaded.provider}`);
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.models.values()].flatMap((v) => [...v.values()]);
+    this.models.clear();
+    await Promise.all(all.map((m) => m.batcher.close()));
+    await Promise.all(all.map((m) => m.loaded.session.release()));
+  }
+
+  readiness(): Readiness {
+    const models = this.listModels().map((m) => ({ name: m.name, version: m.version, ready: true }));
+    const problems = this.problems;
+    if (!this.started) return { ready: false, models, problems, reason: 'models are loading' };
+    const defaultModel = this.deps.config.LOUPE_DEFAULT_MODEL;
+    if (!this.models.has(defaultModel)) return { ready: false, models, problems, reason: `the default model "${defaultModel}" is not loaded` };
+    return { ready: true, models, problems };
+  }
+
+  listModels(): ModelInfo[] {
+    return [...this.models.values()].flatMap((v) => [...v.values()].map((m) => m.info));
+  }
+
+  getModel(name: string, version?: string): ModelInfo {
+    return this.resolve(name, version).info;
+  }
+
+  private resolve(name: string | undefined, version: string | undefined): LoadedModel {
+    const modelName = name ?? this.deps.config.LOUPE_DEFAULT_MODEL;
+    const versions = this.models.get(modelName);
+    if (!versions?.size) throw new LoupeError(ErrorCode.ModelNotFound, `model "${modelName}" is not loaded`);
+    if (version === undefined) return [...versions.values()].at(-1)!;
+    const m = versions.get(String(Number(version)));
+    if (!m || !/^\d+$/.test(version)) throw new LoupeError(ErrorCode.ModelNotFound, `model "${modelName}" has no version "${version}" (versions: ${[...versions.keys()].join(', ')})`);
+    return m;
+  }
+
+  async classify(req: ClassifyRequest): Promise<Classification> {
+    const started = performance.now();
+    const m = this.resolve(req.model, req.version);
+    const k = m.entry.labels.length;
+    if (!Number.isInteger(req.topK) || req.topK < 1 || req.topK > k) {
+      throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.info.name}"`);
+    }
+    const image = await preprocess(req.image, m.spec, { maxPixels: this.deps.config.LOUPE_MAX_PIXELS });
+    const result = await m.batcher.submit(image.tensor);
+    const scores = m.info.output_kind === 'logits' ? softmax(result.output) : result.output;
+    const predictions = topIndices(scores, req.topK).map((index) => ({ label: m.entry.labels[index]!, index, score: scores[index]! }));
+    const labels = { model: m.info.name, version: m.info.version };
+    this.deps.metrics.queueDuration.observe(labels, result.queueMs / 1000);
+    this.deps.metrics.predictions.inc(labels);
+    return {
+      model: { name: m.info.name, version: m.info.version },
+      predictions,
+      image: { format: image.format, width: image.width, height: image.height },
+      timings_ms: round({ decode: image.timings.decode, preprocess: image.timings.preprocess, queue: result.queueMs, inference: result.inferenceMs, total: performance.now() - started }),
+    };
+  }
+
+  async infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse> {
+    const m = this.resolve(name, version);
+    if (!Array.isArray(req.inputs) || req.inputs.length !== 1) {
+      throw new LoupeError(ErrorCode.InvalidTensor, `model "${m.info.name}" takes exactly one input ("${m.info.inputs[0]!.name}")`);
+    }
+    const raw = req.inputs[0]!;
+    const input = decodeInput(raw, req.binaryInputs?.get(raw.name));
+    const want = m.info.inputs[0]!;
+    let items: Float32Array[];
+    if (input.kind === 'tensor') {
+      if (input.name !== want.name) throw new LoupeError(ErrorCode.InvalidTensor, `unknown input "${input.name}"; the model takes "${want.name}"`);
+      const [, ...chw] = want.shape;
+      if (input.shape.length !== 4 || input.shape.slice(1).some((d, i) => d !== chw[i])) {
+        throw new LoupeError(ErrorCode.InvalidTensor, `input "${input.name}" has shape [${input.shape}]; the model takes [N, ${chw.join(', ')}]`);
+      }
+      const size = chw.reduce((a, b) => a * b, 1);
+      items = Array.from({ length: input.shape[0]! }, (_, i) => input.data.subarray(i * size, (i + 1) * size));
+    } else {
+      const limits = { maxPixels: this.deps.config.LOUPE_MAX_PIXELS };
+      items = (await Promise.all(input.images.map((img) => preprocess(img, m.spec, limits)))).map((p) => p.tensor);
+    }
+    const results = await Promise.all(items.map((t) => m.batcher.submit(t)));
+    const k = m.entry.labels.length;
+    const scores = new Float32Array(results.length * k);
+    results.forEach((r, i) => scores.set(r.output, i * k));
+    return {
+      model_name: m.info.name,
+      model_version: m.info.version,
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs: encodeOutputs(req, m.outputName, scores, results.length, m.entry.labels),
+    };
+  }
+}
+
+function round(t: Record<keyof Classification['timings_ms'], number>): Classification['timings_ms'] {
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return { decode: r(t.decode), preprocess: r(t.preprocess), queue: r(t.queue), inference: r(t.inference), total: r(t.total) };
+}

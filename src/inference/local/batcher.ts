@@ -1,0 +1,130 @@
+import { ErrorCode, LoupeError } from '../../errors.ts';
+
+export interface BatcherOptions {
+  readonly maxBatchSize: number;
+  readonly maxQueueDelayMs: number;
+  readonly maxQueueSize: number;
+  /** Float32 elements of one item (C·H·W). */
+  readonly itemSize: number;
+  readonly retryAfterS: number;
+  /** Runs one batch; returns the output rows, one Float32Array per item. */
+  readonly run: (batch: Float32Array, n: number) => Promise<Float32Array[]>;
+  readonly onBatch?: (n: number, inferenceMs: number) => void;
+  readonly onQueue?: (depth: number) => void;
+  readonly onReject?: () => void;
+}
+
+export interface BatchResult {
+  readonly output: Float32Array;
+  readonly queueMs: number;
+  readonly inferenceMs: number;
+  readonly batchSize: number;
+}
+
+interface Item {
+  readonly data: Float32Array;
+  readonly enqueuedAt: number;
+  readonly resolve: (r: BatchResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export type BatcherState = 'idle' | 'waiting' | 'running' | 'closed';
+
+/**
+ * Triton-style dynamic batcher for one model version. Requests that arrive while a batch
+ * runs, or within max_queue_delay_ms of each other, go into one ONNX Runtime call. One batch
+ * runs at a time: ONNX Runtime already spreads a call over all intra-op threads, so parallel
+ * calls would only fight for the same cores. The queue is bounded; a full queue refuses at
+ * once (503 + Retry-After) instead of growing latency and memory without limit.
+ */
+export class Batcher {
+  private readonly opts: BatcherOptions;
+  private readonly pending: Item[] = [];
+  private running: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  batches = 0;
+
+  constructor(opts: BatcherOptions) {
+    this.opts = opts;
+  }
+
+  get state(): BatcherState {
+    if (this.closed) return 'closed';
+    if (this.running) return 'running';
+    return this.pending.length ? 'waiting' : 'idle';
+  }
+
+  get depth(): number {
+    return this.pending.length;
+  }
+
+  submit(data: Float32Array): Promise<BatchResult> {
+    if (this.closed) return Promise.reject(new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS }));
+    if (data.length !== this.opts.itemSize) {
+      return Promise.reject(new LoupeError(ErrorCode.InvalidTensor, `an item has ${data.length} values; the model takes ${this.opts.itemSize}`));
+    }
+    if (this.pending.length >= this.opts.maxQueueSize) {
+      this.opts.onReject?.();
+      return Promise.reject(new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS }));
+    }
+    return new Promise<BatchResult>((resolve, reject) => {
+      this.pending.push({ data, enqueuedAt: performance.now(), resolve, reject });
+      this.opts.onQueue?.(this.pending.length);
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything queued so far has run; new work is refused. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.running || this.pending.length) {
+      if (!this.running) this.flush();
+      await this.running;
+    }
+  }
+
+  private schedule(): void {
+    if (this.running) return; // the running batch picks the queue up when it ends
+    if (this.pending.length >= this.opts.maxBatchSize || this.opts.maxQueueDelayMs <= 0) {
+      this.flush();
+      return;
+    }
+    if (this.timer) return;
+    const waited = performance.now() - this.pending[0]!.enqueuedAt;
+    this.timer = setTimeout(() => this.flush(), Math.max(0, this.opts.maxQueueDelayMs - waited));
+  }
+
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.running || this.pending.length === 0) return;
+    const items = this.pending.splice(0, this.opts.maxBatchSize);
+    this.opts.onQueue?.(this.pending.length);
+    this.running = this.runBatch(items).finally(() => {
+      this.running = undefined;
+      if (this.pending.length) this.schedule();
+    });
+  }
+
+  private async runBatch(items: Item[]): Promise<void> {
+    const n = items.length;
+    const size = this.opts.itemSize;
+    const batch = new Float32Array(n * size);
+    items.forEach((it, i) => batch.set(it.data, i * size));
+    const start = performance.now();
+    let outputs: Float32Array[];
+    try {
+      outputs = await this.opts.run(batch, n);
+    } catch (err) {
+      for (const it of items) it.reject(err);
+      return;
+    }
+    const end = performance.now();
+    this.batches++;
+    this.opts.onBatch?.(n, end - start);
+    items.forEach((it, i) => it.resolve({ output: outputs[i]!, queueMs: start - it.enqueuedAt, inferenceMs: end - start, batchSize: n }));
+  }
+}

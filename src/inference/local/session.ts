@@ -1,0 +1,46 @@
+import ort from 'onnxruntime-node';
+
+export interface SessionOptions {
+  readonly intraOpThreads: number;
+  readonly interOpThreads: number;
+  readonly executionProviders: readonly string[];
+}
+
+export interface LoadedSession {
+  readonly session: ort.InferenceSession;
+  readonly provider: string;
+  readonly inputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+  readonly outputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+}
+
+/**
+ * One ONNX Runtime session, on the first execution provider in the list that initialises.
+ * Returns the provider that is active, or throws with every provider's failure.
+ */
+export async function createSession(onnxPath: string, opts: SessionOptions, onFallback?: (provider: string, err: Error) => void): Promise<LoadedSession> {
+  const failures: string[] = [];
+  for (const provider of opts.executionProviders) {
+    try {
+      const session = await ort.InferenceSession.create(onnxPath, {
+        executionProviders: [provider],
+        intraOpNumThreads: opts.intraOpThreads,
+        interOpNumThreads: opts.interOpThreads,
+        graphOptimizationLevel: 'all',
+        executionMode: 'sequential',
+      });
+      const meta = (m: ort.InferenceSession.ValueMetadata) => ({ name: m.name, shape: m.isTensor ? m.shape : undefined, type: m.isTensor ? String(m.type) : undefined });
+      return { session, provider, inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
+    } catch (err) {
+      failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
+      onFallback?.(provider, err as Error);
+    }
+  }
+  throw new Error(`no execution provider could load ${onnxPath} (${failures.join('; ')})`);
+}
+
+export async function runSession(loaded: LoadedSession, inputName: string, outputName: string, batch: Float32Array, dims: number[]): Promise<Float32Array> {
+  const out = await loaded.session.run({ [inputName]: new ort.Tensor('float32', batch, dims) });
+  const t = out[outputName];
+  if (!t) throw new Error(`the model returned no output "${outputName}"`);
+  return t.data as Float32Array;
+}

@@ -1,0 +1,75 @@
+import type { ModelConfig } from '../models/index.ts';
+import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
+
+export interface TensorInfo {
+  readonly name: string;
+  readonly datatype: string;
+  readonly shape: readonly number[];
+}
+
+/** A model version as every API describes it, whichever backend serves it. */
+export interface ModelInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly format: 'onnx';
+  readonly platform: 'onnxruntime_onnx';
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly labels: readonly string[];
+  readonly provider: string;
+  readonly input: ModelConfig['input'];
+  readonly output_kind: ModelConfig['output']['kind'];
+  readonly batching: { max_batch_size: number; max_queue_delay_ms: number; max_queue_size: number };
+  readonly description?: string | undefined;
+}
+
+export interface Prediction {
+  readonly label: string;
+  readonly index: number;
+  readonly score: number;
+}
+
+export interface Timings {
+  decode: number;
+  preprocess: number;
+  queue: number;
+  inference: number;
+  total: number;
+}
+
+export interface ClassifyRequest {
+  readonly model?: string | undefined;
+  readonly version?: string | undefined;
+  readonly image: Uint8Array;
+  readonly topK: number;
+}
+
+export interface Classification {
+  readonly model: { name: string; version: string };
+  readonly predictions: Prediction[];
+  readonly image: { format: string; width: number; height: number };
+  readonly timings_ms: Timings;
+}
+
+export interface Readiness {
+  readonly ready: boolean;
+  readonly models: ReadonlyArray<{ name: string; version: string; ready: boolean }>;
+  readonly problems: ReadonlyArray<{ name: string; version?: string | undefined; path: string; error: string }>;
+  readonly reason?: string | undefined;
+}
+
+/**
+ * The hinge between "one process" and "the stack": HTTP routes and the job worker talk to
+ * this, and only the composition root decides whether it is in-process ONNX Runtime
+ * (LocalBackend) or model servers over the Open Inference Protocol (RemoteBackend).
+ */
+export interface InferenceBackend {
+  start(): Promise<void>;
+  close(): Promise<void>;
+  readiness(): Readiness;
+  listModels(): ModelInfo[];
+  /** Latest version when `version` is omitted; throws LoupeError(MODEL_NOT_FOUND). */
+  getModel(name: string, version?: string): ModelInfo;
+  classify(req: ClassifyRequest): Promise<Classification>;
+  infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse>;
+}

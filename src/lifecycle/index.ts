@@ -1,0 +1,42 @@
+import type { Logger } from '../observability/index.ts';
+
+export type ServiceState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+/** Something a role starts and stops; both idempotent. */
+export interface Service {
+  readonly state: ServiceState;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a service until SIGTERM/SIGINT, then stops it (stop accepting, drain in-flight work)
+ * and exits 0; if the drain outlasts the deadline, exits 1 rather than hang a rollout.
+ */
+export function runUntilSignal(service: Service, logger: Logger, deadlineMs: number, exit: (code: number) => void = (c) => process.exit(c)): void {
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      exit(1);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, deadline_ms: deadlineMs }, `${signal}: draining, then exiting`);
+    const timer = setTimeout(() => {
+      logger.error({ deadline_ms: deadlineMs }, 'shutdown deadline passed with work still in flight; exiting');
+      exit(1);
+    }, deadlineMs);
+    timer.unref();
+    service.stop().then(() => {
+      clearTimeout(timer);
+      logger.info('stopped cleanly');
+      exit(0);
+    }, (err: unknown) => {
+      logger.error({ err }, 'error while stopping');
+      exit(1);
+    });
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}

@@ -1,0 +1,3 @@
+export { ModelConfigSchema, DEFAULT_BATCHING, type ModelConfig } from './schema.ts';
+export { scanStore, readEntry, type ModelEntry, type StoreProblem, type StoreScan } from './store.ts';
+export { checkSession, type SessionShape } from './validate.ts';

@@ -1,0 +1,33 @@
+import { Type, type Static } from 'typebox';
+
+const Positive = (description: string, extra: object = {}) => Type.Integer({ minimum: 1, description, ...extra });
+
+/** `<store>/<name>/model.json`: how to feed and read the model. */
+export const ModelConfigSchema = Type.Object({
+  name: Type.Optional(Type.String({ description: 'Informational; the directory name is the model name.' })),
+  format: Type.Optional(Type.Literal('onnx', { default: 'onnx' })),
+  description: Type.Optional(Type.String()),
+  input: Type.Object({
+    name: Type.String({ minLength: 1, description: 'ONNX input name' }),
+    color: Type.Union([Type.Literal('rgb'), Type.Literal('grayscale')]),
+    width: Positive('model input width'),
+    height: Positive('model input height'),
+    resize: Type.Union([Type.Literal('shorter-side-center-crop'), Type.Literal('stretch')]),
+    resize_shorter: Type.Optional(Positive('shorter side before the center crop (torchvision Resize(n))')),
+    mean: Type.Array(Type.Number(), { minItems: 1, maxItems: 3 }),
+    std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 3 }),
+  }),
+  output: Type.Object({
+    name: Type.Optional(Type.String({ minLength: 1, description: 'ONNX output name (default: the first output)' })),
+    kind: Type.Union([Type.Literal('logits'), Type.Literal('probabilities')]),
+  }),
+  batching: Type.Optional(Type.Object({
+    max_batch_size: Type.Optional(Positive('largest batch one ONNX Runtime call may take')),
+    max_queue_delay_ms: Type.Optional(Type.Number({ minimum: 0, description: 'how long a request may wait for a batch to fill' })),
+    max_queue_size: Type.Optional(Positive('requests that may wait before new ones get 503')),
+  })),
+});
+
+export type ModelConfig = Static<typeof ModelConfigSchema>;
+
+export const DEFAULT_BATCHING = { max_batch_size: 32, max_queue_delay_ms: 2, max_queue_size: 256 } as const;

@@ -1,0 +1,87 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { Value } from 'typebox/value';
+import { ModelConfigSchema, type ModelConfig } from './schema.ts';
+
+/** One servable version found in the store, with everything needed to load it. */
+export interface ModelEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly dir: string;
+  readonly onnxPath: string;
+  readonly config: ModelConfig;
+  readonly labels: readonly string[];
+}
+
+export interface StoreProblem {
+  readonly name: string;
+  readonly version?: string | undefined;
+  readonly path: string;
+  readonly error: string;
+}
+
+export interface StoreScan {
+  readonly entries: ModelEntry[];
+  readonly problems: StoreProblem[];
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * Reads the store layout `<name>/model.json`, `<name>/labels.txt`, `<name>/<version>/model.onnx`
+ * (a version directory may carry its own model.json / labels.txt that override the model's).
+ * Broken entries become problems, never exceptions: one bad model must not take the rest down.
+ */
+export function scanStore(root: string): StoreScan {
+  const entries: ModelEntry[] = [];
+  const problems: StoreProblem[] = [];
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    problems.push({ name: '*', path: root, error: `model store ${root} is not a directory` });
+    return { entries, problems };
+  }
+  for (const name of readdirSync(root).sort()) {
+    const dir = path.join(root, name);
+    if (name.startsWith('.') || !statSync(dir).isDirectory()) continue;
+    if (!NAME_RE.test(name)) {
+      problems.push({ name, path: dir, error: 'model names may use letters, digits, ".", "_" and "-" only' });
+      continue;
+    }
+    const versions = readdirSync(dir).filter((v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory());
+    if (versions.length === 0) {
+      problems.push({ name, path: dir, error: 'no numeric version directory (<name>/1/model.onnx)' });
+      continue;
+    }
+    for (const version of versions.sort((a, b) => Number(a) - Number(b))) {
+      const result = readEntry(root, name, String(Number(version)), path.join(dir, version));
+      if ('error' in result) problems.push(result);
+      else entries.push(result);
+    }
+  }
+  return { entries, problems };
+}
+
+export function readEntry(root: string, name: string, version: string, vdir: string): ModelEntry | StoreProblem {
+  const problem = (error: string, p = vdir): StoreProblem => ({ name, version, path: p, error });
+  const onnxPath = path.join(vdir, 'model.onnx');
+  if (!existsSync(onnxPath)) return problem('model.onnx is missing', onnxPath);
+  const configPath = [path.join(vdir, 'model.json'), path.join(root, name, 'model.json')].find((p) => existsSync(p));
+  if (!configPath) return problem('model.json is missing', path.join(root, name, 'model.json'));
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (err) {
+    return problem(`model.json is not valid JSON: ${(err as Error).message}`, configPath);
+  }
+  const first = [...Value.Errors(ModelConfigSchema, raw)][0];
+  if (first) return problem(`model.json ${first.instancePath || '/'} ${first.message}`, configPath);
+  const config = raw as ModelConfig;
+  const channels = config.input.color === 'rgb' ? 3 : 1;
+  if (config.input.mean.length !== channels || config.input.std.length !== channels) {
+    return problem(`model.json input.mean and input.std need ${channels} value(s) for color "${config.input.color}"`, configPath);
+  }
+  const labelsPath = [path.join(vdir, 'labels.txt'), path.join(root, name, 'labels.txt')].find((p) => existsSync(p));
+  if (!labelsPath) return problem('labels.txt is missing', path.join(root, name, 'labels.txt'));
+  const labels = readFileSync(labelsPath, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
+  if (labels.length === 0 || labels.some((l) => l.trim() === '')) return problem('labels.txt has empty lines', labelsPath);
+  return { name, version, dir: vdir, onnxPath, config, labels };
+}

@@ -1,0 +1,1 @@
+export { ServeRole, type ServeDeps } from './serve.ts';
