@@ -5,7 +5,7 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 /** Every metric Loupe exports, on a registry of its own (no global state; tests build many). */
 export function createMetrics() {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'loupe_process_' });
+  collectDefaultMetrics({ register: registry });
   return {
     registry,
     httpRequests: new Counter({ name: 'loupe_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { fixture } from '../helpers/fixtures.ts';
+import { writeStoreModel } from '../helpers/onnx-model.ts';
+import { form, json, startServe, tempDir, type TestServer } from '../helpers/server.ts';
+
+function metric(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(name));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+}
+
+describe('dynamic batching and backpressure over HTTP', () => {
+  let srv: TestServer;
+  const store = tempDir('loupe-batch-');
+  const images = ['dog-160x120.jpg', 'dog-160x120.png', 'dog-orient6.jpg', 'dog-rgba.png', 'gray-40x30.png'].map((f) => fixture(f));
+
+  before(async () => {
+    writeStoreModel(store, { name: 'm', channels: 3, height: 32, width: 32, classes: 5, resizeShorter: 36, batching: { max_batch_size: 16, max_queue_delay_ms: 25, max_queue_size: 24 } });
+    srv = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', LOUPE_RETRY_AFTER_S: '2' });
+  });
+  after(() => srv.stop());
+
+  const predict = async (img: Uint8Array) => json(await fetch(`${srv.url}/predict?top_k=5`, { method: 'POST', body: form(img) }));
+
+  it('concurrent requests run in fewer ONNX Runtime calls, with the same results as one by one', async () => {
+    const alone: Awaited<ReturnType<typeof predict>>[] = [];
+    for (const img of images) alone.push(await predict(img));
+    const before = await (await fetch(`${srv.url}/metrics`)).text();
+    const together = await Promise.all(Array.from({ length: 20 }, (_, i) => predict(images[i % images.length]!)));
+    const afterText = await (await fetch(`${srv.url}/metrics`)).text();
+    const runs = metric(afterText, 'loupe_batch_size_count{') - metric(before, 'loupe_batch_size_count{');
+    const items = metric(afterText, 'loupe_batch_size_sum{') - metric(before, 'loupe_batch_size_sum{');
+    assert.equal(items, 20);
+    assert.ok(runs < 20 / 2, `20 requests took ${runs} session runs`);
+    together.forEach((r, i) => {
+      const ref = alone[i % images.length];
+      assert.deepEqual(r.predictions.map((p: { index: number }) => p.index), ref.predictions.map((p: { index: number }) => p.index));
+      r.predictions.forEach((p: { score: number }, j: number) => assert.ok(Math.abs(p.score - ref.predictions[j].score) < 1e-6));
+    });
+    assert.ok(together.some((r) => r.timings_ms.queue > 0));
+  });
+
+  it('a full queue answers 503 with Retry-After at once, and the server recovers', async () => {
+    // One OIP request of 60 items overfills a 24-slot queue (16 run, 24 wait) deterministically.
+    const n = 60;
+    const res = await fetch(`${srv.url}/v2/models/m/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: [n, 3, 32, 32], datatype: 'FP32', data: new Array(n * 3 * 32 * 32).fill(0.5) }] }),
+    });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get('retry-after'), '2');
+    assert.match((await json(res)).error, /queue .* full/);
+    const text = await (await fetch(`${srv.url}/metrics`)).text();
+    assert.ok(metric(text, 'loupe_rejected_total{') >= 1);
+    const ok = await fetch(`${srv.url}/predict`, { method: 'POST', body: form(images[0]!) });
+    assert.equal(ok.status, 200);
+    const readyz = await fetch(`${srv.url}/readyz`);
+    assert.equal(readyz.status, 200);
+  });
+});

@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import http from 'node:http';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fixture } from '../helpers/fixtures.ts';
+import { writeStoreModel } from '../helpers/onnx-model.ts';
+import { tempDir } from '../helpers/server.ts';
+
+const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+
+describe('graceful shutdown of `loupe serve`', () => {
+  it('SIGTERM with an upload in flight: the request completes, new ones are refused, exit 0', async () => {
+    const store = tempDir('loupe-stop-');
+    writeStoreModel(store, { name: 'fashion-mnist', channels: 1, height: 28, width: 28, classes: 10 });
+    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, PORT: '0', LOUPE_MODEL_STORE: store, LOUPE_LOG_LEVEL: 'info', LOUPE_SHUTDOWN_TIMEOUT_MS: '10000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let logs = '';
+    child.stderr.on('data', (d: Buffer) => { logs += d.toString(); });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        logs += d.toString();
+        const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(logs);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', () => reject(new Error(`server exited early:\n${logs}`)));
+    });
+
+    // Start a multipart upload and send only half of it.
+    const boundary = 'loupe-boundary';
+    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="dog.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const img = fixture('dog-160x120.jpg');
+    const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+    const req = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + img.length + tail.length } });
+    const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+    });
+    req.write(head);
+    req.write(img.subarray(0, img.length >> 1));
+    await sleep(200);
+
+    child.kill('SIGTERM');
+    await sleep(300);
+    // The listener is closed: a new connection is refused.
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/livez`));
+    req.end(Buffer.concat([img.subarray(img.length >> 1), tail]));
+    const res = await response;
+    assert.equal(res.status, 200, res.body);
+    assert.equal(JSON.parse(res.body).predictions.length, 5);
+    const [code] = await once(child, 'exit');
+    assert.equal(code, 0, logs);
+    assert.match(logs, /SIGTERM: draining/);
+  });
+});

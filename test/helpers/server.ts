@@ -1,0 +1,41 @@
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { ServeRole } from '../../src/roles/index.ts';
+
+export interface TestServer {
+  readonly url: string;
+  readonly role: ServeRole;
+  stop(): Promise<void>;
+}
+
+/** A real `loupe serve` on a free loopback port, in this process. */
+export async function startServe(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', ...env }, overrides);
+  const role = new ServeRole({ config, logger: createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }), version: '0.0.0-test' });
+  await role.start();
+  return { url: role.address, role, stop: () => role.stop() };
+}
+
+export function tempDir(prefix = 'loupe-'): string {
+  return mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** multipart/form-data with the image as field `file`. */
+export function form(bytes: Uint8Array, filename = 'image.bin', fields: Record<string, string> = {}): FormData {
+  const f = new FormData();
+  for (const [k, v] of Object.entries(fields)) f.append(k, v);
+  f.append('file', new Blob([bytes]), filename);
+  return f;
+}
+
+export async function json<T = any>(res: Response): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const text = await res.text();
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new Error(`not JSON (${res.status}): ${text.slice(0, 200)}`);
+  }
+}

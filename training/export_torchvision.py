@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Export a torchvision classification architecture to a Loupe model-store entry.
+
+  python3 training/export_torchvision.py resnet18 --weights none --store model-store
+  python3 training/export_torchvision.py mobilenet_v2 --weights default --store model-store --name mobilenet
+
+--weights none gives random weights and works offline (tests, benchmarks);
+--weights default downloads torchvision's pretrained ImageNet weights (needs the internet).
+The entry carries the 1000 ImageNet labels and torchvision's preprocessing
+(Resize(256) + CenterCrop(224), ImageNet mean/std).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import onnx_max_abs_diff, write_entry  # noqa: E402
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+LABELS_FILE = Path(__file__).resolve().parent / "imagenet_labels.txt"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("arch", help="torchvision.models name: resnet18, resnet50, mobilenet_v2, mobilenet_v3_small, efficientnet_b0, ...")
+    p.add_argument("--weights", default="none", choices=["none", "default"])
+    p.add_argument("--store", default="model-store")
+    p.add_argument("--name", default=None)
+    p.add_argument("--version", type=int, default=None)
+    p.add_argument("--size", type=int, default=224, help="crop size (model input side)")
+    p.add_argument("--resize", type=int, default=256, help="shorter side before the center crop")
+    p.add_argument("--fp16", action="store_true", help="also write model.fp16.onnx (half-precision weights) for GPU providers")
+    p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+
+    import torchvision
+
+    torch.manual_seed(args.seed)
+    builder = getattr(torchvision.models, args.arch, None)
+    if builder is None:
+        sys.exit(f"unknown torchvision architecture {args.arch!r}")
+    if args.weights == "default":
+        try:
+            weights = torchvision.models.get_model_weights(args.arch).DEFAULT
+        except Exception as err:  # older torchvision: fall back to pretrained=True
+            print(f"note: {err}; using pretrained=True", file=sys.stderr)
+            weights = None
+        model = builder(weights=weights) if weights is not None else builder(pretrained=True)
+    else:
+        model = builder(weights=None) if "weights" in builder.__code__.co_varnames else builder(pretrained=False)
+    model.eval()
+
+    labels = LABELS_FILE.read_text().splitlines()
+    name = args.name or args.arch.replace("_", "-")
+    with tempfile.TemporaryDirectory() as d:
+        onnx_path = Path(d) / "model.onnx"
+        dummy = torch.randn(2, 3, args.size, args.size)
+        torch.onnx.export(model, dummy, str(onnx_path), input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}}, opset_version=args.opset,
+                          do_constant_folding=True)
+        with torch.no_grad():
+            ref = model(dummy).numpy()
+        diff = onnx_max_abs_diff(onnx_path, "input", dummy.numpy(), ref)
+        print(f"onnx check: max |onnx - torch| = {diff:.2e}")
+        if not diff <= 1e-3 * max(1.0, float(np.abs(ref).max())):
+            sys.exit(f"ONNX export does not match PyTorch: max abs diff {diff}")
+        extra = {}
+        if args.fp16:
+            extra["model.fp16.onnx"] = to_fp16(onnx_path, Path(d))
+        config = {
+            "name": name,
+            "format": "onnx",
+            "description": f"torchvision {args.arch} ({'ImageNet pretrained' if args.weights == 'default' else 'random weights'})",
+            "input": {"name": "input", "color": "rgb", "height": args.size, "width": args.size,
+                      "resize": "shorter-side-center-crop", "resize_shorter": args.resize,
+                      "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
+            "output": {"name": "logits", "kind": "logits"},
+            "batching": {"max_batch_size": 32, "max_queue_delay_ms": 2, "max_queue_size": 256},
+        }
+        if args.fp16:
+            config["variants"] = {"cuda": "model.fp16.onnx", "webgpu": "model.fp16.onnx"}
+        final = write_entry(Path(args.store), name, args.version, config, labels, onnx_path, extra)
+    print(f"wrote {final}")
+
+
+def to_fp16(onnx_path: Path, outdir: Path) -> Path:
+    """Half-precision weights with float32 inputs/outputs kept (a Cast at each end), so the
+    serving code feeds the same float32 tensors whichever variant a provider picks."""
+    import onnx
+    from onnx import helper, numpy_helper, TensorProto
+
+    m = onnx.load(str(onnx_path))
+    g = m.graph
+    for init in g.initializer:
+        if init.data_type == TensorProto.FLOAT:
+            arr = numpy_helper.to_array(init).astype(np.float16)
+            init.CopyFrom(numpy_helper.from_array(arr, init.name))
+    for node in g.node:
+        for attr in node.attribute:
+            if attr.name == "to" and attr.i == TensorProto.FLOAT:
+                attr.i = TensorProto.FLOAT16
+            if attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type == TensorProto.FLOAT:
+                attr.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(attr.t).astype(np.float16), attr.t.name))
+    inp, out = g.input[0].name, g.output[0].name
+    for node in g.node:
+        node.input[:] = [f"{inp}_fp16" if x == inp else x for x in node.input]
+        node.output[:] = [f"{out}_fp16" if x == out else x for x in node.output]
+    g.node.insert(0, helper.make_node("Cast", [inp], [f"{inp}_fp16"], to=TensorProto.FLOAT16))
+    g.node.append(helper.make_node("Cast", [f"{out}_fp16"], [out], to=TensorProto.FLOAT))
+    del g.value_info[:]
+    path = outdir / "model.fp16.onnx"
+    onnx.save(m, str(path))
+    return path
+
+
+if __name__ == "__main__":
+    main()
