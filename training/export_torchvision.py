@@ -83,7 +83,7 @@ def main() -> None:
                       "resize": "shorter-side-center-crop", "resize_shorter": args.resize,
                       "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
             "output": {"name": "logits", "kind": "logits"},
-            "batching": {"max_batch_size": 32, "max_queue_delay_ms": 2, "max_queue_size": 256},
+            "batching": {"max_batch_size": 32, "max_queue_delay_ms": 0, "max_queue_size": 256},
         }
         if args.fp16:
             config["variants"] = {"cuda": "model.fp16.onnx", "webgpu": "model.fp16.onnx"}

@@ -298,7 +298,7 @@ def main() -> None:
                       "height": side, "width": side, "resize": "shorter-side-center-crop",
                       "resize_shorter": side, "mean": mean, "std": std},
             "output": {"name": "logits", "kind": "logits"},
-            "batching": {"max_batch_size": 64, "max_queue_delay_ms": 2, "max_queue_size": 512},
+            "batching": {"max_batch_size": 64, "max_queue_delay_ms": 0, "max_queue_size": 512},
         }
         final = write_entry(Path(args.store), name, args.version, config, labels, onnx_path,
                             {f: tmp / f for f in ("metrics.json", "confusion_matrix.png", "MODEL_CARD.md")})

@@ -22,6 +22,16 @@ export const ConfigSchema = Type.Object({
   LOUPE_EXECUTION_PROVIDERS: Type.String({ pattern: '^\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml)(\\s*,\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml))*\\s*$', default: 'cpu', description: 'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.' }),
   LOUPE_REQUIRE_GPU: Type.Boolean({ default: false, description: 'Refuse to start a model on the CPU provider (a GPU provider must initialise).' }),
   LOUPE_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 1, description: 'Retry-After seconds sent with 503 when a queue is full.' }),
+  LOUPE_DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL (postgres://user@host:5432/db); empty uses embedded PGlite in LOUPE_DATA_DIR.' }),
+  LOUPE_DATABASE_PASSWORD_FILE: Type.String({ default: '', description: 'File holding the database password (a Docker/Compose secret); overrides any password in the URL.' }),
+  LOUPE_DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where `serve` keeps its PGlite database; memory:// keeps nothing.' }),
+  LOUPE_STORE_IMAGES: Type.Boolean({ default: false, description: 'Keep the uploaded image bytes with each prediction record.' }),
+  LOUPE_MODEL_SERVER_URL: Type.String({ default: '', description: 'gateway/worker: base URL of the model servers (http://model:8000); the host name is re-resolved and every address gets requests.' }),
+  LOUPE_MODEL_POLL_S: Type.Number({ minimum: 0, default: 5, description: 'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.' }),
+  LOUPE_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, default: 2, description: 'Jobs a worker processes at once.' }),
+  LOUPE_MAX_JOB_IMAGES: Type.Integer({ minimum: 1, default: 64, description: 'Most images one POST /jobs may carry.' }),
+  LOUPE_WEBHOOK_SECRET: Type.String({ default: '', description: 'HMAC-SHA256 key for webhook signatures (X-Loupe-Signature); jobs with a webhook_url are refused while it is empty.' }),
+  LOUPE_WEBHOOK_SECRET_FILE: Type.String({ default: '', description: 'File holding the webhook secret (a Docker/Compose secret).' }),
   LOUPE_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' }),
 });
 

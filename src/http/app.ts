@@ -8,6 +8,10 @@ import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
+import type { JobStore, PredictionStore } from '../storage/index.ts';
+import type { PgBoss } from 'pg-boss';
+import { historyRoutes } from './routes/history.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { openapiDocument, swaggerTransform } from './openapi.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -30,6 +34,12 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly backend: InferenceBackend;
   readonly version: string;
+  /** Prediction history; absent on roles without a database (model-server). */
+  readonly history?: PredictionStore | undefined;
+  /** Async jobs; absent on roles without a database. */
+  readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
+  /** Extra readiness conditions of the role (database reachable, …). */
+  readonly readyChecks?: ReadonlyArray<() => Promise<string | undefined>> | undefined;
 }
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -67,7 +77,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.setNotFoundHandler((req, reply) => sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
 
   await app.register(multipart, {
-    limits: { fileSize: config.LOUPE_MAX_UPLOAD_BYTES, files: 4, fields: 32, fieldSize: 64 * 1024, parts: 40 },
+    limits: { fileSize: config.LOUPE_MAX_UPLOAD_BYTES, files: Math.max(4, config.LOUPE_MAX_JOB_IMAGES), fields: 32, fieldSize: 64 * 1024, parts: config.LOUPE_MAX_JOB_IMAGES + 40 },
   });
   for (const type of [/^image\//, 'application/octet-stream']) {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
@@ -82,5 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   await app.register(oipRoutes, deps);
+  if (deps.history) await app.register(historyRoutes, { ...deps, history: deps.history });
+  if (deps.jobs) await app.register(jobRoutes, { ...deps, jobs: deps.jobs });
   return app as unknown as App;
 }

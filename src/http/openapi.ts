@@ -18,6 +18,8 @@ export function openapiDocument(version: string): NonNullable<FastifyDynamicSwag
       { name: 'predict', description: 'Classify images' },
       { name: 'models', description: 'The models this server has loaded' },
       { name: 'health', description: 'Liveness, readiness and metrics' },
+      { name: 'jobs', description: 'Asynchronous classification of many images, with signed webhooks' },
+      { name: 'history', description: 'Every prediction, recorded (not the image, unless LOUPE_STORE_IMAGES)' },
       { name: 'oip', description: 'Open Inference Protocol v2 (KServe/Triton REST), with the binary tensor and classification extensions' },
     ],
   };

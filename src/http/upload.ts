@@ -39,6 +39,28 @@ export async function readUpload(req: FastifyRequest): Promise<Upload> {
   throw new LoupeError(ErrorCode.UnsupportedMediaType, `content type ${req.headers['content-type'] ?? '(none)'} is not accepted; send multipart/form-data or image/*`);
 }
 
+/** Every `file` part of a multipart body (POST /jobs), each within the per-file limit. */
+export async function readUploads(req: FastifyRequest, maxFiles: number): Promise<{ files: Array<{ filename: string; bytes: Buffer }>; fields: Record<string, string> }> {
+  if (!req.isMultipart()) throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
+  const files: Array<{ filename: string; bytes: Buffer }> = [];
+  const fields: Record<string, string> = {};
+  for await (const part of req.parts()) {
+    if (part.type === 'file') {
+      if (part.fieldname !== 'file' && part.fieldname !== 'files') {
+        part.file.resume();
+        continue;
+      }
+      if (files.length >= maxFiles) throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${maxFiles} images`);
+      const bytes = await part.toBuffer();
+      if (bytes.length === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${files.length} ("${part.filename}") is empty`);
+      files.push({ filename: part.filename, bytes });
+    } else if (typeof part.value === 'string') {
+      fields[part.fieldname] = part.value;
+    }
+  }
+  return { files, fields };
+}
+
 /** Refuses a declared Content-Length over the limit before a byte of the body is read. */
 export function checkDeclaredLength(req: FastifyRequest, maxBytes: number): void {
   const declared = Number(req.headers['content-length'] ?? 0);

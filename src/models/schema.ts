@@ -30,4 +30,6 @@ export const ModelConfigSchema = Type.Object({
 
 export type ModelConfig = Static<typeof ModelConfigSchema>;
 
-export const DEFAULT_BATCHING = { max_batch_size: 32, max_queue_delay_ms: 2, max_queue_size: 256 } as const;
+// No added delay by default (as Triton): batches still form from requests that arrive while
+// the previous batch runs, and a lone request is never held back.
+export const DEFAULT_BATCHING = { max_batch_size: 32, max_queue_delay_ms: 0, max_queue_size: 256 } as const;

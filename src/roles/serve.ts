@@ -3,8 +3,10 @@ import sharp from 'sharp';
 import { availableCpus, type Config } from '../config/index.ts';
 import { buildApp, type App } from '../http/index.ts';
 import { LocalBackend } from '../inference/index.ts';
+import { JobWorker } from '../jobs/index.ts';
 import type { Service, ServiceState } from '../lifecycle/index.ts';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.ts';
+import { dbReadyCheck, openStorage, readSecret, type Storage } from './common.ts';
 
 export interface ServeDeps {
   readonly config: Config;
@@ -13,8 +15,9 @@ export interface ServeDeps {
 }
 
 /**
- * `loupe serve`: the all-in-one process — HTTP API and in-process ONNX Runtime.
- * The composition root: everything is built here and passed down, nothing is global.
+ * `loupe serve`: the all-in-one process — HTTP API, in-process ONNX Runtime, job worker and
+ * embedded PGlite (or Postgres when LOUPE_DATABASE_URL is set). The composition root:
+ * everything is built here and passed down, nothing is global.
  */
 export class ServeRole implements Service {
   state: ServiceState = 'created';
@@ -22,22 +25,21 @@ export class ServeRole implements Service {
   readonly metrics: Metrics;
   private readonly deps: ServeDeps;
   private app: App | undefined;
+  private storage: Storage | undefined;
+  private worker: JobWorker | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(deps: ServeDeps) {
     this.deps = deps;
     const cpus = availableCpus(deps.config.LOUPE_CPUS);
-    // One libvips thread per image: parallelism comes from decoding several uploads at once.
-    sharp.concurrency(1);
-    sharp.cache(false);
+    configureSharp(deps.config.LOUPE_DECODE_THREADS || cpus);
     this.metrics = createMetrics();
     this.backend = new LocalBackend({ config: deps.config, logger: deps.logger, metrics: this.metrics, cpus });
   }
 
   get address(): string {
-    const a = this.app?.server.address() as AddressInfo | null | undefined;
-    return a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '';
+    return addressOf(this.app);
   }
 
   start(): Promise<void> {
@@ -49,12 +51,23 @@ export class ServeRole implements Service {
     const { config, logger, version } = this.deps;
     this.state = 'starting';
     try {
-      this.app = await buildApp({ config, logger, metrics: this.metrics, backend: this.backend, version });
-      // Listen first so /livez and /readyz answer while models load.
+      // Database and models load side by side; the API answers /livez and /readyz meanwhile.
+      const storage = openStorage(config, logger, { migrate: true, supervise: true });
+      const models = this.backend.start();
+      const webhookSecret = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE);
+      this.storage = await storage;
+      const { history, jobs, boss, db } = this.storage;
+      this.app = await buildApp({
+        config, logger, metrics: this.metrics, backend: this.backend, version, history,
+        jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' }, readyChecks: [dbReadyCheck(db)],
+      });
       await this.app.listen({ port: config.PORT, host: config.HOST });
-      await this.backend.start();
+      await models;
+      this.worker = new JobWorker({ boss, jobs, predictions: history, backend: this.backend, logger, webhookSecret, concurrency: config.LOUPE_WORKER_CONCURRENCY });
+      await this.worker.start();
+      this.backend.watch(config.LOUPE_MODEL_POLL_S);
       const r = this.backend.readiness();
-      logger.info({ address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length }, `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`);
+      logger.info({ address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind }, `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`);
       this.state = 'running';
     } catch (err) {
       this.state = 'failed';
@@ -71,7 +84,21 @@ export class ServeRole implements Service {
     this.state = 'stopping';
     await this.starting?.catch(() => undefined);
     await this.app?.close(); // stops accepting; in-flight requests finish
+    await this.worker?.stop();
     await this.backend.close();
+    await this.storage?.close();
     this.state = 'stopped';
   }
+}
+
+/** One libvips thread per image: parallelism comes from decoding several uploads at once. */
+export function configureSharp(decodeThreads: number): void {
+  sharp.concurrency(1);
+  sharp.cache(false);
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, decodeThreads));
+}
+
+export function addressOf(app: App | undefined): string {
+  const a = app?.server.address() as AddressInfo | null | undefined;
+  return a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '';
 }

@@ -15,7 +15,7 @@ describe('graceful shutdown of `loupe serve`', () => {
   it('SIGTERM with an upload in flight: the request completes, new ones are refused, exit 0', async () => {
     const store = tempDir('loupe-stop-');
     writeStoreModel(store, { name: 'fashion-mnist', channels: 1, height: 28, width: 28, classes: 10 });
-    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, PORT: '0', LOUPE_MODEL_STORE: store, LOUPE_LOG_LEVEL: 'info', LOUPE_SHUTDOWN_TIMEOUT_MS: '10000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, PORT: '0', LOUPE_MODEL_STORE: store, LOUPE_DATA_DIR: tempDir('loupe-stop-data-'), LOUPE_LOG_LEVEL: 'info', LOUPE_SHUTDOWN_TIMEOUT_MS: '10000' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let logs = '';
     child.stderr.on('data', (d: Buffer) => { logs += d.toString(); });
     const port = await new Promise<number>((resolve, reject) => {

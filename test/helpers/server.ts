@@ -13,7 +13,7 @@ export interface TestServer {
 
 /** A real `loupe serve` on a free loopback port, in this process. */
 export async function startServe(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', ...env }, overrides);
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', LOUPE_DATA_DIR: 'memory://', ...env }, overrides);
   const role = new ServeRole({ config, logger: createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }), version: '0.0.0-test' });
   await role.start();
   return { url: role.address, role, stop: () => role.stop() };

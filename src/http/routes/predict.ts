@@ -13,7 +13,7 @@ export const PredictQuery = Type.Object({
   version: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Model version (default: the latest)' })),
 });
 
-export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, config }) => {
+export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, config, history }) => {
   app.post('/predict', {
     schema: {
       tags: ['predict'],
@@ -40,6 +40,9 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
     const upload = await readUpload(req);
     const k = req.query.top_k ?? Math.min(5, backend.getModel(req.query.model ?? config.LOUPE_DEFAULT_MODEL, req.query.version).labels.length);
     const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: k });
-    return { id: randomUUID(), ...result };
+    const id = randomUUID();
+    const metadata = upload.fields.metadata ? { metadata: upload.fields.metadata } : {};
+    if (history) await history.record(result, upload.bytes, metadata, undefined, id);
+    return { id, ...result };
   });
 };

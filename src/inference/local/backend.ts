@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import { preprocess, type PreprocessSpec } from '../../images/index.ts';
@@ -33,6 +34,10 @@ export class LocalBackend implements InferenceBackend {
   private problems: StoreProblem[] = [];
   private started = false;
   private loading: Promise<void> | undefined;
+  private watcher: NodeJS.Timeout | undefined;
+  private refreshing = false;
+  /** Versions that failed to load, keyed with model.onnx's mtime so a fixed file is retried. */
+  private readonly failedKeys = new Set<string>();
 
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
@@ -49,18 +54,54 @@ export class LocalBackend implements InferenceBackend {
     const scan = scanStore(config.LOUPE_MODEL_STORE);
     this.problems = [...scan.problems];
     for (const p of scan.problems) logger.error({ model: p.name, version: p.version, path: p.path }, `model store: skipped ${p.name}${p.version ? `/${p.version}` : ''}: ${p.error}`);
-    for (const entry of scan.entries) {
-      try {
-        await this.loadEntry(entry);
-      } catch (err) {
-        const problem = { name: entry.name, version: entry.version, path: entry.dir, error: (err as Error).message };
-        this.problems.push(problem);
-        logger.error(problem, `model store: skipped ${entry.name}/${entry.version}: ${problem.error}`);
-      }
-    }
+    for (const entry of scan.entries) await this.tryLoad(entry);
     metrics.modelsLoaded.set(this.listModels().length);
     metrics.modelErrors.set(this.problems.length);
     this.started = true;
+  }
+
+  private async tryLoad(entry: ModelEntry): Promise<void> {
+    const key = entryKey(entry);
+    try {
+      await this.loadEntry(entry);
+    } catch (err) {
+      this.failedKeys.add(key);
+      const problem = { name: entry.name, version: entry.version, path: entry.dir, error: (err as Error).message };
+      this.problems = [...this.problems.filter((p) => !(p.name === entry.name && p.version === entry.version)), problem];
+      this.deps.logger.error(problem, `model store: skipped ${entry.name}/${entry.version}: ${problem.error}`);
+    }
+  }
+
+  /**
+   * Polls the store for new versions (a trainer's output, a copied directory). A version is
+   * loaded completely before it becomes the latest, so requests never see a half-loaded one.
+   */
+  watch(seconds: number): void {
+    if (seconds <= 0 || this.watcher) return;
+    this.watcher = setInterval(() => { void this.refresh(); }, seconds * 1000);
+    this.watcher.unref();
+  }
+
+  async refresh(): Promise<void> {
+    if (this.refreshing || !this.started) return;
+    this.refreshing = true;
+    try {
+      const scan = scanStore(this.deps.config.LOUPE_MODEL_STORE);
+      for (const entry of scan.entries) {
+        if (this.models.get(entry.name)?.has(entry.version) || this.failedKeys.has(entryKey(entry))) continue;
+        await this.tryLoad(entry);
+        if (this.models.get(entry.name)?.has(entry.version)) {
+          this.problems = this.problems.filter((p) => !(p.name === entry.name && p.version === entry.version));
+          this.deps.logger.info({ model: entry.name, version: entry.version }, `new version ${entry.name}/${entry.version} is serving`);
+        }
+      }
+      this.deps.metrics.modelsLoaded.set(this.listModels().length);
+      this.deps.metrics.modelErrors.set(this.problems.length);
+    } catch (err) {
+      this.deps.logger.warn({ err: (err as Error).message }, 'model store scan failed');
+    } finally {
+      this.refreshing = false;
+    }
   }
 
   private async loadEntry(entry: ModelEntry): Promise<void> {
@@ -130,6 +171,7 @@ export class LocalBackend implements InferenceBackend {
   }
 
   async close(): Promise<void> {
+    if (this.watcher) clearInterval(this.watcher);
     const all = [...this.models.values()].flatMap((v) => [...v.values()]);
     this.models.clear();
     await Promise.all(all.map((m) => m.batcher.close()));
@@ -216,6 +258,14 @@ export class LocalBackend implements InferenceBackend {
       ...(req.id !== undefined ? { id: req.id } : {}),
       outputs: encodeOutputs(req, m.outputName, scores, results.length, m.entry.labels),
     };
+  }
+}
+
+function entryKey(e: ModelEntry): string {
+  try {
+    return `${e.name}/${e.version}@${statSync(e.onnxPath).mtimeMs}:${statSync(e.onnxPath).size}`;
+  } catch {
+    return `${e.name}/${e.version}@gone`;
   }
 }
 

@@ -1,0 +1,60 @@
+import type { LoadResult } from './load.ts';
+import type { RawResult } from './raw.ts';
+
+export interface ModelReport {
+  readonly name: string;
+  readonly version: string;
+  readonly chw: number[];
+  readonly P: RawResult & { msSingle: number };
+  readonly I1: RawResult;
+  readonly If: RawResult;
+  readonly formed: number;
+  readonly levels: Array<LoadResult & { meanBatch: number }>;
+  readonly phone: LoadResult;
+  readonly rssBefore: number;
+  readonly rssAfter: number;
+}
+
+const f1 = (x: number) => x.toFixed(1);
+const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+const mb = (x: number) => `${Math.round(x / 1e6)} MB`;
+const mark = (ok: boolean) => (ok ? '✅' : '❌');
+
+export function markdownReport(meta: { date: string; machine: string; node: string; seconds_per_level: number }, reports: ModelReport[], overload: LoadResult & { model: string; rss_samples_mb: number[] }): string {
+  const lines = [
+    `### Benchmark ${meta.date.slice(0, 16).replace('T', ' ')} UTC — ${meta.machine}, Node ${meta.node}, ${meta.seconds_per_level}s per level`,
+    '',
+    '| model | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | server / B | RSS before → after |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
+  const goals: string[] = [];
+  for (const r of reports) {
+    const B = 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond);
+    r.levels.forEach((l, i) => {
+      const head = i === 0
+        ? [r.name, r.chw.join('×'), f1(r.P.imagesPerSecond), f1(r.I1.imagesPerSecond), `${f1(r.If.imagesPerSecond)} (b=${r.formed})`, f1(B)]
+        : ['', '', '', '', '', ''];
+      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), pct(l.throughput / B), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
+    });
+    const high = Math.max(...r.levels.filter((l) => l.concurrency >= 16).map((l) => l.throughput), 0);
+    const c1 = r.levels.find((l) => l.concurrency === 1);
+    const p50Bound = r.P.msSingle + r.I1.msPerCall + 3;
+    const web = c1?.p50 ?? NaN;
+    goals.push(
+      `- **${r.name}**: throughput at c ≥ 16 = ${f1(high)} img/s = ${pct(high / B)} of B ${mark(high >= 0.9 * B)} (goal ≥ 90%); ` +
+      `p50 at c = 1 = ${web} ms vs raw ${f1(r.P.msSingle)} + ${f1(r.I1.msPerCall)} + 3 = ${f1(p50Bound)} ms ${mark(web <= p50Bound)}; ` +
+      `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)`,
+    );
+  }
+  const rss = overload.rss_samples_mb;
+  const third = Math.max(1, Math.floor(rss.length / 3));
+  const mid = avg(rss.slice(third, 2 * third));
+  const last = avg(rss.slice(-third));
+  const stable = rss.length < 3 || last <= mid * 1.1;
+  goals.push(`- **overload** (${overload.model}, 128 clients, queue 32, ${f1(overload.seconds)} s): ${overload.ok} answered 200, ${overload.status503} answered 503, ${overload.otherErrors} other errors ${mark(overload.otherErrors === 0)}; RSS ${rss.join(' → ')} MB, ${stable ? 'no growth trend' : 'growing'} ${mark(stable)}`);
+  return [...lines, '', 'Goals:', ...goals, ''].join('\n');
+}
+
+function avg(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+}

@@ -1,0 +1,134 @@
+// `npm run bench`: Loupe end to end (real JPEG uploads over loopback HTTP) against the raw
+// costs it is built from, measured in the same run on the same cores:
+//   I = bare ONNX Runtime on ready tensors at the batch size the server formed,
+//   P = bare decode + resize + normalize of the same files at full concurrency,
+//   B = 1 / (1/I + 1/P), the pipeline bound on a CPU box.
+// Every load is bounded in time and request count. Results: bench/results/.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import sharp from 'sharp';
+import { availableCpus } from '../src/config/index.ts';
+import { scanStore } from '../src/models/index.ts';
+import { throughputChart, type Point } from './lib/chart.ts';
+import { load, multipartBody, type LoadResult } from './lib/load.ts';
+import { rawInference, rawPreprocess } from './lib/raw.ts';
+import { startServer } from './lib/server.ts';
+import { markdownReport, type ModelReport } from './lib/report.ts';
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    models: { type: 'string', default: 'fashion-mnist,resnet18,mobilenet-v2' },
+    seconds: { type: 'string' },
+    'overload-seconds': { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '1,4,16,64' },
+  },
+});
+const ROOT = path.resolve(import.meta.dirname, '..');
+const CACHE = path.join(ROOT, 'bench', '.cache');
+const STORE = path.join(CACHE, 'model-store');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const SECONDS = Number(opts.seconds ?? (opts.quick ? 3 : 8));
+const OVERLOAD_S = opts.quick ? Math.min(10, Number(opts['overload-seconds'])) : Number(opts['overload-seconds']);
+const LEVELS = opts.concurrency!.split(',').map(Number);
+const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }> {
+  mkdirSync(STORE, { recursive: true });
+  const fm = path.join(STORE, 'fashion-mnist');
+  if (!existsSync(fm)) symlinkSync(path.join(ROOT, 'model-store', 'fashion-mnist'), fm);
+  const exports: Record<string, string> = { resnet18: 'resnet18', 'mobilenet-v2': 'mobilenet_v2', resnet50: 'resnet50' };
+  for (const m of models) {
+    if (m === 'fashion-mnist' || existsSync(path.join(STORE, m, '1', 'model.onnx'))) continue;
+    if (!exports[m]) throw new Error(`unknown bench model ${m}`);
+    log(`exporting ${m} (torchvision, random weights) with training/export_torchvision.py`);
+    execFileSync('/usr/bin/python3', ['training/export_torchvision.py', exports[m]!, '--weights', 'none', '--name', m, '--version', '1', '--store', STORE], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const webPath = path.join(CACHE, 'photo-768x576.jpg');
+  const phonePath = path.join(CACHE, 'photo-4000x3000.jpg');
+  if (!existsSync(webPath)) {
+    const src = '/usr/share/darknet/data/dog.jpg';
+    const base = existsSync(src) ? sharp(src) : sharp({ create: { width: 768, height: 576, channels: 3, background: '#6a8' } }).composite([{ input: Buffer.from('<svg width="768" height="576"><circle cx="384" cy="288" r="200" fill="#a52"/></svg>') }]);
+    await base.resize(768, 576).jpeg({ quality: 90 }).toFile(webPath);
+  }
+  if (!existsSync(phonePath)) await sharp(webPath).resize(4000, 3000, { kernel: 'lanczos3' }).sharpen().jpeg({ quality: 92 }).toFile(phonePath);
+  return { web: readFileSync(webPath), phone: readFileSync(phonePath) };
+}
+
+async function main(): Promise<void> {
+  const models = opts.models!.split(',').map((s) => s.trim()).filter(Boolean);
+  const cpus = availableCpus();
+  log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${cpus} usable; ${SECONDS}s per level, levels ${LEVELS.join(',')}`);
+  const images = await prepare(models);
+  const entries = scanStore(STORE).entries;
+  const webBody = multipartBody(images.web, 'photo.jpg');
+  const phoneBody = multipartBody(images.phone, 'phone.jpg');
+
+  const server = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: models[0]! });
+  const reports: ModelReport[] = [];
+  try {
+    for (const name of models) {
+      const entry = entries.filter((e) => e.name === name).at(-1);
+      if (!entry) throw new Error(`model ${name} not in ${STORE}`);
+      const { input } = entry.config;
+      const chw = [input.color === 'rgb' ? 3 : 1, input.height, input.width];
+      log(`${name}: raw preprocessing (P) at concurrency 16`);
+      const P = await rawPreprocess(images.web, input, 16, SECONDS);
+      const rssBefore = await server.metric('process_resident_memory_bytes');
+      const levels: Array<LoadResult & { meanBatch: number }> = [];
+      for (const c of LEVELS) {
+        const labels = { model: name, version: entry.version };
+        const [n0, s0] = [await server.metric('loupe_batch_size_count', labels), await server.metric('loupe_batch_size_sum', labels)];
+        log(`${name}: load at concurrency ${c} for ${SECONDS}s`);
+        const r = await load(`${server.url}/predict?model=${name}`, webBody, c, SECONDS);
+        const [n1, s1] = [await server.metric('loupe_batch_size_count', labels), await server.metric('loupe_batch_size_sum', labels)];
+        levels.push({ ...r, meanBatch: n1 > n0 ? (s1 - s0) / (n1 - n0) : 0 });
+        log(`  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, errors ${r.otherErrors}, 503s ${r.status503}`);
+      }
+      const rssAfter = await server.metric('process_resident_memory_bytes');
+      const formed = Math.max(1, Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)));
+      log(`${name}: raw ONNX Runtime (I) at batch 1 and ${formed}`);
+      const I1 = await rawInference(entry.onnxPath, input.name, chw, 1, cpus, SECONDS);
+      const If = formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS);
+      log(`${name}: 12-megapixel JPEG at concurrency 1`);
+      const phone = await load(`${server.url}/predict?model=${name}`, phoneBody, 1, SECONDS);
+      reports.push({ name, version: entry.version, chw, P, I1, If, formed, levels, phone, rssBefore, rssAfter });
+    }
+  } finally {
+    await server.stop();
+  }
+
+  const overloadModel = models.find((m) => m !== 'fashion-mnist') ?? models[0]!;
+  log(`overload: ${overloadModel} at concurrency 128 for ${OVERLOAD_S}s (queue 32)`);
+  const ov = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: overloadModel, LOUPE_MAX_QUEUE_SIZE: '32' });
+  const rss: number[] = [];
+  const sampler = setInterval(() => { ov.metric('process_resident_memory_bytes').then((v) => rss.push(v), () => undefined); }, 2000);
+  let overload: LoadResult;
+  try {
+    overload = await load(`${ov.url}/predict?model=${overloadModel}`, webBody, 128, OVERLOAD_S, 2_000_000);
+  } finally {
+    clearInterval(sampler);
+    await ov.stop();
+  }
+  log(`  ${overload.ok} ok, ${overload.status503} × 503, ${overload.otherErrors} other errors`);
+
+  mkdirSync(RESULTS, { recursive: true });
+  const meta = { date: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${cpus} usable)`, node: process.version, seconds_per_level: SECONDS };
+  const json = { ...meta, models: reports, overload: { model: overloadModel, ...overload, rss_samples_mb: rss.map((v) => Math.round(v / 1e6)) } };
+  writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  const md = markdownReport(meta, reports, json.overload);
+  writeFileSync(path.join(RESULTS, 'latest.md'), md);
+  const points: Point[] = reports.flatMap((r) => r.levels.map((l) => ({ series: r.name, concurrency: l.concurrency, throughput: Math.round(l.throughput * 10) / 10 })));
+  const bounds = reports.map((r) => ({ series: r.name, bound: 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond) }));
+  writeFileSync(path.join(RESULTS, 'throughput.png'), await throughputChart(points, bounds, `Loupe throughput vs concurrency (dashed: pipeline bound B), ${meta.date.slice(0, 10)}`));
+  console.log(`\n${md}`);
+  log(`wrote bench/results/latest.{json,md} and throughput.png`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,57 @@
+import { readFileSync } from 'node:fs';
+import type { PgBoss } from 'pg-boss';
+import type { Config } from '../config/index.ts';
+import { createQueue } from '../jobs/index.ts';
+import type { Logger } from '../observability/index.ts';
+import { JobStore, PredictionStore, migrate, openDatabase, type Database } from '../storage/index.ts';
+
+export interface Storage {
+  readonly db: Database;
+  readonly history: PredictionStore;
+  readonly jobs: JobStore;
+  readonly boss: PgBoss;
+  close(): Promise<void>;
+}
+
+/**
+ * The database, its repositories and the job queue. `migrate: true` brings the schema up to
+ * date first (serve and the migrate role); the stack's other roles expect it done.
+ */
+export async function openStorage(config: Config, logger: Logger, opts: { migrate: boolean; supervise: boolean }): Promise<Storage> {
+  const db = await openDatabase({ url: config.LOUPE_DATABASE_URL, passwordFile: config.LOUPE_DATABASE_PASSWORD_FILE || undefined, dataDir: config.LOUPE_DATA_DIR });
+  try {
+    if (opts.migrate) {
+      const m = await migrate(db);
+      if (m.to !== m.from) logger.info(m, `database migrated from version ${m.from} to ${m.to}`);
+    }
+    const boss = await createQueue(db, { migrate: opts.migrate, supervise: opts.supervise });
+    boss.on('error', (err: Error) => logger.warn({ err: err.message }, 'job queue error'));
+    return {
+      db,
+      history: new PredictionStore(db, { keepImages: config.LOUPE_STORE_IMAGES }),
+      jobs: new JobStore(db),
+      boss,
+      close: async () => {
+        await boss.stop({ graceful: true, close: false, timeout: 5000 }).catch(() => undefined);
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A secret from its variable or, preferably, from a file (Docker/Compose secrets). */
+export function readSecret(value: string, file: string): string {
+  return file ? readFileSync(file, 'utf8').trim() : value;
+}
+
+export const dbReadyCheck = (db: Database) => async (): Promise<string | undefined> => {
+  try {
+    await db.query('SELECT 1');
+    return undefined;
+  } catch (err) {
+    return `database unreachable: ${(err as Error).message}`;
+  }
+};

@@ -1,0 +1,138 @@
+import { randomUUID } from 'node:crypto';
+import type { Database } from './db.ts';
+
+export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+export interface NewJob {
+  readonly images: ReadonlyArray<{ filename?: string | undefined; bytes: Uint8Array }>;
+  readonly model?: string | undefined;
+  readonly version?: string | undefined;
+  readonly topK?: number | undefined;
+  readonly webhookUrl?: string | undefined;
+  readonly idempotencyKey?: string | undefined;
+  readonly metadata: Record<string, string>;
+}
+
+export interface JobItemView {
+  readonly index: number;
+  readonly filename: string | null;
+  readonly status: 'pending' | 'done' | 'failed';
+  readonly prediction_id: string | null;
+  readonly result: unknown;
+  readonly error: { code: string; message: string } | null;
+}
+
+export interface JobView {
+  readonly id: string;
+  readonly status: JobStatus;
+  readonly model: string | null;
+  readonly version: string | null;
+  readonly top_k: number | null;
+  readonly progress: { total: number; done: number; failed: number };
+  readonly webhook: { url: string; status: string | null } | null;
+  readonly metadata: Record<string, string>;
+  readonly created_at: string;
+  readonly updated_at: string;
+  readonly completed_at: string | null;
+  readonly items: JobItemView[];
+}
+
+interface JobRow {
+  id: string; status: JobStatus; model: string | null; version: string | null; top_k: number | null; total: number; done: number; failed: number;
+  webhook_url: string | null; webhook_status: string | null; metadata: Record<string, string>; created_at: Date | string; updated_at: Date | string; completed_at: Date | string | null;
+}
+interface ItemRow { idx: number; filename: string | null; status: JobItemView['status']; prediction_id: string | null; result: unknown; error: JobItemView['error'] }
+
+const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+
+/** Jobs and their images in Postgres; the queue (pg-boss) only carries job ids. */
+export class JobStore {
+  private readonly db: Database;
+
+  constructor(db: Database) {
+    this.db = db;
+  }
+
+  /**
+   * Creates the job and all its items in one statement (atomic on Postgres and PGlite alike).
+   * With an Idempotency-Key that was used before, returns the existing job instead.
+   */
+  async create(job: NewJob): Promise<{ id: string; created: boolean }> {
+    const id = randomUUID();
+    const { rows } = await this.db.query<{ id: string }>(
+      `WITH j AS (
+         INSERT INTO jobs (id, status, model, version, top_k, total, webhook_url, idempotency_key, metadata)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id
+       ), items AS (
+         INSERT INTO job_items (job_id, idx, filename, image)
+         SELECT j.id, (x.ord - 1)::int, x.item->>'filename', decode(x.item->>'b64', 'base64')
+         FROM j, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS x(item, ord)
+         RETURNING job_id
+       )
+       SELECT id FROM j`,
+      [id, job.model ?? null, job.version ?? null, job.topK ?? null, job.images.length, job.webhookUrl ?? null, job.idempotencyKey ?? null, JSON.stringify(job.metadata),
+        JSON.stringify(job.images.map((i) => ({ filename: i.filename ?? null, b64: Buffer.from(i.bytes).toString('base64') })))],
+    );
+    if (rows[0]) return { id: rows[0].id, created: true };
+    const existing = await this.db.query<{ id: string }>('SELECT id FROM jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
+    return { id: existing.rows[0]!.id, created: false };
+  }
+
+  async get(id: string): Promise<JobView | undefined> {
+    const { rows } = await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
+    const j = rows[0];
+    if (!j) return undefined;
+    const items = await this.db.query<ItemRow>('SELECT idx, filename, status, prediction_id, result, error FROM job_items WHERE job_id = $1 ORDER BY idx', [id]);
+    return {
+      id: j.id, status: j.status, model: j.model, version: j.version, top_k: j.top_k,
+      progress: { total: j.total, done: j.done, failed: j.failed },
+      webhook: j.webhook_url ? { url: j.webhook_url, status: j.webhook_status } : null,
+      metadata: j.metadata, created_at: iso(j.created_at)!, updated_at: iso(j.updated_at)!, completed_at: iso(j.completed_at),
+      items: items.rows.map((r) => ({ index: r.idx, filename: r.filename, status: r.status, prediction_id: r.prediction_id, result: r.result, error: r.error })),
+    };
+  }
+
+  async markRunning(id: string): Promise<void> {
+    await this.db.query(`UPDATE jobs SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'queued'`, [id]);
+  }
+
+  async pendingItems(id: string): Promise<Array<{ idx: number; image: Buffer }>> {
+    const { rows } = await this.db.query<{ idx: number; image: Uint8Array }>(`SELECT idx, image FROM job_items WHERE job_id = $1 AND status = 'pending' ORDER BY idx`, [id]);
+    return rows.map((r) => ({ idx: r.idx, image: Buffer.from(r.image) }));
+  }
+
+  /** Records one item's outcome once (a re-delivered job skips items already settled). */
+  async settleItem(id: string, idx: number, outcome: { predictionId: string; result: unknown } | { error: { code: string; message: string } }): Promise<void> {
+    const ok = 'predictionId' in outcome;
+    await this.db.query(
+      `WITH it AS (
+         UPDATE job_items SET status = $3, prediction_id = $4, result = $5, error = $6, image = NULL
+         WHERE job_id = $1 AND idx = $2 AND status = 'pending' RETURNING status
+       )
+       UPDATE jobs SET done = done + (SELECT count(*) FROM it WHERE status = 'done'),
+                       failed = failed + (SELECT count(*) FROM it WHERE status = 'failed'), updated_at = now()
+       WHERE id = $1`,
+      [id, idx, ok ? 'done' : 'failed', ok ? outcome.predictionId : null, ok ? JSON.stringify(outcome.result) : null, ok ? null : JSON.stringify(outcome.error)],
+    );
+  }
+
+  /** Completes the job if every item is settled; returns whether this call completed it. */
+  async complete(id: string): Promise<boolean> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `UPDATE jobs SET status = CASE WHEN failed = total THEN 'failed' ELSE 'completed' END, completed_at = now(), updated_at = now()
+       WHERE id = $1 AND status IN ('queued', 'running') AND done + failed = total RETURNING id`, [id]);
+    return rows.length > 0;
+  }
+
+  async setWebhookStatus(id: string, status: string): Promise<void> {
+    await this.db.query('UPDATE jobs SET webhook_status = $2, updated_at = now() WHERE id = $1', [id, status]);
+  }
+
+  /** Jobs that should be in the queue but may have been lost (crash between insert and send). */
+  async unfinished(olderThanS: number): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM jobs WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100`, [olderThanS]);
+    return rows.map((r) => r.id);
+  }
+}

@@ -1,0 +1,95 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Classification } from '../inference/index.ts';
+import type { Database } from './db.ts';
+
+export interface PredictionRecord {
+  readonly id: string;
+  readonly model: { name: string; version: string };
+  readonly predictions: Classification['predictions'];
+  readonly timings_ms: Classification['timings_ms'];
+  readonly image: { sha256: string; bytes: number; format: string; width: number; height: number };
+  readonly metadata: Record<string, string>;
+  readonly job_id: string | null;
+  readonly created_at: string;
+}
+
+interface Row {
+  id: string; model: string; version: string; predictions: Classification['predictions']; timings_ms: Classification['timings_ms'];
+  image_sha256: string; image_bytes: number; image_format: string; image_width: number; image_height: number;
+  metadata: Record<string, string>; job_id: string | null; created_at: Date | string; cursor_ts?: string;
+}
+
+const toRecord = (r: Row): PredictionRecord => ({
+  id: r.id,
+  model: { name: r.model, version: r.version },
+  predictions: r.predictions,
+  timings_ms: r.timings_ms,
+  image: { sha256: r.image_sha256, bytes: r.image_bytes, format: r.image_format, width: r.image_width, height: r.image_height },
+  metadata: r.metadata,
+  job_id: r.job_id,
+  created_at: new Date(r.created_at).toISOString(),
+});
+
+export interface ListQuery {
+  readonly model?: string | undefined;
+  readonly since?: string | undefined;
+  readonly until?: string | undefined;
+  readonly limit: number;
+  /** Opaque cursor from the previous page. */
+  readonly cursor?: string | undefined;
+}
+
+/** Prediction history: every classification, without the image bytes unless asked to keep them. */
+export class PredictionStore {
+  private readonly db: Database;
+  private readonly keepImages: boolean;
+
+  constructor(db: Database, opts: { keepImages: boolean }) {
+    this.db = db;
+    this.keepImages = opts.keepImages;
+  }
+
+  async record(c: Classification, image: Uint8Array, metadata: Record<string, string>, jobId?: string, id: string = randomUUID()): Promise<PredictionRecord> {
+    const sha = createHash('sha256').update(image).digest('hex');
+    const { rows } = await this.db.query<Row>(
+      `INSERT INTO predictions (id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+       ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
+       RETURNING *`,
+      [id, c.model.name, c.model.version, JSON.stringify(c.predictions), JSON.stringify(c.timings_ms), sha, image.byteLength, c.image.format, c.image.width, c.image.height,
+        JSON.stringify(metadata), jobId ?? null, this.keepImages ? Buffer.from(image) : null],
+    );
+    return toRecord(rows[0]!);
+  }
+
+  async get(id: string): Promise<PredictionRecord | undefined> {
+    const { rows } = await this.db.query<Row>('SELECT * FROM predictions WHERE id = $1', [id]);
+    return rows[0] ? toRecord(rows[0]) : undefined;
+  }
+
+  /** Newest first, keyset-paged on (created_at, id) so pages stay stable while rows arrive. */
+  async list(q: ListQuery): Promise<{ items: PredictionRecord[]; next_cursor: string | null }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, v: unknown) => { params.push(v); where.push(sql.replace('?', `$${params.length}`)); };
+    if (q.model) add('model = ?', q.model);
+    if (q.since) add('created_at >= ?', q.since);
+    if (q.until) add('created_at < ?', q.until);
+    if (q.cursor) {
+      const [ts, id] = Buffer.from(q.cursor, 'base64url').toString().split('|');
+      params.push(ts, id);
+      where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
+    }
+    params.push(q.limit + 1);
+    const { rows } = await this.db.query<Row>(
+      `SELECT id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at,
+              created_at::text AS cursor_ts
+       FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+    const items = rows.slice(0, q.limit).map(toRecord);
+    const last = rows.length > q.limit ? rows[q.limit - 1] : undefined;
+    // the cursor keeps Postgres' microseconds: a JS Date would round them away and skip rows
+    const next = last ? Buffer.from(`${last.cursor_ts}|${last.id}`).toString('base64url') : null;
+    return { items, next_cursor: next };
+  }
+}

@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { baseImage, docker, dockerBuild, freePort, waitHealthy } from '../helpers/docker.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { writeStoreModel } from '../helpers/onnx-model.ts';
+import { form, json } from '../helpers/server.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const TAG = 'loupe:test';
+const RESULTS = path.join(ROOT, 'bench', 'results', 'image.json');
+
+/** The build context as git sees it (plus certs/), copied so a test can edit sources freely. */
+function contextCopy(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-ctx-'));
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+  for (const f of files) {
+    mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
+    cpSync(path.join(ROOT, f), path.join(dir, f));
+  }
+  cpSync(path.join(ROOT, 'certs'), path.join(dir, 'certs'), { recursive: true });
+  return dir;
+}
+
+describe('the container image', { timeout: 30 * 60_000 }, () => {
+  let base = '';
+  let ctx = '';
+  const started: string[] = [];
+  const report: Record<string, unknown> = {};
+
+  const start = async (name: string, args: string[] = [], image = TAG) => {
+    const port = await freePort();
+    const id = await docker('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8000`, ...args, image);
+    started.push(id);
+    return { id, url: `http://127.0.0.1:${port}` };
+  };
+
+  before(async () => {
+    base = await baseImage();
+    ctx = contextCopy();
+    for (const n of ['loupe-t-basic', 'loupe-t-hardened', 'loupe-t-stop', 'loupe-t-volume']) await docker('rm', '-f', n).catch(() => '');
+    const t0 = Date.now();
+    await dockerBuild(['-t', TAG, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', 'REVISION=test', ctx], (l) => { if (/^Step \d+/.test(l)) console.log(`  ${l}`); });
+    report.first_build_s = (Date.now() - t0) / 1000;
+  });
+
+  after(async () => {
+    for (const id of started) await docker('rm', '-f', id).catch(() => '');
+    if (ctx) rmSync(ctx, { recursive: true, force: true });
+    mkdirSync(path.dirname(RESULTS), { recursive: true });
+    writeFileSync(RESULTS, JSON.stringify({ measured_at: new Date().toISOString(), base_image: base, ...report }, null, 2) + '\n');
+    console.log(`  image report: ${JSON.stringify(report)}`);
+  });
+
+  it('runs, becomes healthy, classifies a real JPEG and serves /docs', async () => {
+    const t0 = Date.now();
+    const { id, url } = await start('loupe-t-basic');
+    await waitHealthy(id);
+    const res = await fetch(`${url}/predict`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+    const body = await json(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.model.name, 'fashion-mnist');
+    assert.equal(body.predictions.length, 5);
+    report.run_to_first_prediction_ms = Date.now() - t0;
+    const docs = await fetch(`${url}/docs/`);
+    assert.equal(docs.status, 200);
+    assert.match(await docs.text(), /swagger/i);
+    const logs = await docker('logs', id);
+    assert.match(logs, /"msg":"loupe serve listening on http:\/\/0\.0\.0\.0:8000"/);
+  });
+
+  it('runs as a non-root uid, with OCI labels, exec-form entrypoint and a healthcheck', async () => {
+    const cfg = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config}}', TAG));
+    assert.equal(cfg.User, '1000:1000');
+    assert.deepEqual(cfg.Entrypoint, ['node', '/app/dist/cli/main.js']);
+    assert.deepEqual(cfg.Cmd, ['serve']);
+    assert.deepEqual(cfg.Healthcheck.Test, ['CMD', 'node', '/app/healthcheck.js']);
+    assert.ok(cfg.ExposedPorts['8000/tcp']);
+    for (const l of ['title', 'version', 'revision', 'source', 'created', 'licenses']) assert.ok(cfg.Labels[`org.opencontainers.image.${l}`], `label ${l}`);
+    assert.ok(cfg.Env.includes('NODE_ENV=production'));
+    assert.ok(cfg.Env.includes('LOUPE_MODEL_STORE=/models'));
+    assert.ok(!cfg.Env.some((e: string) => e.startsWith('NODE_EXTRA_CA_CERTS')), 'build CA setting leaked into the runtime image');
+    const uid = await docker('exec', 'loupe-t-basic', 'node', '-e', 'console.log(process.getuid())');
+    assert.equal(uid, '1000');
+  });
+
+  it('works read-only, with all capabilities dropped and no-new-privileges', async () => {
+    const { id, url } = await start('loupe-t-hardened', ['--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges']);
+    await waitHealthy(id);
+    const res = await fetch(`${url}/predict`, { method: 'POST', body: fixture('dog-160x120.png'), headers: { 'content-type': 'image/png' } });
+    assert.equal(res.status, 200);
+  });
+
+  it('docker stop during a request: the request completes and the container exits 0 quickly', async () => {
+    const { id, url } = await start('loupe-t-stop');
+    await waitHealthy(id);
+    const port = Number(new URL(url).port);
+    const img = fixture('dog-160x120.jpg');
+    const req = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': img.length } });
+    const done = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+      req.on('error', reject);
+    });
+    req.write(img.subarray(0, img.length >> 1));
+    await sleep(300);
+    const t0 = Date.now();
+    const stopping = docker('stop', '-t', '20', id);
+    await sleep(500);
+    req.end(img.subarray(img.length >> 1));
+    assert.equal(await done, 200);
+    await stopping;
+    const stopMs = Date.now() - t0;
+    report.stop_ms = stopMs;
+    assert.ok(stopMs < 10_000, `docker stop took ${stopMs} ms`);
+    assert.equal(await docker('inspect', '-f', '{{.State.ExitCode}}', id), '0');
+  });
+
+  it('a volume-mounted model store adds a second model', async () => {
+    const store = mkdtempSync(path.join(os.tmpdir(), 'loupe-vol-'));
+    cpSync(path.join(ROOT, 'model-store'), store, { recursive: true });
+    writeStoreModel(store, { name: 'extra', channels: 3, height: 16, width: 16, classes: 4 });
+    execFileSync('chmod', ['-R', 'a+rX', store]);
+    const { id, url } = await start('loupe-t-volume', ['-v', `${store}:/models:ro`]);
+    await waitHealthy(id);
+    const models = await json(await fetch(`${url}/models`));
+    assert.deepEqual(models.models.map((m: { name: string }) => m.name).sort(), ['extra', 'fashion-mnist']);
+    const res = await json(await fetch(`${url}/predict?model=extra`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }));
+    assert.deepEqual(res.model, { name: 'extra', version: '1' });
+  });
+
+  it('keeps CA files, .git, tests and dev dependencies out of the runtime image', async () => {
+    writeFileSync(path.join(ctx, 'certs', 'zz-test-only.crt'), readFileSync(path.join(ROOT, 'certs', 'README.md')));
+    const check = [
+      'test ! -e /tmp/certs', 'test ! -e /tmp/extra-ca.pem', 'test ! -e /app/.git', 'test ! -e /app/test', 'test ! -e /app/src',
+      'test ! -e /app/node_modules/typescript', 'test ! -e /app/node_modules/eslint', 'test ! -e /app/node_modules/onnx-proto',
+      'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/win32', 'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/darwin',
+      '! find / -xdev -name "zz-test-only.crt" 2>/dev/null | grep -q .',
+    ].join(' && ');
+    await docker('run', '--rm', '--entrypoint', 'sh', TAG, '-c', check);
+  });
+
+  it('a source-only change rebuilds without re-running npm ci', async () => {
+    const file = path.join(ctx, 'src', 'cli', 'main.ts');
+    writeFileSync(file, readFileSync(file, 'utf8') + '\n// touched by the cache test\n');
+    const t0 = Date.now();
+    const out = await dockerBuild(['-t', 'loupe:test-rebuild', '--build-arg', `BASE_IMAGE=${base}`, ctx]);
+    report.source_only_rebuild_s = (Date.now() - t0) / 1000;
+    const steps = out.split(/\nStep /);
+    const npmCi = steps.find((s) => /RUN npm ci/.test(s.split('\n')[0]!));
+    assert.ok(npmCi, out);
+    assert.match(npmCi, /Using cache/, 'the npm ci layer was rebuilt');
+    const build = steps.find((s) => /RUN npm run build/.test(s.split('\n')[0]!));
+    assert.doesNotMatch(build ?? '', /Using cache/, 'the TypeScript build should have re-run');
+    await docker('rmi', 'loupe:test-rebuild').catch(() => '');
+  });
+
+  it('reports the image size and what Loupe adds on top of the base', async () => {
+    const size = Number(await docker('image', 'inspect', '-f', '{{.Size}}', TAG));
+    const baseSize = Number(await docker('image', 'inspect', '-f', '{{.Size}}', base));
+    report.image_mb = Math.round(size / 1e5) / 10;
+    report.base_mb = Math.round(baseSize / 1e5) / 10;
+    report.added_mb = Math.round((size - baseSize) / 1e5) / 10;
+    const history = await docker('history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', TAG);
+    report.layers = history.split('\n').filter((l) => !l.startsWith('0B')).slice(0, 8).map((l) => l.replace(/\s+/g, ' ').slice(0, 140));
+    assert.ok(size > baseSize);
+  });
+});

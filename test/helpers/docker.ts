@@ -1,0 +1,83 @@
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const run = promisify(execFile);
+
+/** Runs the docker CLI; throws with its stderr on failure. */
+export async function docker(...args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    return stdout.trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`docker ${args.join(' ')} failed: ${e.stderr || e.message}`);
+  }
+}
+
+/** `docker build` streaming its log (long builds show progress), returning the output. */
+export function dockerBuild(args: string[], onLine?: (line: string) => void): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('docker', ['build', ...args], { env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    let out = '';
+    const take = (d: Buffer) => {
+      const s = d.toString();
+      out += s;
+      for (const line of s.split('\n')) if (line.trim() && onLine) onLine(line);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`docker build failed (${code}):\n${out.slice(-4000)}`))));
+  });
+}
+
+export async function waitHealthy(container: string, timeoutMs = 60_000): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start < timeoutMs) {
+    const status = await docker('inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', container);
+    if (status === 'healthy') return Date.now() - start;
+    if (status === 'exited' || status === 'dead' || status === 'unhealthy') {
+      throw new Error(`container ${container} is ${status}:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`);
+    }
+    await sleep(100);
+  }
+  throw new Error(`container ${container} not healthy after ${timeoutMs} ms:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`);
+}
+
+/** Polls an HTTP URL until it answers 200. */
+export async function waitHttp(url: string, timeoutMs = 60_000): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return Date.now() - start;
+    } catch { /* not up yet */ }
+    if (Date.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+/** The base image for builds here: the official pinned one if present, else the offline stand-in. */
+export async function baseImage(): Promise<string> {
+  if (process.env.LOUPE_BASE_IMAGE) return process.env.LOUPE_BASE_IMAGE;
+  const official = 'node:24.21.0-trixie-slim';
+  try {
+    await docker('image', 'inspect', official);
+    return official;
+  } catch {
+    return 'loupe-offline/node:24-trixie-slim';
+  }
+}
