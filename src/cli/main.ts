@@ -4,13 +4,17 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { runUntilSignal } from '../lifecycle/index.ts';
 import { createLogger } from '../observability/index.ts';
-import { ServeRole } from '../roles/index.ts';
+import { GatewayRole, ModelServerRole, ServeRole, WorkerRole, runMigrate } from '../roles/index.ts';
 import { validateModels } from './models-validate.ts';
 
 const USAGE = `loupe — image classification service
 
 Usage:
-  loupe serve                    all-in-one: HTTP API + in-process ONNX Runtime
+  loupe serve                    all-in-one: API + ONNX Runtime + job worker + embedded PGlite
+  loupe gateway                  public API; inference on model servers (LOUPE_MODEL_SERVER_URL), Postgres
+  loupe model-server             the model store over OIP v2, with dynamic batching
+  loupe worker                   async jobs from the Postgres queue; results and webhooks
+  loupe migrate                  database migrations, then exit
   loupe models validate <dir>    check a model store, a model or one version
   loupe --version | --help
 
@@ -33,13 +37,22 @@ async function main(argv: string[]): Promise<number> {
     return command || values.help ? 0 : 2;
   }
   switch (command) {
-    case 'serve': {
+    case 'serve':
+    case 'gateway':
+    case 'model-server':
+    case 'worker': {
       const config = loadConfig();
-      const logger = createLogger(config.LOUPE_LOG_LEVEL);
-      const role = new ServeRole({ config, logger, version: packageVersion() });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
+      const Role = { serve: ServeRole, gateway: GatewayRole, 'model-server': ModelServerRole, worker: WorkerRole }[command];
+      const role = new Role({ config, logger, version: packageVersion() });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS);
       await role.start();
       return -1; // keep running until a signal
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      await runMigrate(config, createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' }));
+      return 0;
     }
     case 'models': {
       if (rest[0] !== 'validate' || !rest[1]) {

@@ -38,6 +38,8 @@ export interface AppDeps {
   readonly history?: PredictionStore | undefined;
   /** Async jobs; absent on roles without a database. */
   readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
+  /** 'ops' serves only health and metrics (the worker role). */
+  readonly surface?: 'api' | 'ops' | undefined;
   /** Extra readiness conditions of the role (database reachable, …). */
   readonly readyChecks?: ReadonlyArray<() => Promise<string | undefined>> | undefined;
 }
@@ -83,14 +85,16 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
   }
 
+  await app.register(healthRoutes, deps);
+  await app.register(metricsRoutes, deps);
+  if (deps.surface === 'ops') return app as unknown as App;
+
   await app.register(swagger, { openapi: openapiDocument(deps.version), transform: swaggerTransform });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(predictRoutes, deps);
   await app.register(modelRoutes, deps);
-  await app.register(healthRoutes, deps);
-  await app.register(metricsRoutes, deps);
   await app.register(oipRoutes, deps);
   if (deps.history) await app.register(historyRoutes, { ...deps, history: deps.history });
   if (deps.jobs) await app.register(jobRoutes, { ...deps, jobs: deps.jobs });

@@ -34,6 +34,8 @@ export function sendError(err: FastifyError | Error, req: FastifyRequest, reply:
   if (status >= 500 && e.code === ErrorCode.Internal) req.log.error({ err }, 'request failed');
   else req.log.info({ code: e.code, msg: e.message }, 'request refused');
   if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
+  // Lets a gateway re-raise a model server's error with its exact code (OIP bodies carry none).
+  reply.header('x-loupe-error-code', e.code);
   reply.code(status);
   if (isOipRoute(req)) return reply.send({ error: e.message });
   return reply.send({ error: { code: e.code, message: e.message, request_id: req.id } });

@@ -4,3 +4,4 @@ export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } fro
 export { resolveProviders, KNOWN_PROVIDERS } from './local/providers.ts';
 export { createSession } from './local/session.ts';
 export * from './oip/index.ts';
+export { RemoteBackend, type RemoteBackendDeps } from './remote/backend.ts';

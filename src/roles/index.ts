@@ -1,1 +1,5 @@
 export { ServeRole, type ServeDeps } from './serve.ts';
+export { ModelServerRole } from './model-server.ts';
+export { GatewayRole } from './gateway.ts';
+export { WorkerRole } from './worker.ts';
+export { runMigrate } from './migrate.ts';

@@ -11,7 +11,7 @@ export async function docker(...args: string[]): Promise<string> {
     return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; message: string };
-    throw new Error(`docker ${args.join(' ')} failed: ${e.stderr || e.message}`);
+    throw new Error(`docker ${args.join(' ')} failed: ${e.stderr || e.message}`, { cause: err });
   }
 }
 

@@ -236,6 +236,7 @@ export class LocalBackend implements InferenceBackend {
     const input = decodeInput(raw, req.binaryInputs?.get(raw.name));
     const want = m.info.inputs[0]!;
     let items: Float32Array[];
+    let imageInfo: { format: string; width: number; height: number; decode: number; preprocess: number } | undefined;
     if (input.kind === 'tensor') {
       if (input.name !== want.name) throw new LoupeError(ErrorCode.InvalidTensor, `unknown input "${input.name}"; the model takes "${want.name}"`);
       const [, ...chw] = want.shape;
@@ -246,16 +247,26 @@ export class LocalBackend implements InferenceBackend {
       items = Array.from({ length: input.shape[0]! }, (_, i) => input.data.subarray(i * size, (i + 1) * size));
     } else {
       const limits = { maxPixels: this.deps.config.LOUPE_MAX_PIXELS };
-      items = (await Promise.all(input.images.map((img) => preprocess(img, m.spec, limits)))).map((p) => p.tensor);
+      const pre = await Promise.all(input.images.map((img) => preprocess(img, m.spec, limits)));
+      items = pre.map((p) => p.tensor);
+      if (pre.length === 1) imageInfo = { format: pre[0]!.format, width: pre[0]!.width, height: pre[0]!.height, ...pre[0]!.timings };
     }
     const results = await Promise.all(items.map((t) => m.batcher.submit(t)));
+    this.deps.metrics.predictions.inc({ model: m.info.name, version: m.info.version }, results.length);
     const k = m.entry.labels.length;
     const scores = new Float32Array(results.length * k);
     results.forEach((r, i) => scores.set(r.output, i * k));
+    // For a single image, the stage timings and decoded size travel back as response
+    // parameters, so a gateway can report them as if it had run the model itself.
+    const parameters = imageInfo ? {
+      loupe_decode_ms: imageInfo.decode, loupe_preprocess_ms: imageInfo.preprocess, loupe_queue_ms: results[0]!.queueMs, loupe_inference_ms: results[0]!.inferenceMs,
+      loupe_image_format: imageInfo.format, loupe_image_width: imageInfo.width, loupe_image_height: imageInfo.height,
+    } : undefined;
     return {
       model_name: m.info.name,
       model_version: m.info.version,
       ...(req.id !== undefined ? { id: req.id } : {}),
+      ...(parameters ? { parameters } : {}),
       outputs: encodeOutputs(req, m.outputName, scores, results.length, m.entry.labels),
     };
   }
