@@ -44,14 +44,18 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     LOUPE_MODEL_STORE=/models \
-    LOUPE_DEFAULT_MODEL=fashion-mnist
+    LOUPE_DEFAULT_MODEL=fashion-mnist \
+    LOUPE_DATA_DIR=/data
 WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY package.json ./
 COPY docker/healthcheck.js ./healthcheck.js
 # The default model, at the documented path; mount a volume on /models to replace or extend it.
-COPY model-store/ /models/
+COPY --chown=1000:1000 model-store/ /models/
 COPY --from=build /src/dist ./dist
+# serve's embedded database lives in a volume, so the root filesystem can be read-only.
+RUN mkdir -p /data && chown 1000:1000 /data
+VOLUME /data
 # uid 1000 is the official image's "node" user; fixed so volume permissions are predictable.
 USER 1000:1000
 EXPOSE 8000
