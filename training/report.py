@@ -31,6 +31,12 @@ def confusion_png(cm: np.ndarray, labels: list[str], acc: float, path: Path) -> 
     plt.close(fig)
 
 
+def onnx_check(diff: float | None) -> str:
+    if diff is None:
+        return "The ONNX export was not checked against PyTorch (--no-verify)."
+    return f"ONNX export checked against PyTorch: max abs difference {diff:.1e}."
+
+
 def model_card(name: str, m: dict, source: str, channels: int, side: int) -> str:
     per_class = "\n".join(f"| {k} | {v * 100:.1f}% |" for k, v in m["per_class_accuracy"].items())
     hp = m["hyperparameters"]
@@ -60,8 +66,7 @@ Trained {hp['epochs']} epochs with AdamW and a one-cycle learning rate (max {hp[
 
 ## Accuracy
 Test accuracy **{m['test_accuracy'] * 100:.2f}%** on {m['test_images']:,} images (validation
-{m['val_accuracy'] * 100:.2f}%, best epoch {m['best_epoch']}). ONNX export checked against PyTorch:
-max abs difference {m['onnx_max_abs_diff']:.1e}.
+{m['val_accuracy'] * 100:.2f}%, best epoch {m['best_epoch']}). {onnx_check(m['onnx_max_abs_diff'])}
 
 | class | accuracy |
 | --- | --- |

@@ -55,6 +55,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores the process may use)")
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke tests)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--no-verify", action="store_true",
+                   help="skip the ONNX Runtime check of the export (when neither Python's onnxruntime nor node is installed)")
     return p.parse_args()
 
 
@@ -262,9 +264,10 @@ def main() -> None:
         check = x_test[:64].cpu()
         with torch.no_grad():
             ref = model(check).numpy()
-        diff = onnx_max_abs_diff(onnx_path, "input", check.numpy(), ref)
-        print(f"onnx check: max |onnx - torch| = {diff:.2e} on a batch of {len(check)} (bound {MAX_ONNX_DIFF})")
-        if not diff <= MAX_ONNX_DIFF:
+        diff = None if args.no_verify else onnx_max_abs_diff(onnx_path, "input", check.numpy(), ref)
+        print(f"onnx check: max |onnx - torch| = {diff:.2e} on a batch of {len(check)} (bound {MAX_ONNX_DIFF})"
+              if not args.no_verify else "onnx check: skipped (--no-verify); the model servers validate the graph on load")
+        if diff is not None and not diff <= MAX_ONNX_DIFF:
             sys.exit(f"ONNX export does not match PyTorch: max abs diff {diff}")
 
         metrics = {

@@ -45,7 +45,7 @@ export async function waitHealthy(container: string, timeoutMs = 60_000): Promis
 }
 
 /** Polls an HTTP URL until it answers 200. */
-export async function waitHttp(url: string, timeoutMs = 60_000): Promise<number> {
+export async function waitHttp(url: string, timeoutMs = 60_000, everyMs = 50): Promise<number> {
   const start = Date.now();
   for (;;) {
     try {
@@ -54,7 +54,7 @@ export async function waitHttp(url: string, timeoutMs = 60_000): Promise<number>
       if (res.status === 200) return Date.now() - start;
     } catch { /* not up yet */ }
     if (Date.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
-    await sleep(50);
+    await sleep(everyMs);
   }
 }
 

@@ -1,0 +1,204 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { composeFor } from '../helpers/compose.ts';
+import { baseImage, docker, dockerBuild, freePort, waitHttp } from '../helpers/docker.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { form, json } from '../helpers/server.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const PROJECT = 'loupetest';
+const IMAGE = 'loupe:test';
+const TRAINER = 'loupe-trainer:test';
+
+async function containers(service: string): Promise<string[]> {
+  const out = await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`);
+  return out.split('\n').filter(Boolean);
+}
+
+/** Predictions a model replica served, read from inside its container (no published port). */
+async function served(container: string): Promise<number> {
+  const text = await docker('exec', container, 'node', '-e', "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
+  return text.split('\n').filter((l) => l.startsWith('loupe_predictions_total')).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+}
+
+describe('the compose stack', { timeout: 40 * 60_000 }, () => {
+  let port = 0;
+  let url = '';
+  let compose: ReturnType<typeof composeFor>;
+
+  const predict = (query = '') => fetch(`${url}/predict${query}`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+  const waitJob = async (id: string, timeoutMs = 120_000) => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await fetch(`${url}/jobs/${id}`).catch(() => undefined);
+      const j = res?.status === 200 ? await json(res) : undefined;
+      if (j && (j.status === 'completed' || j.status === 'failed')) return j;
+      if (Date.now() > end) throw new Error(`job ${id} not done: ${JSON.stringify(j)}`);
+      await sleep(250);
+    }
+  };
+  const up = async (...extra: string[]) => {
+    await compose('up', '-d', ...extra);
+    await waitHttp(`${url}/readyz`, 180_000);
+  };
+
+  before(async () => {
+    execFileSync('bash', ['scripts/compose-init.sh'], { cwd: ROOT });
+    const base = await baseImage();
+    const offline = base.startsWith('loupe-offline/');
+    await dockerBuild(['-q', '-t', IMAGE, '--build-arg', `BASE_IMAGE=${base}`, ROOT]);
+    await dockerBuild(['-q', '-t', TRAINER, ...(offline ? ['--build-arg', 'BASE_IMAGE=loupe-offline/python-torch:trixie'] : []), path.join(ROOT, 'training')]);
+    port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    compose = composeFor(PROJECT, {
+      LOUPE_IMAGE: IMAGE, TRAINER_IMAGE: TRAINER, LOUPE_PORT: String(port), LOUPE_MODEL_POLL_S: '2', LOUPE_LOG_LEVEL: 'warn',
+      ...(offline ? { NGINX_IMAGE: 'loupe-offline/nginx:trixie', POSTGRES_IMAGE: 'loupe-offline/postgres:17-trixie' } : {}),
+    });
+    await compose('down', '-v', '--remove-orphans').catch(() => '');
+    await up();
+  });
+
+  after(async () => {
+    await docker('rm', '-f', `${PROJECT}-hook`).catch(() => '');
+    if (process.env.LOUPE_KEEP_STACK !== '1') await compose?.('down', '-v', '--remove-orphans').catch(() => '');
+  });
+
+  it('answers through the proxy on loopback only', async () => {
+    const res = await predict('?top_k=3');
+    const body = await json(res);
+    assert.equal(res.status, 200, JSON.stringify(body));
+    assert.equal(body.model.name, 'fashion-mnist');
+    assert.equal(body.predictions.length, 3);
+    assert.ok(res.headers.get('x-request-id'));
+    assert.equal((await fetch(`${url}/docs/`)).status, 200);
+    const ports = await docker('ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Names}} {{.Ports}}');
+    const published = ports.split('\n').filter((l) => l.includes('->'));
+    assert.equal(published.length, 1, ports);
+    assert.match(published[0]!, /proxy.*127\.0\.0\.1:\d+->8080/);
+  });
+
+  it('PostgreSQL is not reachable from the host', async () => {
+    const [db] = await containers('db');
+    const ip = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}', db!)).trim().split(' ')[0]!;
+    const reachable = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: ip, port: 5432, timeout: 2000 });
+      s.on('connect', () => { s.destroy(); resolve(true); });
+      s.on('timeout', () => { s.destroy(); resolve(false); });
+      s.on('error', () => resolve(false));
+    });
+    assert.equal(reachable, false, `db at ${ip}:5432 answered from the host`);
+  });
+
+  it('a job completes and its signed webhook reaches a receiver', async () => {
+    const network = `${PROJECT}_egress`;
+    await docker('rm', '-f', `${PROJECT}-hook`).catch(() => '');
+    await docker('run', '-d', '--name', `${PROJECT}-hook`, '--network', network, '--network-alias', 'hook', '--entrypoint', 'node', IMAGE, '-e',
+      "require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({sig:q.headers['x-loupe-signature'],body:b}));s.end('ok')})}).listen(9000)");
+    const f = new FormData();
+    f.append('webhook_url', 'http://hook:9000/loupe');
+    f.append('file', new Blob([fixture('dog-160x120.jpg')]), 'a.jpg');
+    f.append('file', new Blob([fixture('dog-160x120.png')]), 'b.png');
+    const accepted = await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }));
+    const job = await waitJob(accepted.id);
+    assert.equal(job.status, 'completed');
+    assert.deepEqual(job.progress, { total: 2, done: 2, failed: 0 });
+    let logs = '';
+    for (let i = 0; i < 60 && !logs.includes(accepted.id); i++) {
+      logs = await docker('logs', `${PROJECT}-hook`);
+      await sleep(500);
+    }
+    const line = JSON.parse(logs.split('\n').find((l) => l.includes(accepted.id))!);
+    assert.match(line.sig, /^sha256=[0-9a-f]{64}$/);
+    assert.equal(JSON.parse(line.body).data.id, accepted.id);
+  });
+
+  it('scales to 3 gateways and 3 model servers, and every model replica serves ≥ 20% of 300 requests', async () => {
+    await compose('up', '-d', '--scale', 'gateway=3', '--scale', 'model=3');
+    await waitHttp(`${url}/readyz`, 120_000);
+    const models = await containers('model');
+    assert.equal(models.length, 3);
+    assert.equal((await containers('gateway')).length, 3);
+    await sleep(6000); // gateways re-resolve the model service every LOUPE_MODEL_POLL_S
+    const before = await Promise.all(models.map(served));
+    let next = 0;
+    const client = async () => {
+      while (next < 300) {
+        next++;
+        const r = await predict();
+        assert.equal(r.status, 200);
+        await r.arrayBuffer();
+      }
+    };
+    await Promise.all(Array.from({ length: 10 }, client));
+    const after = await Promise.all(models.map(served));
+    const share = after.map((a, i) => a - before[i]!);
+    assert.equal(share.reduce((a, b) => a + b, 0), 300, `served: ${share}`);
+    for (const s of share) assert.ok(s >= 60, `per-replica share ${share.join(', ')}`);
+  });
+
+  it('killing one model replica during a bounded load fails no request', async () => {
+    const [victim] = await containers('model');
+    let ok = 0;
+    const failures: number[] = [];
+    const end = Date.now() + 8000;
+    const client = async () => {
+      while (Date.now() < end) {
+        const r = await predict().catch(() => undefined);
+        if (r?.status === 200) ok++;
+        else failures.push(r?.status ?? 0);
+        await r?.arrayBuffer();
+      }
+    };
+    const load = Promise.all(Array.from({ length: 8 }, client));
+    await sleep(2000);
+    await docker('kill', victim!);
+    await load;
+    assert.deepEqual(failures, []);
+    assert.ok(ok > 50, `only ${ok} requests`);
+  });
+
+  it('restarting the database while jobs are queued loses none', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const f = new FormData();
+      for (let k = 0; k < 3; k++) f.append('file', new Blob([fixture('dog-160x120.jpg')]), `${i}-${k}.jpg`);
+      ids.push((await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }))).id);
+    }
+    await compose('restart', 'db');
+    for (const id of ids) {
+      const j = await waitJob(id, 180_000);
+      assert.equal(j.status, 'completed');
+      assert.equal(j.progress.done, 3);
+    }
+  });
+
+  it('down then up keeps the prediction history and the jobs', async () => {
+    const p = await json(await predict());
+    const f = new FormData();
+    f.append('file', new Blob([fixture('dog-160x120.png')]), 'x.png');
+    const job = await waitJob((await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }))).id);
+    await compose('down');
+    await up();
+    const rec = await json(await fetch(`${url}/predictions/${p.id}`));
+    assert.deepEqual(rec.predictions, p.predictions);
+    assert.equal((await json(await fetch(`${url}/jobs/${job.id}`))).status, 'completed');
+  });
+
+  it('the train profile writes a new version that the model servers then serve', async () => {
+    await compose('--profile', 'train', 'run', '--rm', 'train', '--store', '/models', '--epochs', '1', '--limit', '3000', '--no-verify');
+    let version = '';
+    for (let i = 0; i < 60 && version !== '2'; i++) {
+      version = (await json(await fetch(`${url}/models/fashion-mnist`))).version;
+      if (version !== '2') await sleep(1000);
+    }
+    assert.equal(version, '2');
+    const res = await json(await predict('?version=2'));
+    assert.deepEqual(res.model, { name: 'fashion-mnist', version: '2' });
+    const latest = await json(await predict());
+    assert.equal(latest.model.version, '2');
+  });
+});
