@@ -25,12 +25,18 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string' },
     'overload-seconds': { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '1,4,16,64' },
+    providers: { type: 'string', default: 'cpu', description: 'ONNX Runtime execution providers for the server and the raw baseline' },
+    'raw-batches': { type: 'string', default: '', description: 'extra raw-baseline batch sizes (e.g. 1,32)' },
+    store: { type: 'string', default: '', description: 'model store to use instead of bench/.cache/model-store' },
+    out: { type: 'string', default: '', description: 'results directory (default bench/results)' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE = path.join(ROOT, 'bench', '.cache');
-const STORE = path.join(CACHE, 'model-store');
-const RESULTS = path.join(ROOT, 'bench', 'results');
+const STORE = opts.store ? path.resolve(opts.store) : path.join(CACHE, 'model-store');
+const RESULTS = opts.out ? path.resolve(opts.out) : path.join(ROOT, 'bench', 'results');
+const PROVIDERS = opts.providers!.split(',').map((p) => p.trim()).filter(Boolean);
+const EXTRA_BATCHES = opts['raw-batches'] ? opts['raw-batches'].split(',').map(Number) : [];
 const SECONDS = Number(opts.seconds ?? (opts.quick ? 3 : 8));
 const OVERLOAD_S = opts.quick ? Math.min(10, Number(opts['overload-seconds'])) : Number(opts['overload-seconds']);
 const LEVELS = opts.concurrency!.split(',').map(Number);
@@ -39,7 +45,7 @@ const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slic
 async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }> {
   mkdirSync(STORE, { recursive: true });
   const fm = path.join(STORE, 'fashion-mnist');
-  if (!existsSync(fm)) symlinkSync(path.join(ROOT, 'model-store', 'fashion-mnist'), fm);
+  if (models.includes('fashion-mnist') && !existsSync(fm)) symlinkSync(path.join(ROOT, 'model-store', 'fashion-mnist'), fm);
   const exports: Record<string, string> = { resnet18: 'resnet18', 'mobilenet-v2': 'mobilenet_v2', resnet50: 'resnet50' };
   for (const m of models) {
     if (m === 'fashion-mnist' || existsSync(path.join(STORE, m, '1', 'model.onnx'))) continue;
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   const webBody = multipartBody(images.web, 'photo.jpg');
   const phoneBody = multipartBody(images.phone, 'phone.jpg');
 
-  const server = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: models[0]! });
+  const server = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: models[0]!, LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','), LOUPE_DATA_DIR: 'memory://' });
   const reports: ModelReport[] = [];
   try {
     for (const name of models) {
@@ -91,33 +97,41 @@ async function main(): Promise<void> {
       const rssAfter = await server.metric('process_resident_memory_bytes');
       const formed = Math.max(1, Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)));
       log(`${name}: raw ONNX Runtime (I) at batch 1 and ${formed}`);
-      const I1 = await rawInference(entry.onnxPath, input.name, chw, 1, cpus, SECONDS);
-      const If = formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS);
+      const I1 = await rawInference(entry.onnxPath, input.name, chw, 1, cpus, SECONDS, PROVIDERS);
+      const If = formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS, PROVIDERS);
+      const extra: Record<string, number> = {};
+      for (const b of EXTRA_BATCHES) {
+        log(`${name}: raw ONNX Runtime at batch ${b}`);
+        extra[`batch_${b}`] = (await rawInference(entry.onnxPath, input.name, chw, b, cpus, SECONDS, PROVIDERS)).imagesPerSecond;
+      }
       log(`${name}: 12-megapixel JPEG at concurrency 1`);
       const phone = await load(`${server.url}/predict?model=${name}`, phoneBody, 1, SECONDS);
-      reports.push({ name, version: entry.version, chw, P, I1, If, formed, levels, phone, rssBefore, rssAfter });
+      const provider = (await (await fetch(`${server.url}/models/${name}`)).json() as { provider: string }).provider;
+      reports.push({ name, version: entry.version, chw, P, I1, If, formed, levels, phone, rssBefore, rssAfter, provider, rawBatches: extra });
     }
   } finally {
     await server.stop();
   }
 
   const overloadModel = models.find((m) => m !== 'fashion-mnist') ?? models[0]!;
-  log(`overload: ${overloadModel} at concurrency 128 for ${OVERLOAD_S}s (queue 32)`);
-  const ov = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: overloadModel, LOUPE_MAX_QUEUE_SIZE: '32' });
   const rss: number[] = [];
-  const sampler = setInterval(() => { ov.metric('process_resident_memory_bytes').then((v) => rss.push(v), () => undefined); }, 2000);
-  let overload: LoadResult;
-  try {
-    overload = await load(`${ov.url}/predict?model=${overloadModel}`, webBody, 128, OVERLOAD_S, 2_000_000);
-  } finally {
-    clearInterval(sampler);
-    await ov.stop();
+  let overload: LoadResult | undefined;
+  if (OVERLOAD_S > 0) {
+    log(`overload: ${overloadModel} at concurrency 128 for ${OVERLOAD_S}s (queue 32)`);
+    const ov = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: overloadModel, LOUPE_MAX_QUEUE_SIZE: '32', LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','), LOUPE_DATA_DIR: 'memory://' });
+    const sampler = setInterval(() => { ov.metric('process_resident_memory_bytes').then((v) => rss.push(v), () => undefined); }, 2000);
+    try {
+      overload = await load(`${ov.url}/predict?model=${overloadModel}`, webBody, 128, OVERLOAD_S, 2_000_000);
+    } finally {
+      clearInterval(sampler);
+      await ov.stop();
+    }
+    log(`  ${overload.ok} ok, ${overload.status503} × 503, ${overload.otherErrors} other errors`);
   }
-  log(`  ${overload.ok} ok, ${overload.status503} × 503, ${overload.otherErrors} other errors`);
 
   mkdirSync(RESULTS, { recursive: true });
   const meta = { date: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${cpus} usable)`, node: process.version, seconds_per_level: SECONDS };
-  const json = { ...meta, models: reports, overload: { model: overloadModel, ...overload, rss_samples_mb: rss.map((v) => Math.round(v / 1e6)) } };
+  const json = { ...meta, providers: PROVIDERS, models: reports, overload: overload ? { model: overloadModel, ...overload, rss_samples_mb: rss.map((v) => Math.round(v / 1e6)) } : null };
   writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
   const md = markdownReport(meta, reports, json.overload);
   writeFileSync(path.join(RESULTS, 'latest.md'), md);

@@ -13,6 +13,8 @@ export interface ModelReport {
   readonly phone: LoadResult;
   readonly rssBefore: number;
   readonly rssAfter: number;
+  readonly provider: string;
+  readonly rawBatches: Record<string, number>;
 }
 
 const f1 = (x: number) => x.toFixed(1);
@@ -20,11 +22,11 @@ const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
 const mb = (x: number) => `${Math.round(x / 1e6)} MB`;
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
 
-export function markdownReport(meta: { date: string; machine: string; node: string; seconds_per_level: number }, reports: ModelReport[], overload: LoadResult & { model: string; rss_samples_mb: number[] }): string {
+export function markdownReport(meta: { date: string; machine: string; node: string; seconds_per_level: number }, reports: ModelReport[], overload: (LoadResult & { model: string; rss_samples_mb: number[] }) | null): string {
   const lines = [
     `### Benchmark ${meta.date.slice(0, 16).replace('T', ' ')} UTC — ${meta.machine}, Node ${meta.node}, ${meta.seconds_per_level}s per level`,
     '',
-    '| model | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | server / B | RSS before → after |',
+    '| model (provider) | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | server / B | RSS before → after |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const goals: string[] = [];
@@ -32,7 +34,7 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
     const B = 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond);
     r.levels.forEach((l, i) => {
       const head = i === 0
-        ? [r.name, r.chw.join('×'), f1(r.P.imagesPerSecond), f1(r.I1.imagesPerSecond), `${f1(r.If.imagesPerSecond)} (b=${r.formed})`, f1(B)]
+        ? [`${r.name} (${r.provider})`, r.chw.join('×'), f1(r.P.imagesPerSecond), f1(r.I1.imagesPerSecond), `${f1(r.If.imagesPerSecond)} (b=${r.formed})`, f1(B)]
         : ['', '', '', '', '', ''];
       lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), pct(l.throughput / B), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
     });
@@ -46,6 +48,11 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
       `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)`,
     );
   }
+  for (const r of reports) {
+    const extra = Object.entries(r.rawBatches);
+    if (extra.length) goals.push(`- **${r.name}** raw ONNX Runtime on ${r.provider}: ${extra.map(([b, v]) => `${b.replace('_', ' ')} = ${f1(v)} img/s`).join(', ')}`);
+  }
+  if (!overload) return [...lines, '', 'Goals:', ...goals, ''].join('\n');
   const rss = overload.rss_samples_mb;
   const third = Math.max(1, Math.floor(rss.length / 3));
   const mid = avg(rss.slice(third, 2 * third));

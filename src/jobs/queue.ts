@@ -8,6 +8,15 @@ export interface ClassifyJob { jobId: string }
 export interface WebhookJob { jobId: string }
 
 /**
+ * A worker that dies or loses the database mid-job stops its heartbeat; the job is then
+ * retried within ~heartbeatSeconds + the supervise interval, not after the expiry.
+ */
+const QUEUES = {
+  [CLASSIFY_QUEUE]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, retryDelayMax: 30, expireInSeconds: 900, heartbeatSeconds: 10 },
+  [WEBHOOK_QUEUE]: { retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 60 },
+};
+
+/**
  * pg-boss on the same database as everything else (Postgres, or PGlite in one process).
  * Jobs are at-least-once: a job whose worker dies expires and is retried.
  */
@@ -19,16 +28,16 @@ export async function createQueue(db: Database, opts: { schema?: string; migrate
     migrate: opts.migrate,
     supervise: opts.supervise,
     schedule: false,
+    // Expired heartbeats are what hand a dead worker's job to another: look often.
+    superviseIntervalSeconds: 10,
+    monitorIntervalSeconds: 10,
   });
   boss.on('error', () => undefined); // surfaced through the worker's own logging
   await boss.start();
   if (opts.migrate) {
-    for (const name of [CLASSIFY_QUEUE, WEBHOOK_QUEUE]) {
-      if (!(await boss.getQueue(name))) {
-        await boss.createQueue(name, name === CLASSIFY_QUEUE
-          ? { retryLimit: 10, retryDelay: 2, retryBackoff: true, expireInSeconds: 300 }
-          : { retryLimit: 8, retryDelay: 2, retryBackoff: true, expireInSeconds: 60 });
-      }
+    for (const [name, options] of Object.entries(QUEUES)) {
+      if (await boss.getQueue(name)) await boss.updateQueue(name, options);
+      else await boss.createQueue(name, options);
     }
   }
   return boss;

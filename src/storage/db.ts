@@ -46,7 +46,10 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   const pg = (await import('pg')).default;
   const password = opts.passwordFile ? readFileSync(opts.passwordFile, 'utf8').trim() : undefined;
-  const pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, ...(password ? { password } : {}), connectionTimeoutMillis: 5000 });
+  // node-postgres lets the connection string's fields win over `password`, so the secret goes into the URL.
+  const url = new URL(opts.url);
+  if (password) url.password = encodeURIComponent(password);
+  const pool = new pg.Pool({ connectionString: url.toString(), max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
   // A dropped connection (Postgres restart) must not crash the process; the pool reconnects.
   pool.on('error', () => undefined);
   return {

@@ -111,7 +111,7 @@ export class LocalBackend implements InferenceBackend {
       intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
       interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
       executionProviders: requested,
-    }, (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise; trying the next`));
+    }, (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message.split('\n')[0] }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`), entry.config.variants ?? {});
     if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
       await loaded.session.release();
       throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
@@ -167,7 +167,7 @@ export class LocalBackend implements InferenceBackend {
     const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
     versions.set(entry.version, { entry, info, loaded, batcher, spec: input, outputName });
     this.models.set(entry.name, new Map([...versions].sort(([a], [b2]) => Number(a) - Number(b2))));
-    logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, batching }, `loaded ${entry.name}/${entry.version} on ${loaded.provider}`);
+    logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching }, `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`);
   }
 
   async close(): Promise<void> {

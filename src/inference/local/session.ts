@@ -1,3 +1,4 @@
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 
 export interface SessionOptions {
@@ -9,6 +10,8 @@ export interface SessionOptions {
 export interface LoadedSession {
   readonly session: ort.InferenceSession;
   readonly provider: string;
+  /** The ONNX file this provider runs (a per-provider variant, or model.onnx). */
+  readonly file: string;
   readonly inputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
   readonly outputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
 }
@@ -17,11 +20,12 @@ export interface LoadedSession {
  * One ONNX Runtime session, on the first execution provider in the list that initialises.
  * Returns the provider that is active, or throws with every provider's failure.
  */
-export async function createSession(onnxPath: string, opts: SessionOptions, onFallback?: (provider: string, err: Error) => void): Promise<LoadedSession> {
+export async function createSession(onnxPath: string, opts: SessionOptions, onFallback?: (provider: string, err: Error) => void, variants: Readonly<Record<string, string>> = {}): Promise<LoadedSession> {
   const failures: string[] = [];
   for (const provider of opts.executionProviders) {
+    const file = variants[provider] ? path.join(path.dirname(onnxPath), variants[provider]) : onnxPath;
     try {
-      const session = await ort.InferenceSession.create(onnxPath, {
+      const session = await ort.InferenceSession.create(file, {
         executionProviders: [provider],
         intraOpNumThreads: opts.intraOpThreads,
         interOpNumThreads: opts.interOpThreads,
@@ -29,7 +33,7 @@ export async function createSession(onnxPath: string, opts: SessionOptions, onFa
         executionMode: 'sequential',
       });
       const meta = (m: ort.InferenceSession.ValueMetadata) => ({ name: m.name, shape: m.isTensor ? m.shape : undefined, type: m.isTensor ? String(m.type) : undefined });
-      return { session, provider, inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
+      return { session, provider, file, inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
     } catch (err) {
       failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
       onFallback?.(provider, err as Error);
