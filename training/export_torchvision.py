@@ -55,7 +55,10 @@ def main() -> None:
             weights = None
         model = builder(weights=weights) if weights is not None else builder(pretrained=True)
     else:
-        model = builder(weights=None) if "weights" in builder.__code__.co_varnames else builder(pretrained=False)
+        try:
+            model = builder(weights=None)
+        except TypeError:  # torchvision < 0.13
+            model = builder(pretrained=False)
     model.eval()
 
     labels = LABELS_FILE.read_text().splitlines()

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
@@ -12,17 +13,20 @@ export interface BenchServer {
 
 /** `loupe serve` as a child process, so the load generator does not share its event loop. */
 export async function startServer(env: Record<string, string>): Promise<BenchServer> {
-  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, PORT: '0', LOUPE_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on (http:\/\/[\d.]+:\d+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}):\n${out.slice(-2000)}`)));
-  });
-  child.stdout!.resume();
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, LOUPE_LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`server exited (${code})`))));
+  const ready = (async () => {
+    for (let i = 0; i < 1200; i++) {
+      const ok = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+      if (ok) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`server at ${url} not ready after 120 s`);
+  })();
+  await Promise.race([ready, exited]);
+  exited.catch(() => undefined);
   const metric = async (name: string, labels: Record<string, string> = {}) => {
     const text = await (await fetch(`${url}/metrics`)).text();
     const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
@@ -44,4 +48,15 @@ export async function startServer(env: Record<string, string>): Promise<BenchSer
       child.kill('SIGTERM');
     }),
   };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
 }

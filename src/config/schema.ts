@@ -15,6 +15,7 @@ export const ConfigSchema = Type.Object({
   LOUPE_CPUS: Type.Number({ minimum: 0, default: 0, description: 'CPUs the process may use; 0 derives it from the cgroup CPU quota or the core count.' }),
   LOUPE_INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'ONNX Runtime intra-op threads per model; 0 = the CPUs the process may use.' }),
   LOUPE_INTER_OP_THREADS: Type.Integer({ minimum: 0, default: 1, description: 'ONNX Runtime inter-op threads per model.' }),
+  LOUPE_ORT_SPINNING: Type.Boolean({ default: false, description: 'Let ONNX Runtime\'s idle threads spin-wait; faster only when nothing else (image decoding) needs the cores.' }),
   LOUPE_DECODE_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'Images decoded at once (sharp/libuv pool); 0 = the CPUs the process may use.' }),
   LOUPE_MAX_BATCH_SIZE: Type.Integer({ minimum: 0, default: 0, description: 'Override every model\'s batching.max_batch_size; 0 keeps model.json\'s.' }),
   LOUPE_MAX_QUEUE_DELAY_MS: Type.Number({ minimum: -1, default: -1, description: 'Override batching.max_queue_delay_ms (how long a request may wait for a batch to fill); -1 keeps model.json\'s.' }),

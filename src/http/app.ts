@@ -85,11 +85,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
   }
 
+  const api = deps.surface !== 'ops';
+  // Swagger first: it documents the routes registered after it.
+  if (api) await app.register(swagger, { openapi: openapiDocument(deps.version), transform: swaggerTransform });
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
-  if (deps.surface === 'ops') return app as unknown as App;
+  if (!api) return app as unknown as App;
 
-  await app.register(swagger, { openapi: openapiDocument(deps.version), transform: swaggerTransform });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -40,3 +40,5 @@ export function runUntilSignal(service: Service, logger: Logger, deadlineMs: num
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
 }
+
+export { Role, addressOf } from './role.ts';

@@ -1,36 +1,34 @@
-import type { AddressInfo } from 'node:net';
 import sharp from 'sharp';
 import { availableCpus, type Config } from '../config/index.ts';
 import { buildApp, type App } from '../http/index.ts';
 import { LocalBackend } from '../inference/index.ts';
 import { JobWorker } from '../jobs/index.ts';
-import type { Service, ServiceState } from '../lifecycle/index.ts';
+import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics, type Logger, type Metrics } from '../observability/index.ts';
 import { dbReadyCheck, openStorage, readSecret, type Storage } from './common.ts';
 
-export interface ServeDeps {
+export interface RoleDeps {
   readonly config: Config;
   readonly logger: Logger;
   readonly version: string;
 }
+export type ServeDeps = RoleDeps;
 
 /**
  * `loupe serve`: the all-in-one process — HTTP API, in-process ONNX Runtime, job worker and
  * embedded PGlite (or Postgres when LOUPE_DATABASE_URL is set). The composition root:
  * everything is built here and passed down, nothing is global.
  */
-export class ServeRole implements Service {
-  state: ServiceState = 'created';
+export class ServeRole extends Role {
   readonly backend: LocalBackend;
   readonly metrics: Metrics;
-  private readonly deps: ServeDeps;
+  private readonly deps: RoleDeps;
   private app: App | undefined;
   private storage: Storage | undefined;
   private worker: JobWorker | undefined;
-  private starting: Promise<void> | undefined;
-  private stopping: Promise<void> | undefined;
 
-  constructor(deps: ServeDeps) {
+  constructor(deps: RoleDeps) {
+    super();
     this.deps = deps;
     const cpus = availableCpus(deps.config.LOUPE_CPUS);
     configureSharp(deps.config.LOUPE_DECODE_THREADS || cpus);
@@ -39,55 +37,36 @@ export class ServeRole implements Service {
   }
 
   get address(): string {
-    return addressOf(this.app);
+    return addressOf(this.app?.server);
   }
 
-  start(): Promise<void> {
-    this.starting ??= this.doStart();
-    return this.starting;
-  }
-
-  private async doStart(): Promise<void> {
+  protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
-    this.state = 'starting';
-    try {
-      // Database and models load side by side; the API answers /livez and /readyz meanwhile.
-      const storage = openStorage(config, logger, { migrate: true, supervise: true });
-      const models = this.backend.start();
-      const webhookSecret = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE);
-      this.storage = await storage;
-      const { history, jobs, boss, db } = this.storage;
-      this.app = await buildApp({
-        config, logger, metrics: this.metrics, backend: this.backend, version, history,
-        jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' }, readyChecks: [dbReadyCheck(db)],
-      });
-      await this.app.listen({ port: config.PORT, host: config.HOST });
-      await models;
-      this.worker = new JobWorker({ boss, jobs, predictions: history, backend: this.backend, logger, webhookSecret, concurrency: config.LOUPE_WORKER_CONCURRENCY });
-      await this.worker.start();
-      this.backend.watch(config.LOUPE_MODEL_POLL_S);
-      const r = this.backend.readiness();
-      logger.info({ address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind }, `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`);
-      this.state = 'running';
-    } catch (err) {
-      this.state = 'failed';
-      throw err;
-    }
+    // Database and models load side by side.
+    const storage = openStorage(config, logger, { migrate: true, supervise: true });
+    const models = this.backend.start();
+    const webhookSecret = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE);
+    this.storage = await storage;
+    const { history, jobs, boss, db } = this.storage;
+    this.app = await buildApp({
+      config, logger, metrics: this.metrics, backend: this.backend, version, history,
+      jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' }, readyChecks: [dbReadyCheck(db)],
+    });
+    // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
+    await this.app.listen({ port: config.PORT, host: config.HOST });
+    await models;
+    this.worker = new JobWorker({ boss, jobs, predictions: history, backend: this.backend, logger, webhookSecret, concurrency: config.LOUPE_WORKER_CONCURRENCY });
+    await this.worker.start();
+    this.backend.watch(config.LOUPE_MODEL_POLL_S);
+    const r = this.backend.readiness();
+    logger.info({ address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind }, `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`);
   }
 
-  stop(): Promise<void> {
-    this.stopping ??= this.doStop();
-    return this.stopping;
-  }
-
-  private async doStop(): Promise<void> {
-    this.state = 'stopping';
-    await this.starting?.catch(() => undefined);
+  protected async onStop(): Promise<void> {
     await this.app?.close(); // stops accepting; in-flight requests finish
     await this.worker?.stop();
     await this.backend.close();
     await this.storage?.close();
-    this.state = 'stopped';
   }
 }
 
@@ -96,9 +75,4 @@ export function configureSharp(decodeThreads: number): void {
   sharp.concurrency(1);
   sharp.cache(false);
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, decodeThreads));
-}
-
-export function addressOf(app: App | undefined): string {
-  const a = app?.server.address() as AddressInfo | null | undefined;
-  return a ? `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}` : '';
 }

@@ -7,13 +7,13 @@ import type { Logger, Metrics } from '../../observability/index.ts';
 import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
 import { Batcher } from './batcher.ts';
-import { createSession, runSession, type LoadedSession } from './session.ts';
+import { ThreadSession } from './session-worker.ts';
 import { resolveProviders } from './providers.ts';
 
 interface LoadedModel {
   readonly entry: ModelEntry;
   readonly info: ModelInfo;
-  readonly loaded: LoadedSession;
+  readonly loaded: ThreadSession;
   readonly batcher: Batcher;
   readonly spec: PreprocessSpec;
   readonly outputName: string;
@@ -107,18 +107,20 @@ export class LocalBackend implements InferenceBackend {
   private async loadEntry(entry: ModelEntry): Promise<void> {
     const { config, logger, metrics, cpus } = this.deps;
     const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
-    const loaded = await createSession(entry.onnxPath, {
+    const loaded = await ThreadSession.create(entry.onnxPath, {
       intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
       interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
       executionProviders: requested,
-    }, (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message.split('\n')[0] }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`), entry.config.variants ?? {});
+      spinning: config.LOUPE_ORT_SPINNING,
+    }, { inputName: entry.config.input.name, outputName: entry.config.output.name }, entry.config.variants ?? {},
+    (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`));
     if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
-      await loaded.session.release();
+      await loaded.release();
       throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
     }
     const mismatches = checkSession(entry, loaded);
     if (mismatches.length) {
-      await loaded.session.release();
+      await loaded.release();
       throw new Error(mismatches.join('; '));
     }
     const { input } = entry.config;
@@ -140,7 +142,7 @@ export class LocalBackend implements InferenceBackend {
       itemSize,
       retryAfterS: config.LOUPE_RETRY_AFTER_S,
       run: async (batch, n) => {
-        const out = await runSession(loaded, input.name, outputName, batch, [n, channels, input.height, input.width]);
+        const out = await loaded.run(batch, [n, channels, input.height, input.width]);
         return Array.from({ length: n }, (_, i) => out.slice(i * k, (i + 1) * k));
       },
       onBatch: (n, ms) => {
@@ -175,7 +177,7 @@ export class LocalBackend implements InferenceBackend {
     const all = [...this.models.values()].flatMap((v) => [...v.values()]);
     this.models.clear();
     await Promise.all(all.map((m) => m.batcher.close()));
-    await Promise.all(all.map((m) => m.loaded.session.release()));
+    await Promise.all(all.map((m) => m.loaded.release()));
   }
 
   readiness(): Readiness {

@@ -5,6 +5,8 @@ export interface SessionOptions {
   readonly intraOpThreads: number;
   readonly interOpThreads: number;
   readonly executionProviders: readonly string[];
+  /** Let idle intra-op threads spin (lower latency when ONNX Runtime has the cores to itself). */
+  readonly spinning?: boolean;
 }
 
 export interface LoadedSession {
@@ -31,6 +33,8 @@ export async function createSession(onnxPath: string, opts: SessionOptions, onFa
         interOpNumThreads: opts.interOpThreads,
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
+        // Spinning threads would steal the cores that decode the next images.
+        extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' }, inter_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
       });
       const meta = (m: ort.InferenceSession.ValueMetadata) => ({ name: m.name, shape: m.isTensor ? m.shape : undefined, type: m.isTensor ? String(m.type) : undefined });
       return { session, provider, file, inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
@@ -40,11 +44,4 @@ export async function createSession(onnxPath: string, opts: SessionOptions, onFa
     }
   }
   throw new Error(`no execution provider could load ${onnxPath} (${failures.join('; ')})`);
-}
-
-export async function runSession(loaded: LoadedSession, inputName: string, outputName: string, batch: Float32Array, dims: number[]): Promise<Float32Array> {
-  const out = await loaded.session.run({ [inputName]: new ort.Tensor('float32', batch, dims) });
-  const t = out[outputName];
-  if (!t) throw new Error(`the model returned no output "${outputName}"`);
-  return t.data as Float32Array;
 }

@@ -1,0 +1,20 @@
+// A/B of one server setting on one model and concurrency, in one run (same machine state):
+//   node bench/ab.ts resnet18 16 LOUPE_ORT_SPINNING=true LOUPE_ORT_SPINNING=false
+import path from 'node:path';
+import { readFileSync } from 'node:fs';
+import { load, multipartBody } from './lib/load.ts';
+import { startServer } from './lib/server.ts';
+
+const [model = 'resnet18', conc = '16', ...variants] = process.argv.slice(2);
+const STORE = path.resolve(import.meta.dirname, '.cache', 'model-store');
+const body = multipartBody(readFileSync(path.join(import.meta.dirname, '.cache', 'photo-768x576.jpg')), 'photo.jpg');
+for (let round = 0; round < 2; round++) {
+  for (const v of variants) {
+    const env = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
+    const s = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: model, LOUPE_DATA_DIR: 'memory://', ...env });
+    await load(`${s.url}/predict?model=${model}`, body, Number(conc), 2);
+    const r = await load(`${s.url}/predict?model=${model}`, body, Number(conc), 8);
+    console.log(`round ${round} ${v}: ${r.throughput.toFixed(1)} img/s p50 ${r.p50} ms`);
+    await s.stop();
+  }
+}

@@ -1,0 +1,79 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { SessionOptions } from './session.ts';
+
+type Meta = ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+
+// Next to this file: session-thread.ts from source, session-thread.js once compiled.
+const THREAD = new URL(`./session-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+
+/** An ONNX Runtime session living on its own thread; batches go over by transfer, not copy. */
+export class ThreadSession {
+  readonly provider: string;
+  readonly file: string;
+  readonly inputs: Meta;
+  readonly outputs: Meta;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  private constructor(worker: Worker, ready: { provider: string; file: string; inputs: Meta; outputs: Meta }) {
+    this.worker = worker;
+    this.provider = ready.provider;
+    this.file = ready.file;
+    this.inputs = ready.inputs;
+    this.outputs = ready.outputs;
+    worker.on('message', (msg: { type: string; id: number; data?: ArrayBuffer; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.type === 'result') p.resolve(new Float32Array(msg.data!));
+      else p.reject(new Error(msg.error));
+    });
+    worker.on('error', (err) => this.failAll(err));
+    worker.on('exit', () => this.failAll(new Error('the inference thread exited')));
+  }
+
+  /**
+   * Starts the thread and loads the model on the first provider that initialises. Reports each
+   * provider that failed through `onFallback`, as the in-thread createSession does.
+   */
+  static async create(onnxPath: string, opts: SessionOptions, io: { inputName: string; outputName?: string | undefined }, variants: Readonly<Record<string, string>> = {}, onFallback?: (provider: string, err: Error) => void): Promise<ThreadSession> {
+    const worker = new Worker(THREAD, { workerData: { onnxPath, opts, variants, ...io } });
+    const ready = await new Promise<{ type: string; provider: string; file: string; inputs: Meta; outputs: Meta; error?: string; fallbacks: Array<{ provider: string; error: string }> }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the inference thread exited (${code}) while loading ${onnxPath}`)));
+    });
+    for (const f of ready.fallbacks) onFallback?.(f.provider, new Error(f.error));
+    if (ready.type !== 'ready') {
+      await worker.terminate();
+      throw new Error(ready.error ?? `could not load ${onnxPath}`);
+    }
+    return new ThreadSession(worker, ready);
+  }
+
+  /** Runs one batch; `batch` is transferred to the thread and unusable afterwards. */
+  run(batch: Float32Array, dims: number[]): Promise<Float32Array> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const buf = batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
+      this.worker.postMessage({ id, data: buf, dims }, [buf as ArrayBuffer]);
+    });
+  }
+
+  async release(): Promise<void> {
+    this.worker.postMessage({ type: 'release' });
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(() => { void this.worker.terminate().then(() => resolve()); }, 2000);
+      this.worker.once('exit', () => { clearTimeout(t); resolve(); });
+    });
+  }
+
+  private failAll(err: Error): void {
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,51 @@
+import { buildApp, type App, type AppDeps } from '../http/index.ts';
+import { RemoteBackend } from '../inference/index.ts';
+import { Role, addressOf } from '../lifecycle/index.ts';
+import { createMetrics } from '../observability/index.ts';
+import { openStorage, type Storage } from './common.ts';
+import type { RoleDeps } from './serve.ts';
+
+export interface RemoteRoleDeps extends RoleDeps {
+  /** Lets one process host several roles on one database (tests, embedding). */
+  readonly storage?: Storage | undefined;
+}
+
+/**
+ * What the gateway and the worker share: inference on the model servers (RemoteBackend),
+ * PostgreSQL for history and jobs, and an HTTP surface.
+ */
+export abstract class RemoteRole extends Role {
+  protected readonly deps: RemoteRoleDeps;
+  protected readonly metrics = createMetrics();
+  protected readonly backend: RemoteBackend;
+  protected storage: Storage | undefined;
+  protected app: App | undefined;
+
+  constructor(deps: RemoteRoleDeps) {
+    super();
+    this.deps = deps;
+    this.backend = new RemoteBackend({ config: deps.config, logger: deps.logger, metrics: this.metrics });
+  }
+
+  get address(): string {
+    return addressOf(this.app?.server);
+  }
+
+  protected async openStorage(supervise: boolean): Promise<Storage> {
+    this.storage = this.deps.storage ?? await openStorage(this.deps.config, this.deps.logger, { migrate: false, supervise });
+    return this.storage;
+  }
+
+  protected async listen(extra: Partial<AppDeps>): Promise<void> {
+    const { config, logger, version } = this.deps;
+    this.app = await buildApp({ config, logger, metrics: this.metrics, backend: this.backend, version, ...extra });
+    await this.app.listen({ port: config.PORT, host: config.HOST });
+    await this.backend.start();
+  }
+
+  protected async closeAll(): Promise<void> {
+    await this.app?.close();
+    await this.backend.close();
+    if (!this.deps.storage) await this.storage?.close();
+  }
+}

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { writeStoreModel } from '../helpers/onnx-model.ts';
+import { tempDir } from '../helpers/server.ts';
+
+const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+const loupe = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [MAIN, ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+
+describe('the loupe CLI', () => {
+  it('invalid configuration exits 1 with one clear line naming the variable', () => {
+    const r = loupe(['serve'], { PORT: 'eighty' });
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^invalid configuration: PORT must be integer \(got "eighty"\)/);
+  });
+
+  it('prints usage, version, and refuses unknown commands', () => {
+    assert.match(loupe(['--help']).stdout, /loupe serve[\s\S]*loupe gateway[\s\S]*loupe model-server[\s\S]*loupe worker[\s\S]*loupe migrate/);
+    assert.match(loupe(['--version']).stdout, /^\d+\.\d+\.\d+/);
+    const bad = loupe(['frobnicate']);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /unknown command "frobnicate"/);
+  });
+
+  it('`models validate` prints a report and sets the exit code', () => {
+    const store = tempDir();
+    writeStoreModel(store, { name: 'ok', channels: 3, height: 8, width: 8, classes: 2 });
+    const good = loupe(['models', 'validate', store]);
+    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /✓ ok\/1: .*2 labels\nOK: 1 model version\(s\) valid/);
+    const bad = loupe(['models', 'validate', path.join(store, 'missing')]);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /FAILED/);
+  });
+
+  it('`migrate` brings a PGlite database up to date and exits 0', () => {
+    const r = loupe(['migrate'], { LOUPE_DATA_DIR: tempDir(), LOUPE_LOG_LEVEL: 'info' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /database migrated from version 0 to 2[\s\S]*migrations complete/);
+  });
+});
