@@ -69,3 +69,18 @@ export function checkDeclaredLength(req: FastifyRequest, maxBytes: number): void
     throw new LoupeError(ErrorCode.PayloadTooLarge, `the upload is ${declared} bytes; the limit is ${maxBytes}`);
   }
 }
+
+/** The multipart `metadata` field: a JSON object of strings, stored with the prediction or job. */
+export function parseMetadata(raw: string | undefined): Record<string, string> {
+  if (raw === undefined) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new LoupeError(ErrorCode.BadRequest, 'metadata must be a JSON object of strings');
+  }
+  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
+    throw new LoupeError(ErrorCode.BadRequest, 'metadata must be a JSON object of strings');
+  }
+  return v as Record<string, string>;
+}

@@ -189,8 +189,9 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.equal((await json(await fetch(`${url}/jobs/${job.id}`))).status, 'completed');
   });
 
-  it('the train profile writes a new version that the model servers then serve', async () => {
-    await compose('--profile', 'train', 'run', '--rm', 'train', '--store', '/models', '--epochs', '1', '--limit', '3000', '--no-verify');
+  it('the train profile writes a new version that the model servers then serve, reproducibly', async () => {
+    const train = () => compose('--profile', 'train', 'run', '--rm', 'train', '--store', '/models', '--epochs', '1', '--limit', '3000', '--seed', '7', '--no-verify');
+    await train();
     let version = '';
     for (let i = 0; i < 60 && version !== '2'; i++) {
       version = (await json(await fetch(`${url}/models/fashion-mnist`))).version;
@@ -201,5 +202,11 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(res.model, { name: 'fashion-mnist', version: '2' });
     const latest = await json(await predict());
     assert.equal(latest.model.version, '2');
+    // Same seed, same data: the next version scores exactly the same.
+    await train();
+    const metrics = async (v: string) => JSON.parse(await docker('run', '--rm', '-v', `${PROJECT}_model-store:/m:ro`, '--entrypoint', 'cat', IMAGE, `/m/fashion-mnist/${v}/metrics.json`)) as { test_accuracy: number; confusion_matrix: number[][] };
+    const [m2, m3] = [await metrics('2'), await metrics('3')];
+    assert.equal(m3.test_accuracy, m2.test_accuracy);
+    assert.deepEqual(m3.confusion_matrix, m2.confusion_matrix);
   });
 });

@@ -6,7 +6,7 @@ import { submitJob } from '../../jobs/index.ts';
 import type { JobStore } from '../../storage/index.ts';
 import type { AppDeps } from '../app.ts';
 import { errorResponses } from '../schemas.ts';
-import { checkDeclaredLength, readUploads } from '../upload.ts';
+import { checkDeclaredLength, parseMetadata, readUploads } from '../upload.ts';
 
 const JobBody = Type.Object({
   id: Type.String(),
@@ -83,17 +83,3 @@ export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: { store: Job
     return job;
   });
 };
-
-function parseMetadata(raw: string | undefined): Record<string, string> {
-  if (raw === undefined) return {};
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    throw new LoupeError(ErrorCode.BadRequest, 'metadata must be a JSON object of strings');
-  }
-  if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
-    throw new LoupeError(ErrorCode.BadRequest, 'metadata must be a JSON object of strings');
-  }
-  return v as Record<string, string>;
-}

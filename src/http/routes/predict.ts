@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { ErrorCode, LoupeError } from '../../errors.ts';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../app.ts';
 import { PredictionBody, errorResponses } from '../schemas.ts';
-import { checkDeclaredLength, readUpload } from '../upload.ts';
+import { checkDeclaredLength, parseMetadata, readUpload } from '../upload.ts';
 
 const binaryImage = { schema: { type: 'string', format: 'binary' } };
 
@@ -27,7 +28,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
     config: {
       openapiBody: {
         content: {
-          'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary', description: 'The image' } } } },
+          'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary', description: 'The image' }, metadata: { type: 'string', description: 'Optional JSON object of strings, recorded with the prediction' } } } },
           'image/jpeg': binaryImage,
           'image/png': binaryImage,
           'image/webp': binaryImage,
@@ -35,14 +36,19 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         },
       },
     },
-    preValidation: async (req) => checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES),
+    preValidation: async (req) => {
+      checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES);
+      // Overloaded: refuse before reading (and paying for) the upload.
+      if (backend.saturated(req.query.model, req.query.version)) {
+        throw new LoupeError(ErrorCode.Overloaded, 'the queue of this model is full; retry shortly', { retryAfterS: config.LOUPE_RETRY_AFTER_S });
+      }
+    },
   }, async (req) => {
     const upload = await readUpload(req);
     const k = req.query.top_k ?? Math.min(5, backend.getModel(req.query.model ?? config.LOUPE_DEFAULT_MODEL, req.query.version).labels.length);
     const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: k });
     const id = randomUUID();
-    const metadata = upload.fields.metadata ? { metadata: upload.fields.metadata } : {};
-    if (history) await history.record(result, upload.bytes, metadata, undefined, id);
+    if (history) await history.record(result, upload.bytes, parseMetadata(upload.fields.metadata), undefined, id);
     return { id, ...result };
   });
 };

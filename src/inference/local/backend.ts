@@ -207,6 +207,14 @@ export class LocalBackend implements InferenceBackend {
     return m;
   }
 
+  saturated(name: string | undefined, version: string | undefined): boolean {
+    try {
+      return this.resolve(name, version).batcher.full;
+    } catch {
+      return false; // unknown models are refused later, with their own error
+    }
+  }
+
   async classify(req: ClassifyRequest): Promise<Classification> {
     const started = performance.now();
     const m = this.resolve(req.model, req.version);
@@ -214,8 +222,15 @@ export class LocalBackend implements InferenceBackend {
     if (!Number.isInteger(req.topK) || req.topK < 1 || req.topK > k) {
       throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.info.name}"`);
     }
-    const image = await preprocess(req.image, m.spec, { maxPixels: this.deps.config.LOUPE_MAX_PIXELS });
-    const result = await m.batcher.submit(image.tensor);
+    const release = m.batcher.admit();
+    let image;
+    try {
+      image = await preprocess(req.image, m.spec, { maxPixels: this.deps.config.LOUPE_MAX_PIXELS });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const result = await m.batcher.submit(image.tensor, release);
     const scores = m.info.output_kind === 'logits' ? softmax(result.output) : result.output;
     const predictions = topIndices(scores, req.topK).map((index) => ({ label: m.entry.labels[index]!, index, score: scores[index]! }));
     const labels = { model: m.info.name, version: m.info.version };

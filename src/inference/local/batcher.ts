@@ -43,6 +43,8 @@ export class Batcher {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Requests admitted but still decoding: they count against the queue bound. */
+  private admitted = 0;
   batches = 0;
 
   constructor(opts: BatcherOptions) {
@@ -59,7 +61,33 @@ export class Batcher {
     return this.pending.length;
   }
 
-  submit(data: Float32Array): Promise<BatchResult> {
+  get full(): boolean {
+    return this.pending.length + this.admitted >= this.opts.maxQueueSize;
+  }
+
+  /**
+   * Reserves a queue place before the expensive part (decoding the upload), so an overloaded
+   * model refuses at once instead of decoding images only to drop them. Returns the release,
+   * which submit() takes over; call it directly when the request fails before submitting.
+   */
+  admit(): () => void {
+    if (this.closed) throw new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS });
+    if (this.full) {
+      this.opts.onReject?.();
+      throw new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
+    }
+    this.admitted++;
+    let released = false;
+    return () => {
+      if (!released) {
+        released = true;
+        this.admitted--;
+      }
+    };
+  }
+
+  submit(data: Float32Array, admission?: () => void): Promise<BatchResult> {
+    admission?.();
     if (this.closed) return Promise.reject(new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS }));
     if (data.length !== this.opts.itemSize) {
       return Promise.reject(new LoupeError(ErrorCode.InvalidTensor, `an item has ${data.length} values; the model takes ${this.opts.itemSize}`));

@@ -88,6 +88,11 @@ export class RemoteBackend implements InferenceBackend {
     return m;
   }
 
+  /** The model servers apply backpressure themselves; their 503s pass through. */
+  saturated(): boolean {
+    return false;
+  }
+
   async classify(req: ClassifyRequest): Promise<Classification> {
     const started = performance.now();
     const name = req.model ?? this.deps.config.LOUPE_DEFAULT_MODEL;

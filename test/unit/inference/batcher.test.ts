@@ -58,6 +58,19 @@ describe('Batcher', () => {
     assert.deepEqual([...again.output], [6, 6]);
   });
 
+  it('admission counts requests still decoding against the bound, and releases once', async () => {
+    const { b } = make({ maxBatchSize: 1, maxQueueSize: 2, runMs: 30 });
+    const r1 = b.admit();
+    const r2 = b.admit();
+    assert.throws(() => b.admit(), (err: unknown) => err instanceof LoupeError && err.code === 'OVERLOADED');
+    r1();
+    r1(); // idempotent
+    const r3 = b.admit();
+    const done = [b.submit(Float32Array.of(1, 1), r2), b.submit(Float32Array.of(2, 2), r3)];
+    assert.equal((await Promise.all(done)).length, 2);
+    b.admit()();
+  });
+
   it('rejects every item of a failed batch and keeps serving', async () => {
     let fail = true;
     const b = new Batcher({
