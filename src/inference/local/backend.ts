@@ -1,23 +1,13 @@
 import { statSync } from 'node:fs';
 import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import { preprocess, type PreprocessSpec } from '../../images/index.ts';
-import { DEFAULT_BATCHING, checkSession, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
+import { preprocess } from '../../images/index.ts';
+import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
-import { Batcher } from './batcher.ts';
-import { ThreadSession } from './session-worker.ts';
-import { resolveProviders } from './providers.ts';
+import { loadModel, type LoadedModel } from './load.ts';
 
-interface LoadedModel {
-  readonly entry: ModelEntry;
-  readonly info: ModelInfo;
-  readonly loaded: ThreadSession;
-  readonly batcher: Batcher;
-  readonly spec: PreprocessSpec;
-  readonly outputName: string;
-}
 
 export interface LocalBackendDeps {
   readonly config: Config;
@@ -105,71 +95,10 @@ export class LocalBackend implements InferenceBackend {
   }
 
   private async loadEntry(entry: ModelEntry): Promise<void> {
-    const { config, logger, metrics, cpus } = this.deps;
-    const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
-    const loaded = await ThreadSession.create(entry.onnxPath, {
-      intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
-      interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
-      executionProviders: requested,
-      spinning: config.LOUPE_ORT_SPINNING,
-    }, { inputName: entry.config.input.name, outputName: entry.config.output.name }, entry.config.variants ?? {},
-    (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`));
-    if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
-      await loaded.release();
-      throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
-    }
-    const mismatches = checkSession(entry, loaded);
-    if (mismatches.length) {
-      await loaded.release();
-      throw new Error(mismatches.join('; '));
-    }
-    const { input } = entry.config;
-    const channels = input.color === 'rgb' ? 3 : 1;
-    const outputName = entry.config.output.name ?? loaded.outputs[0]!.name;
-    const b = { ...DEFAULT_BATCHING, ...entry.config.batching };
-    const batching = {
-      max_batch_size: config.LOUPE_MAX_BATCH_SIZE || b.max_batch_size,
-      max_queue_delay_ms: config.LOUPE_MAX_QUEUE_DELAY_MS >= 0 ? config.LOUPE_MAX_QUEUE_DELAY_MS : b.max_queue_delay_ms,
-      max_queue_size: config.LOUPE_MAX_QUEUE_SIZE || b.max_queue_size,
-    };
-    const labels = { model: entry.name, version: entry.version };
-    const itemSize = channels * input.height * input.width;
-    const k = entry.labels.length;
-    const batcher = new Batcher({
-      maxBatchSize: batching.max_batch_size,
-      maxQueueDelayMs: batching.max_queue_delay_ms,
-      maxQueueSize: batching.max_queue_size,
-      itemSize,
-      retryAfterS: config.LOUPE_RETRY_AFTER_S,
-      run: async (batch, n) => {
-        const out = await loaded.run(batch, [n, channels, input.height, input.width]);
-        return Array.from({ length: n }, (_, i) => out.slice(i * k, (i + 1) * k));
-      },
-      onBatch: (n, ms) => {
-        metrics.batchSize.observe(labels, n);
-        metrics.inferenceDuration.observe({ ...labels, provider: loaded.provider }, ms / 1000);
-      },
-      onQueue: (depth) => metrics.queueDepth.set(labels, depth),
-      onReject: () => metrics.rejected.inc(labels),
-    });
-    const info: ModelInfo = {
-      name: entry.name,
-      version: entry.version,
-      format: 'onnx',
-      platform: 'onnxruntime_onnx',
-      inputs: [{ name: input.name, datatype: 'FP32', shape: [-1, channels, input.height, input.width] }],
-      outputs: [{ name: outputName, datatype: 'FP32', shape: [-1, k] }],
-      labels: entry.labels,
-      provider: loaded.provider,
-      input,
-      output_kind: entry.config.output.kind,
-      batching,
-      description: entry.config.description,
-    };
+    const model = await loadModel(entry, this.deps);
     const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
-    versions.set(entry.version, { entry, info, loaded, batcher, spec: input, outputName });
-    this.models.set(entry.name, new Map([...versions].sort(([a], [b2]) => Number(a) - Number(b2))));
-    logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching }, `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`);
+    versions.set(entry.version, model);
+    this.models.set(entry.name, new Map([...versions].sort(([a], [b]) => Number(a) - Number(b))));
   }
 
   async close(): Promise<void> {

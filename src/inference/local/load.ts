@@ -1,0 +1,88 @@
+import type { PreprocessSpec } from '../../images/index.ts';
+import { DEFAULT_BATCHING, checkSession, type ModelEntry } from '../../models/index.ts';
+import type { ModelInfo } from '../types.ts';
+import { Batcher } from './batcher.ts';
+import type { LocalBackendDeps } from './backend.ts';
+import { resolveProviders } from './providers.ts';
+import { ThreadSession } from './session-worker.ts';
+
+/** One servable model version: its session thread, its batcher and how APIs describe it. */
+export interface LoadedModel {
+  readonly entry: ModelEntry;
+  readonly info: ModelInfo;
+  readonly loaded: ThreadSession;
+  readonly batcher: Batcher;
+  readonly spec: PreprocessSpec;
+  readonly outputName: string;
+}
+
+/**
+ * Starts the session (first execution provider that initialises), checks the graph against
+ * model.json and labels.txt, and wires the batcher to the session and the metrics.
+ * Throws, with the session released, when the version cannot serve.
+ */
+export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Promise<LoadedModel> {
+  const { config, logger, metrics, cpus } = deps;
+  const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
+  const loaded = await ThreadSession.create(entry.onnxPath, {
+    intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
+    interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
+    executionProviders: requested,
+    spinning: config.LOUPE_ORT_SPINNING,
+  }, { inputName: entry.config.input.name, outputName: entry.config.output.name }, entry.config.variants ?? {},
+  (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`));
+  if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
+    await loaded.release();
+    throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
+  }
+  const mismatches = checkSession(entry, loaded);
+  if (mismatches.length) {
+    await loaded.release();
+    throw new Error(mismatches.join('; '));
+  }
+  const { input } = entry.config;
+  const channels = input.color === 'rgb' ? 3 : 1;
+  const outputName = entry.config.output.name ?? loaded.outputs[0]!.name;
+  const b = { ...DEFAULT_BATCHING, ...entry.config.batching };
+  const batching = {
+    max_batch_size: config.LOUPE_MAX_BATCH_SIZE || b.max_batch_size,
+    max_queue_delay_ms: config.LOUPE_MAX_QUEUE_DELAY_MS >= 0 ? config.LOUPE_MAX_QUEUE_DELAY_MS : b.max_queue_delay_ms,
+    max_queue_size: config.LOUPE_MAX_QUEUE_SIZE || b.max_queue_size,
+  };
+  const labels = { model: entry.name, version: entry.version };
+  const itemSize = channels * input.height * input.width;
+  const k = entry.labels.length;
+  const batcher = new Batcher({
+    maxBatchSize: batching.max_batch_size,
+    maxQueueDelayMs: batching.max_queue_delay_ms,
+    maxQueueSize: batching.max_queue_size,
+    itemSize,
+    retryAfterS: config.LOUPE_RETRY_AFTER_S,
+    run: async (batch, n) => {
+      const out = await loaded.run(batch, [n, channels, input.height, input.width]);
+      return Array.from({ length: n }, (_, i) => out.slice(i * k, (i + 1) * k));
+    },
+    onBatch: (n, ms) => {
+      metrics.batchSize.observe(labels, n);
+      metrics.inferenceDuration.observe({ ...labels, provider: loaded.provider }, ms / 1000);
+    },
+    onQueue: (depth) => metrics.queueDepth.set(labels, depth),
+    onReject: () => metrics.rejected.inc(labels),
+  });
+  const info: ModelInfo = {
+    name: entry.name,
+    version: entry.version,
+    format: 'onnx',
+    platform: 'onnxruntime_onnx',
+    inputs: [{ name: input.name, datatype: 'FP32', shape: [-1, channels, input.height, input.width] }],
+    outputs: [{ name: outputName, datatype: 'FP32', shape: [-1, k] }],
+    labels: entry.labels,
+    provider: loaded.provider,
+    input,
+    output_kind: entry.config.output.kind,
+    batching,
+    description: entry.config.description,
+  };
+  logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching }, `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`);
+  return { entry, info, loaded, batcher, spec: input, outputName };
+}
