@@ -127,6 +127,7 @@ export class LocalBackend implements InferenceBackend {
   }
 
   private resolve(name: string | undefined, version: string | undefined): LoadedModel {
+    if (!this.started) throw new LoupeError(ErrorCode.NotReady, 'models are still loading', { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S });
     const modelName = name ?? this.deps.config.LOUPE_DEFAULT_MODEL;
     const versions = this.models.get(modelName);
     if (!versions?.size) throw new LoupeError(ErrorCode.ModelNotFound, `model "${modelName}" is not loaded`);

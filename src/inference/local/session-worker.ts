@@ -24,7 +24,8 @@ export class ThreadSession {
     this.file = ready.file;
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
-    worker.on('message', (msg: { type: string; id: number; data?: ArrayBuffer; error?: string }) => {
+    worker.on('message', (msg: { type?: string; id: number; data?: ArrayBuffer; error?: string }) => {
+      if (msg?.type !== 'result' && msg?.type !== 'error') return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -42,7 +43,13 @@ export class ThreadSession {
   static async create(onnxPath: string, opts: SessionOptions, io: { inputName: string; outputName?: string | undefined }, variants: Readonly<Record<string, string>> = {}, onFallback?: (provider: string, err: Error) => void): Promise<ThreadSession> {
     const worker = new Worker(THREAD, { workerData: { onnxPath, opts, variants, ...io } });
     const ready = await new Promise<{ type: string; provider: string; file: string; inputs: Meta; outputs: Meta; error?: string; fallbacks: Array<{ provider: string; error: string }> }>((resolve, reject) => {
-      worker.once('message', resolve);
+      // Only our own messages: under `node --watch` the runtime posts its own ones too.
+      const onMessage = (msg: { type?: string }) => {
+        if (msg?.type !== 'ready' && msg?.type !== 'failed') return;
+        worker.off('message', onMessage);
+        resolve(msg as Parameters<typeof resolve>[0]);
+      };
+      worker.on('message', onMessage);
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the inference thread exited (${code}) while loading ${onnxPath}`)));
     });

@@ -80,6 +80,9 @@ export class RemoteBackend implements InferenceBackend {
   }
 
   getModel(name: string, version?: string): ModelInfo {
+    if (this.models.length === 0) {
+      throw new LoupeError(ErrorCode.NotReady, `no model server has answered yet at ${this.deps.config.LOUPE_MODEL_SERVER_URL}`, { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S });
+    }
     const versions = this.models.filter((m) => m.name === name);
     if (!versions.length) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" is not loaded`);
     if (version === undefined) return versions.at(-1)!;
