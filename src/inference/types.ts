@@ -71,7 +71,7 @@ export interface InferenceBackend {
   /** Latest version when `version` is omitted; throws LoupeError(MODEL_NOT_FOUND). */
   getModel(name: string, version?: string): ModelInfo;
   classify(req: ClassifyRequest): Promise<Classification>;
-  /** True when a request for this model would be refused for a full queue right now (checked before reading an upload). */
-  saturated(name: string | undefined, version: string | undefined): boolean;
+  /** Throws LoupeError(OVERLOADED) when the model's queue is full right now (checked before reading an upload). */
+  checkCapacity(name: string | undefined, version: string | undefined): void;
   infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse>;
 }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, LoupeError } from '../../errors.ts';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AppDeps } from '../app.ts';
@@ -39,16 +38,15 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
     preValidation: async (req) => {
       checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES);
       // Overloaded: refuse before reading (and paying for) the upload.
-      if (backend.saturated(req.query.model, req.query.version)) {
-        throw new LoupeError(ErrorCode.Overloaded, 'the queue of this model is full; retry shortly', { retryAfterS: config.LOUPE_RETRY_AFTER_S });
-      }
+      backend.checkCapacity(req.query.model, req.query.version);
     },
   }, async (req) => {
     const upload = await readUpload(req);
+    const metadata = parseMetadata(upload.fields.metadata);
     const k = req.query.top_k ?? Math.min(5, backend.getModel(req.query.model ?? config.LOUPE_DEFAULT_MODEL, req.query.version).labels.length);
     const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: k });
     const id = randomUUID();
-    if (history) await history.record(result, upload.bytes, parseMetadata(upload.fields.metadata), undefined, id);
+    if (history) await history.record(result, upload.bytes, metadata, undefined, id);
     return { id, ...result };
   });
 };

@@ -137,12 +137,14 @@ export class LocalBackend implements InferenceBackend {
     return m;
   }
 
-  saturated(name: string | undefined, version: string | undefined): boolean {
+  checkCapacity(name: string | undefined, version: string | undefined): void {
+    let m: LoadedModel;
     try {
-      return this.resolve(name, version).batcher.full;
+      m = this.resolve(name, version);
     } catch {
-      return false; // unknown models are refused later, with their own error
+      return; // unknown models are refused later, with their own error
     }
+    m.batcher.checkCapacity();
   }
 
   async classify(req: ClassifyRequest): Promise<Classification> {

@@ -61,8 +61,13 @@ export class Batcher {
     return this.pending.length;
   }
 
-  get full(): boolean {
-    return this.pending.length + this.admitted >= this.opts.maxQueueSize;
+  /** Throws (and counts the refusal) when no queue place is free. */
+  checkCapacity(): void {
+    if (this.closed) throw new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS });
+    if (this.pending.length + this.admitted >= this.opts.maxQueueSize) {
+      this.opts.onReject?.();
+      throw new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
+    }
   }
 
   /**
@@ -71,11 +76,7 @@ export class Batcher {
    * which submit() takes over; call it directly when the request fails before submitting.
    */
   admit(): () => void {
-    if (this.closed) throw new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS });
-    if (this.full) {
-      this.opts.onReject?.();
-      throw new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
-    }
+    this.checkCapacity();
     this.admitted++;
     let released = false;
     return () => {

@@ -92,9 +92,7 @@ export class RemoteBackend implements InferenceBackend {
   }
 
   /** The model servers apply backpressure themselves; their 503s pass through. */
-  saturated(): boolean {
-    return false;
-  }
+  checkCapacity(): void {}
 
   async classify(req: ClassifyRequest): Promise<Classification> {
     const started = performance.now();
