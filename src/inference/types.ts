@@ -41,7 +41,8 @@ export interface ClassifyRequest {
   readonly model?: string | undefined;
   readonly version?: string | undefined;
   readonly image: Uint8Array;
-  readonly topK: number;
+  /** Labels to return; default 5, or every class when the model has fewer. */
+  readonly topK?: number | undefined;
 }
 
 export interface Classification {
@@ -50,6 +51,8 @@ export interface Classification {
   readonly image: { format: string; width: number; height: number };
   readonly timings_ms: Timings;
 }
+
+export const DEFAULT_TOP_K = 5;
 
 export interface Readiness {
   readonly ready: boolean;

@@ -60,8 +60,7 @@ export class JobWorker {
     await jobs.markRunning(jobId);
     for (const item of await jobs.pendingItems(jobId)) {
       try {
-        const topK = job.top_k ?? Math.min(5, backend.getModel(job.model ?? backend.readiness().models[0]?.name ?? '', job.version ?? undefined).labels.length);
-        const c = await backend.classify({ model: job.model ?? undefined, version: job.version ?? undefined, image: item.image, topK });
+        const c = await backend.classify({ model: job.model ?? undefined, version: job.version ?? undefined, image: item.image, topK: job.top_k ?? undefined });
         const rec = await predictions.record(c, item.image, job.metadata, jobId);
         await jobs.settleItem(jobId, item.idx, { predictionId: rec.id, result: { model: c.model, predictions: c.predictions, image: c.image } });
       } catch (err) {

@@ -43,8 +43,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
   }, async (req) => {
     const upload = await readUpload(req);
     const metadata = parseMetadata(upload.fields.metadata);
-    const k = req.query.top_k ?? Math.min(5, backend.getModel(req.query.model ?? config.LOUPE_DEFAULT_MODEL, req.query.version).labels.length);
-    const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: k });
+    const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: req.query.top_k });
     const id = randomUUID();
     if (history) await history.record(result, upload.bytes, metadata, undefined, id);
     return { id, ...result };

@@ -5,7 +5,7 @@ import { preprocess } from '../../images/index.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
-import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
+import { DEFAULT_TOP_K, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
 import { loadModel, type LoadedModel } from './load.ts';
 
 
@@ -151,7 +151,8 @@ export class LocalBackend implements InferenceBackend {
     const started = performance.now();
     const m = this.resolve(req.model, req.version);
     const k = m.entry.labels.length;
-    if (!Number.isInteger(req.topK) || req.topK < 1 || req.topK > k) {
+    const topK = req.topK ?? Math.min(DEFAULT_TOP_K, k);
+    if (!Number.isInteger(topK) || topK < 1 || topK > k) {
       throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.info.name}"`);
     }
     const release = m.batcher.admit();
@@ -164,7 +165,7 @@ export class LocalBackend implements InferenceBackend {
     }
     const result = await m.batcher.submit(image.tensor, release);
     const scores = m.info.output_kind === 'logits' ? softmax(result.output) : result.output;
-    const predictions = topIndices(scores, req.topK).map((index) => ({ label: m.entry.labels[index]!, index, score: scores[index]! }));
+    const predictions = topIndices(scores, topK).map((index) => ({ label: m.entry.labels[index]!, index, score: scores[index]! }));
     const labels = { model: m.info.name, version: m.info.version };
     this.deps.metrics.queueDuration.observe(labels, result.queueMs / 1000);
     this.deps.metrics.predictions.inc(labels);

@@ -45,7 +45,6 @@ export class Batcher {
   private closed = false;
   /** Requests admitted but still decoding: they count against the queue bound. */
   private admitted = 0;
-  batches = 0;
 
   constructor(opts: BatcherOptions) {
     this.opts = opts;
@@ -152,7 +151,6 @@ export class Batcher {
       return;
     }
     const end = performance.now();
-    this.batches++;
     this.opts.onBatch?.(n, end - start);
     items.forEach((it, i) => it.resolve({ output: outputs[i]!, queueMs: start - it.enqueuedAt, inferenceMs: end - start, batchSize: n }));
   }

@@ -2,7 +2,7 @@ import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
-import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
+import { DEFAULT_TOP_K, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
 import { Endpoints } from './endpoints.ts';
 
 export interface RemoteBackendDeps {
@@ -99,7 +99,8 @@ export class RemoteBackend implements InferenceBackend {
     const name = req.model ?? this.deps.config.LOUPE_DEFAULT_MODEL;
     const m = this.getModel(name, req.version);
     const k = m.labels.length;
-    if (!Number.isInteger(req.topK) || req.topK < 1 || req.topK > k) throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.name}"`);
+    const topK = req.topK ?? Math.min(DEFAULT_TOP_K, k);
+    if (!Number.isInteger(topK) || topK < 1 || topK > k) throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.name}"`);
     const res = await this.infer(m.name, req.version === undefined ? undefined : m.version, {
       inputs: [{ name: 'image', shape: [1], datatype: 'BYTES' }],
       outputs: [{ name: m.outputs[0]!.name, parameters: { binary_data: true } }],
@@ -113,7 +114,7 @@ export class RemoteBackend implements InferenceBackend {
     this.deps.metrics.predictions.inc({ model: res.model_name, version: res.model_version ?? m.version });
     return {
       model: { name: res.model_name, version: res.model_version ?? m.version },
-      predictions: topIndices(scores, req.topK).map((index) => ({ label: m.labels[index]!, index, score: scores[index]! })),
+      predictions: topIndices(scores, topK).map((index) => ({ label: m.labels[index]!, index, score: scores[index]! })),
       image: { format: String(p.loupe_image_format ?? 'unknown'), width: Number(p.loupe_image_width ?? 0), height: Number(p.loupe_image_height ?? 0) },
       timings_ms: { decode: num(p.loupe_decode_ms), preprocess: num(p.loupe_preprocess_ms), queue: num(p.loupe_queue_ms), inference: num(p.loupe_inference_ms), total: num(performance.now() - started) },
     };
