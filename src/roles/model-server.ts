@@ -1,9 +1,8 @@
-import { availableCpus } from '../config/index.ts';
 import { buildApp, type App } from '../http/index.ts';
-import { LocalBackend } from '../inference/index.ts';
+import type { LocalBackend } from '../inference/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
-import { configureSharp, type RoleDeps } from './serve.ts';
+import { createLocalBackend, type RoleDeps } from './serve.ts';
 
 /** `loupe model-server`: the model store behind OIP v2, with batching, metrics and health. No database. */
 export class ModelServerRole extends Role {
@@ -15,9 +14,7 @@ export class ModelServerRole extends Role {
   constructor(deps: RoleDeps) {
     super();
     this.deps = deps;
-    const cpus = availableCpus(deps.config.LOUPE_CPUS);
-    configureSharp(deps.config.LOUPE_DECODE_THREADS || cpus);
-    this.backend = new LocalBackend({ config: deps.config, logger: deps.logger, metrics: this.metrics, cpus });
+    this.backend = createLocalBackend(deps, this.metrics);
   }
 
   get address(): string {

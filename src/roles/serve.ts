@@ -30,10 +30,8 @@ export class ServeRole extends Role {
   constructor(deps: RoleDeps) {
     super();
     this.deps = deps;
-    const cpus = availableCpus(deps.config.LOUPE_CPUS);
-    configureSharp(deps.config.LOUPE_DECODE_THREADS || cpus);
     this.metrics = createMetrics();
-    this.backend = new LocalBackend({ config: deps.config, logger: deps.logger, metrics: this.metrics, cpus });
+    this.backend = createLocalBackend(deps, this.metrics);
   }
 
   get address(): string {
@@ -70,9 +68,14 @@ export class ServeRole extends Role {
   }
 }
 
-/** One libvips thread per image: parallelism comes from decoding several uploads at once. */
-export function configureSharp(decodeThreads: number): void {
+/**
+ * In-process inference sized to the CPUs this process may use. One libvips thread per image:
+ * parallelism comes from decoding several uploads at once.
+ */
+export function createLocalBackend(deps: RoleDeps, metrics: Metrics): LocalBackend {
+  const cpus = availableCpus(deps.config.LOUPE_CPUS);
   sharp.concurrency(1);
   sharp.cache(false);
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, decodeThreads));
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, deps.config.LOUPE_DECODE_THREADS || cpus));
+  return new LocalBackend({ config: deps.config, logger: deps.logger, metrics, cpus });
 }

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import { preprocess } from '../../images/index.ts';
+import { preprocess, type Preprocessed } from '../../images/index.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
@@ -155,14 +155,7 @@ export class LocalBackend implements InferenceBackend {
     if (!Number.isInteger(topK) || topK < 1 || topK > k) {
       throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.info.name}"`);
     }
-    const release = m.batcher.admit();
-    let image;
-    try {
-      image = await preprocess(req.image, m.spec, { maxPixels: this.deps.config.LOUPE_MAX_PIXELS });
-    } catch (err) {
-      release();
-      throw err;
-    }
+    const { image, release } = await this.decodeAdmitted(m, req.image);
     const result = await m.batcher.submit(image.tensor, release);
     const scores = m.info.output_kind === 'logits' ? softmax(result.output) : result.output;
     const predictions = topIndices(scores, topK).map((index) => ({ label: m.entry.labels[index]!, index, score: scores[index]! }));
@@ -177,6 +170,20 @@ export class LocalBackend implements InferenceBackend {
     };
   }
 
+  /**
+   * Decodes an upload only after reserving its queue place: an overloaded model refuses at
+   * once instead of decoding images to drop them. The release goes to batcher.submit().
+   */
+  private async decodeAdmitted(m: LoadedModel, bytes: Uint8Array): Promise<{ image: Preprocessed; release: () => void }> {
+    const release = m.batcher.admit();
+    try {
+      return { image: await preprocess(bytes, m.spec, { maxPixels: this.deps.config.LOUPE_MAX_PIXELS }), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
   async infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse> {
     const m = this.resolve(name, version);
     if (!Array.isArray(req.inputs) || req.inputs.length !== 1) {
@@ -186,6 +193,7 @@ export class LocalBackend implements InferenceBackend {
     const input = decodeInput(raw, req.binaryInputs?.get(raw.name));
     const want = m.info.inputs[0]!;
     let items: Float32Array[];
+    let releases: Array<(() => void) | undefined> = [];
     let imageInfo: { format: string; width: number; height: number; decode: number; preprocess: number } | undefined;
     if (input.kind === 'tensor') {
       if (input.name !== want.name) throw new LoupeError(ErrorCode.InvalidTensor, `unknown input "${input.name}"; the model takes "${want.name}"`);
@@ -196,12 +204,19 @@ export class LocalBackend implements InferenceBackend {
       const size = chw.reduce((a, b) => a * b, 1);
       items = Array.from({ length: input.shape[0]! }, (_, i) => input.data.subarray(i * size, (i + 1) * size));
     } else {
-      const limits = { maxPixels: this.deps.config.LOUPE_MAX_PIXELS };
-      const pre = await Promise.all(input.images.map((img) => preprocess(img, m.spec, limits)));
-      items = pre.map((p) => p.tensor);
-      if (pre.length === 1) imageInfo = { format: pre[0]!.format, width: pre[0]!.width, height: pre[0]!.height, ...pre[0]!.timings };
+      const decoded = await Promise.allSettled(input.images.map((img) => this.decodeAdmitted(m, img)));
+      const failed = decoded.find((d) => d.status === 'rejected');
+      if (failed) {
+        for (const d of decoded) if (d.status === 'fulfilled') d.value.release();
+        throw failed.reason;
+      }
+      const pre = decoded.map((d) => (d as PromiseFulfilledResult<{ image: Preprocessed; release: () => void }>).value);
+      items = pre.map((p) => p.image.tensor);
+      releases = pre.map((p) => p.release);
+      const first = pre[0]!.image;
+      if (pre.length === 1) imageInfo = { format: first.format, width: first.width, height: first.height, ...first.timings };
     }
-    const results = await Promise.all(items.map((t) => m.batcher.submit(t)));
+    const results = await Promise.all(items.map((t, i) => m.batcher.submit(t, releases[i])));
     this.deps.metrics.predictions.inc({ model: m.info.name, version: m.info.version }, results.length);
     const k = m.entry.labels.length;
     const scores = new Float32Array(results.length * k);
