@@ -2,6 +2,8 @@
 # Starts Debian's PostgreSQL for the integration tests (no systemd here) and prints the URL
 # of a fresh database. Usage: export LOUPE_TEST_DATABASE_URL=$(bash scripts/test-postgres.sh)
 set -euo pipefail
+# Only the URL goes to stdout: pg_ctlcluster and friends chat ("Removed stale pid file.").
+exec 3>&1 1>&2
 if ! command -v pg_lsclusters >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
@@ -15,4 +17,4 @@ fi
 for _ in $(seq 1 30); do su postgres -c "pg_isready -q -p $port" && break; sleep 0.5; done
 su postgres -c "psql -q -p $port -tc \"SELECT 1 FROM pg_roles WHERE rolname='loupe'\" | grep -q 1 || psql -q -p $port -c \"CREATE ROLE loupe LOGIN PASSWORD 'loupe-test'\"" >/dev/null
 su postgres -c "psql -q -p $port -c 'DROP DATABASE IF EXISTS loupe_test' -c 'CREATE DATABASE loupe_test OWNER loupe'" >/dev/null
-echo "postgres://loupe:loupe-test@127.0.0.1:$port/loupe_test"
+echo "postgres://loupe:loupe-test@127.0.0.1:$port/loupe_test" >&3

@@ -4,6 +4,8 @@ import type { Service, ServiceState } from './index.ts';
 /**
  * The lifecycle every role shares: start and stop are idempotent (a second call gets the
  * first call's promise), stop waits for a start in progress, and `state` names where it is.
+ * A start that fails part-way releases what it had opened (threads, pools, sockets) before
+ * it rejects, so a caller that never calls stop() is not left holding a live process.
  */
 export abstract class Role implements Service {
   state: ServiceState = 'created';
@@ -17,6 +19,7 @@ export abstract class Role implements Service {
         await this.onStart();
         this.state = 'running';
       } catch (err) {
+        await this.onStop().catch(() => undefined);
         this.state = 'failed';
         throw err;
       }
@@ -27,8 +30,8 @@ export abstract class Role implements Service {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
-      await this.starting?.catch(() => undefined);
-      await this.onStop();
+      const failed = await this.starting?.then(() => false, () => true);
+      if (!failed) await this.onStop(); // a failed start has already released everything
       this.state = 'stopped';
     })();
     return this.stopping;

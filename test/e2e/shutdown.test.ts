@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { tempDir } from '../helpers/server.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
+const HELPERS = path.resolve(import.meta.dirname, '../helpers/server.ts');
 
 describe('graceful shutdown of `loupe serve`', () => {
   it('SIGTERM with an upload in flight: the request completes, new ones are refused, exit 0', async () => {
@@ -57,4 +59,32 @@ describe('graceful shutdown of `loupe serve`', () => {
     assert.equal(code, 0, logs);
     assert.match(logs, /SIGTERM: draining/);
   });
+
+  it('a start that fails (database unreachable) rejects and leaves nothing running: the process ends by itself', async () => {
+    const store = tempDir('loupe-fail-');
+    writeStoreModel(store, { name: 'fashion-mnist', channels: 1, height: 28, width: 28, classes: 10 });
+    // No process.exit() here: if a model thread, pool or socket were left open, the child would
+    // never exit and the timeout below would fail the test.
+    const script = `
+      import { startServe } from ${JSON.stringify(HELPERS)};
+      try {
+        await startServe({ LOUPE_MODEL_STORE: ${JSON.stringify(store)}, LOUPE_DATABASE_URL: 'postgres://loupe:x@127.0.0.1:9/none' });
+        console.log('started');
+      } catch (err) {
+        console.log('rejected: ' + err.message);
+      }`;
+    const file = path.join(tempDir('loupe-fail-script-'), 'start.mjs');
+    writeFileSync(file, script);
+    const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+    clearTimeout(timer);
+    assert.equal(signal, null, `the process did not end by itself:\n${out}`);
+    assert.equal(code, 0, out);
+    assert.match(out, /rejected: .*ECONNREFUSED|rejected: connect/);
+  });
 });
+

@@ -26,6 +26,7 @@ export class LocalBackend implements InferenceBackend {
   private loading: Promise<void> | undefined;
   private watcher: NodeJS.Timeout | undefined;
   private refreshing = false;
+  private closed = false;
   /** Versions that failed to load, keyed with model.onnx's mtime so a fixed file is retried. */
   private readonly failedKeys = new Set<string>();
 
@@ -73,7 +74,7 @@ export class LocalBackend implements InferenceBackend {
   }
 
   async refresh(): Promise<void> {
-    if (this.refreshing || !this.started) return;
+    if (this.refreshing || !this.started || this.closed) return;
     this.refreshing = true;
     try {
       const scan = scanStore(this.deps.config.LOUPE_MODEL_STORE);
@@ -96,13 +97,21 @@ export class LocalBackend implements InferenceBackend {
 
   private async loadEntry(entry: ModelEntry): Promise<void> {
     const model = await loadModel(entry, this.deps);
+    if (this.closed) { // closed while a watch-triggered load was under way
+      await model.batcher.close();
+      await model.loaded.release();
+      return;
+    }
     const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
     versions.set(entry.version, model);
     this.models.set(entry.name, new Map([...versions].sort(([a], [b]) => Number(a) - Number(b))));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.watcher) clearInterval(this.watcher);
+    // A load still in progress would otherwise add sessions (live threads) after this returns.
+    await this.loading?.catch(() => undefined);
     const all = [...this.models.values()].flatMap((v) => [...v.values()]);
     this.models.clear();
     await Promise.all(all.map((m) => m.batcher.close()));
