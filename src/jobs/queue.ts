@@ -20,7 +20,7 @@ const QUEUES = {
  * pg-boss on the same database as everything else (Postgres, or PGlite in one process).
  * Jobs are at-least-once: a job whose worker dies expires and is retried.
  */
-export async function createQueue(db: Database, opts: { schema?: string; migrate: boolean; supervise: boolean }): Promise<PgBoss> {
+export async function createQueue(db: Database, opts: { schema?: string; migrate: boolean; supervise: boolean; superviseIntervalSeconds?: number }): Promise<PgBoss> {
   const boss = new PgBoss({
     db,
     ...(db.kind === 'pglite' ? { backend: 'pglite' as const } : {}),
@@ -29,8 +29,8 @@ export async function createQueue(db: Database, opts: { schema?: string; migrate
     supervise: opts.supervise,
     schedule: false,
     // Expired heartbeats are what hand a dead worker's job to another: look often.
-    superviseIntervalSeconds: 10,
-    monitorIntervalSeconds: 10,
+    superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 10,
+    monitorIntervalSeconds: opts.superviseIntervalSeconds ?? 10,
   });
   boss.on('error', () => undefined); // surfaced through the worker's own logging
   await boss.start();

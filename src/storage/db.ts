@@ -55,7 +55,9 @@ async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   return {
     kind: 'postgres',
     query: async <T>(text: string, params?: unknown[]) => ({ rows: (await pool.query(text, params)).rows as T[] }),
-    executeSql: async (text: string, values?: unknown[]) => ({ rows: (await pool.query(text, values)).rows }),
+    // pg-boss gets node-postgres's own result: for a multi-statement text that is one result
+    // per statement, which pg-boss unwraps itself (its monitor pass sends such texts).
+    executeSql: (text: string, values?: unknown[]) => pool.query(text, values),
     exec: async (text: string) => { await pool.query(text); },
     close: () => pool.end(),
   };
