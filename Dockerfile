@@ -22,6 +22,9 @@ FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build
+# A migrated embedded database for `serve` to unpack on first start: PostgreSQL's initdb
+# (~3 s in WebAssembly) happens here, once, instead of in every new container.
+RUN LOUPE_LOG_LEVEL=warn node dist/cli/main.js migrate --write-seed /src/pglite-seed.tar.gz
 
 # ---- prod-deps: production dependencies for this platform only -------------------------
 FROM deps AS prod-deps
@@ -45,13 +48,15 @@ ENV NODE_ENV=production \
     PORT=8000 \
     LOUPE_MODEL_STORE=/models \
     LOUPE_DEFAULT_MODEL=fashion-mnist \
-    LOUPE_DATA_DIR=/data
+    LOUPE_DATA_DIR=/data \
+    LOUPE_PGLITE_SEED=/app/pglite-seed.tar.gz
 WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY package.json ./
 COPY docker/healthcheck.js ./healthcheck.js
 # The default model, at the documented path; mount a volume on /models to replace or extend it.
 COPY --chown=1000:1000 model-store/ /models/
+COPY --from=build /src/pglite-seed.tar.gz ./pglite-seed.tar.gz
 COPY --from=build /src/dist ./dist
 # serve's embedded database lives in a volume, so the root filesystem can be read-only.
 RUN mkdir -p /data && chown 1000:1000 /data

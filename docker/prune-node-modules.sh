@@ -17,5 +17,11 @@ if [ -d "$ort" ]; then
     [ "$(basename "$arch_dir")" = "$keep" ] || rm -rf "$arch_dir"
   done
 fi
-find . -type f \( -name '*.map' -o -name '*.ts' -o -name '*.md' -o -name '*.markdown' -o -name 'CHANGELOG*' -o -name '*.d.mts' -o -name '*.d.cts' \) ! -path './typebox/*' -delete
+find . -type f \( -name '*.map' -o -name '*.ts' -o -name '*.md' -o -name '*.markdown' -o -name 'CHANGELOG*' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
+# PGlite: Loupe loads no Postgres extensions (contrib tarballs) and imports only the ES modules.
+pglite=@electric-sql/pglite/dist
+if [ -d "$pglite" ]; then
+  rm -f "$pglite"/*.tar.gz "$pglite"/*.cjs
+  rm -rf "$pglite"/contrib "$pglite"/node-postgres
+fi
 find . -type d \( -name test -o -name tests -o -name __tests__ -o -name docs -o -name example -o -name examples -o -name .github \) -prune -exec rm -rf {} +

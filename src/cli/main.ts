@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config/index.ts';
 import { runUntilSignal } from '../lifecycle/index.ts';
 import { createLogger } from '../observability/index.ts';
-import { GatewayRole, ModelServerRole, ServeRole, WorkerRole, runMigrate } from '../roles/index.ts';
+import { GatewayRole, ModelServerRole, ServeRole, WorkerRole, runMigrate, writeSeed } from '../roles/index.ts';
 import { validateModels } from './models-validate.ts';
 
 const USAGE = `loupe — image classification service
@@ -15,6 +15,7 @@ Usage:
   loupe model-server             the model store over OIP v2, with dynamic batching
   loupe worker                   async jobs from the Postgres queue; results and webhooks
   loupe migrate                  database migrations, then exit
+  loupe migrate --write-seed F   write a new, migrated PGlite database to F (LOUPE_PGLITE_SEED)
   loupe models validate <dir>    check a model store, a model or one version
   loupe --version | --help
 
@@ -26,7 +27,7 @@ function packageVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } } });
+  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, 'write-seed': { type: 'string' } } });
   const [command, ...rest] = positionals;
   if (values.version) {
     console.log(packageVersion());
@@ -51,7 +52,14 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const config = loadConfig();
-      await runMigrate(config, createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' }));
+      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
+      const seed = values['write-seed'];
+      if (seed !== undefined && (typeof seed !== 'string' || !seed)) {
+        console.error('usage: loupe migrate --write-seed <file>');
+        return 2;
+      }
+      if (seed) await writeSeed(config, logger, seed);
+      else await runMigrate(config, logger);
       return 0;
     }
     case 'models': {

@@ -26,6 +26,7 @@ export const ConfigSchema = Type.Object({
   LOUPE_DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL (postgres://user@host:5432/db); empty uses embedded PGlite in LOUPE_DATA_DIR.' }),
   LOUPE_DATABASE_PASSWORD_FILE: Type.String({ default: '', description: 'File holding the database password (a Docker/Compose secret); overrides any password in the URL.' }),
   LOUPE_DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where `serve` keeps its PGlite database; memory:// keeps nothing.' }),
+  LOUPE_PGLITE_SEED: Type.String({ default: '', description: 'A prepared PGlite database (`loupe migrate --write-seed FILE`) unpacked into an empty LOUPE_DATA_DIR; it makes a first start ~2 s faster. The image sets it.' }),
   LOUPE_STORE_IMAGES: Type.Boolean({ default: false, description: 'Keep the uploaded image bytes with each prediction record.' }),
   LOUPE_MODEL_SERVER_URL: Type.String({ default: '', description: 'gateway/worker: base URL of the model servers (http://model:8000); the host name is re-resolved and every address gets requests.' }),
   LOUPE_MODEL_POLL_S: Type.Number({ minimum: 0, default: 5, description: 'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.' }),

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from 'pg-boss';
 
@@ -8,6 +8,8 @@ export interface Database extends Db {
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: T[] }>;
   /** Runs a script of several statements (migrations). */
   exec(text: string): Promise<void>;
+  /** PGlite only: the whole data directory as a gzip tarball (a seed for new installs). */
+  dump?(): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -17,6 +19,14 @@ export interface DatabaseOptions {
   readonly passwordFile?: string | undefined;
   readonly dataDir: string;
   readonly poolSize?: number | undefined;
+  /**
+   * A gzip tarball of an already initialised and migrated PGlite directory (`loupe migrate
+   * --write-seed`), unpacked when `dataDir` holds no database yet: PostgreSQL's initdb is
+   * most of a first start (~3 s), unpacking a seed well under one.
+   */
+  readonly seed?: string | undefined;
+  /** Told when the seed could not be used and a fresh database was made instead. */
+  readonly onSeedError?: ((err: Error) => void) | undefined;
 }
 
 /**
@@ -27,9 +37,22 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts);
   const { PGlite } = await import('@electric-sql/pglite');
   const dir = opts.dataDir === 'memory://' ? undefined : path.resolve(opts.dataDir, 'pglite');
+  const seeded = dir && opts.seed && isEmptyDir(dir)
+    ? await unpackSeed(opts.seed, dir).then(() => true, (err: Error) => { opts.onSeedError?.(err); return false; })
+    : false;
   if (dir) mkdirSync(dir, { recursive: true });
   // One connection; PGlite queues statements itself, so callers need no lock of their own.
-  const pg = await PGlite.create(dir ? { dataDir: dir } : {});
+  let pg;
+  try {
+    pg = await PGlite.create(dir ? { dataDir: dir } : {});
+  } catch (err) {
+    if (!seeded || !dir) throw err;
+    // A seed from another PGlite version: start over with an empty directory.
+    opts.onSeedError?.(err as Error);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    pg = await PGlite.create({ dataDir: dir });
+  }
   // pg-boss's own adapter: it routes multi-statement DDL through exec() and clears aborted
   // transactions, which a single connection needs.
   const { fromPglite } = await import('pg-boss');
@@ -39,8 +62,34 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     kind: 'pglite',
     query: async <T>(text: string, params?: unknown[]) => ({ rows: (await pg.query<T>(text, params)).rows }),
     exec: async (text: string) => { await pg.exec(text); },
+    dump: async () => new Uint8Array(await (await pg.dumpDataDir('gzip')).arrayBuffer()),
     close: () => pg.close(),
   };
+}
+
+const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir).length === 0;
+
+/**
+ * Unpacks a seed next to `dir` and renames it into place, so a crash mid-way never leaves a
+ * half-written database; a seed that fails leaves `dir` as it was (PGlite then runs initdb).
+ * Unpacked by node-tar rather than PGlite's loadDataDir (WASM file system): 0.3 s, not 0.8 s.
+ */
+async function unpackSeed(seed: string, dir: string): Promise<void> {
+  const staging = `${dir}.seeding`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    const tar = await import('tar');
+    // Entries are absolute (/base/…); tar makes them relative to the staging directory.
+    // Synchronous on purpose: for ~1,000 small files it is twice as fast, and nothing is
+    // being served yet.
+    tar.x({ file: seed, cwd: staging, sync: true });
+    if (!existsSync(path.join(staging, 'PG_VERSION'))) throw new Error('not a PostgreSQL data directory');
+    rmSync(dir, { recursive: true, force: true }); // empty, checked by the caller
+    renameSync(staging, dir);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
 }
 
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {

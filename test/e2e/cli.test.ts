@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
@@ -41,4 +42,17 @@ describe('the loupe CLI', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /database migrated from version 0 to 2[\s\S]*migrations complete/);
   });
+
+  it('`migrate --write-seed` writes a PGlite seed; it refuses to with a Postgres URL', () => {
+    const file = path.join(tempDir(), 'seed.tar.gz');
+    const r = loupe(['migrate', '--write-seed', file], { LOUPE_LOG_LEVEL: 'info' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /wrote a PGlite seed to /);
+    assert.ok(statSync(file).size > 100_000);
+    const pg = loupe(['migrate', '--write-seed', file], { LOUPE_DATABASE_URL: 'postgres://x@127.0.0.1:9/db' });
+    assert.equal(pg.status, 1);
+    assert.equal(pg.stderr.trim().split('\n').length, 1, pg.stderr);
+    assert.match(pg.stderr, /--write-seed makes an embedded PGlite database; unset LOUPE_DATABASE_URL/);
+  });
 });
+
