@@ -10,6 +10,8 @@ export interface LoadResult {
   readonly ok: number;
   readonly status503: number;
   readonly otherErrors: number;
+  /** CPU seconds the load generator itself used (it shares the machine with the server). */
+  readonly clientCpuS: number;
 }
 
 /** A multipart/form-data body with the image as field `file`, built once and replayed. */
@@ -22,6 +24,7 @@ export function multipartBody(bytes: Uint8Array, filename: string): { body: Buff
 
 /** Bounded load over loopback: `seconds` long and at most `maxRequests` requests. */
 export async function load(url: string, body: { body: Buffer; contentType: string }, concurrency: number, seconds: number, maxRequests = 200_000): Promise<LoadResult> {
+  const cpu0 = process.cpuUsage();
   const r = await autocannon({
     url,
     method: 'POST',
@@ -32,6 +35,7 @@ export async function load(url: string, body: { body: Buffer; contentType: strin
     maxOverallRequests: maxRequests,
     timeout: 60,
   });
+  const cpu = process.cpuUsage(cpu0);
   const codes = (r as unknown as { statusCodeStats?: Record<string, { count: number }> }).statusCodeStats ?? {};
   const ok = codes['200']?.count ?? 0;
   const s503 = codes['503']?.count ?? 0;
@@ -46,5 +50,6 @@ export async function load(url: string, body: { body: Buffer; contentType: strin
     ok,
     status503: s503,
     otherErrors: total - ok - s503 + r.errors + r.timeouts,
+    clientCpuS: (cpu.user + cpu.system) / 1e6,
   };
 }

@@ -9,7 +9,8 @@ export interface ModelReport {
   readonly I1: RawResult;
   readonly If: RawResult;
   readonly formed: number;
-  readonly levels: Array<LoadResult & { meanBatch: number }>;
+  /** Per level: CPU seconds the server used, the cores there were, ONNX Runtime's time per image. */
+  readonly levels: Array<LoadResult & { meanBatch: number; serverCpuS: number; cpus: number; ortMsPerImage: number }>;
   readonly phone: LoadResult;
   readonly rssBefore: number;
   readonly rssAfter: number;
@@ -26,8 +27,8 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
   const lines = [
     `### Benchmark ${meta.date.slice(0, 16).replace('T', ' ')} UTC — ${meta.machine}, Node ${meta.node}, ${meta.seconds_per_level}s per level`,
     '',
-    '| model (provider) | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | server / B | RSS before → after |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model (provider) | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | ORT ms/img server (raw) | server / B | CPU client / server | server / B′ | RSS before → after |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const goals: string[] = [];
   for (const r of reports) {
@@ -36,16 +37,20 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
       const head = i === 0
         ? [`${r.name} (${r.provider})`, r.chw.join('×'), f1(r.P.imagesPerSecond), f1(r.I1.imagesPerSecond), `${f1(r.If.imagesPerSecond)} (b=${r.formed})`, f1(B)]
         : ['', '', '', '', '', ''];
-      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), pct(l.throughput / B), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
+      const share = clientShare(l);
+      const rawMs = 1000 / (l.meanBatch >= r.formed / 2 ? r.If.imagesPerSecond : r.I1.imagesPerSecond);
+      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), `${l.ortMsPerImage.toFixed(2)} (${rawMs.toFixed(2)})`, pct(l.throughput / B), `${pct(share)} / ${pct(l.serverCpuS / (l.seconds * l.cpus))}`, pct(l.throughput / (B * (1 - share))), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
     });
-    const high = Math.max(...r.levels.filter((l) => l.concurrency >= 16).map((l) => l.throughput), 0);
+    const best = r.levels.filter((l) => l.concurrency >= 16).sort((a, b) => b.throughput - a.throughput)[0];
+    const high = best?.throughput ?? 0;
     const c1 = r.levels.find((l) => l.concurrency === 1);
     const p50Bound = r.P.msSingle + r.I1.msPerCall + 3;
     const web = c1?.p50 ?? NaN;
     goals.push(
       `- **${r.name}**: throughput at c ≥ 16 = ${f1(high)} img/s = ${pct(high / B)} of B ${mark(high >= 0.9 * B)} (goal ≥ 90%); ` +
       `p50 at c = 1 = ${web} ms vs raw ${f1(r.P.msSingle)} + ${f1(r.I1.msPerCall)} + 3 = ${f1(p50Bound)} ms ${mark(web <= p50Bound)}; ` +
-      `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)`,
+      `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)` +
+      (best ? `; the load generator used ${pct(clientShare(best))} of the CPU there, so against B′ = B × (1 − that) the server reaches ${pct(high / (B * (1 - clientShare(best))))}` : ''),
     );
   }
   for (const r of reports) {
@@ -60,6 +65,11 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
   const stable = rss.length < 3 || last <= mid * 1.1;
   goals.push(`- **overload** (${overload.model}, 128 clients, queue 32, ${f1(overload.seconds)} s): ${overload.ok} answered 200, ${overload.status503} answered 503, ${overload.otherErrors} other errors ${mark(overload.otherErrors === 0)}; RSS ${rss.join(' → ')} MB, ${stable ? 'no growth trend' : 'growing'} ${mark(stable)}`);
   return [...lines, '', 'Goals:', ...goals, ''].join('\n');
+}
+
+/** The share of the machine's CPU the load generator took during a level. */
+function clientShare(l: { clientCpuS: number; seconds: number; cpus: number }): number {
+  return Math.min(0.99, l.clientCpuS / (l.seconds * l.cpus));
 }
 
 function avg(xs: number[]): number {
