@@ -27,7 +27,7 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
   const lines = [
     `### Benchmark ${meta.date.slice(0, 16).replace('T', ' ')} UTC — ${meta.machine}, Node ${meta.node}, ${meta.seconds_per_level}s per level`,
     '',
-    '| model (provider) | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | ORT ms/img server (raw) | server / B | CPU client / server | server / B′ | RSS before → after |',
+    '| model (provider) | input | P decode img/s | I batch 1 img/s | I batch formed img/s | B bound img/s | c | img/s | p50 ms | p99 ms | mean batch | ORT compute ms/img: server (raw) | server / B | CPU client / server | server / B′ | RSS before → after |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const goals: string[] = [];

@@ -137,6 +137,10 @@ describe('HTTP API', () => {
     assert.match(text, /loupe_http_requests_total\{route="\/predict",method="POST",status="200"\} \d+/);
     assert.match(text, /loupe_http_request_duration_seconds_bucket\{le="0.1",route="\/predict",method="POST",status="200"\} \d+/);
     assert.match(text, /loupe_inference_duration_seconds_count\{model="colors",version="1",provider="cpu"\} [1-9]/);
+    // ONNX Runtime's own time is part of the round trip, never more.
+    const sum = (name: string) => Number(new RegExp(`^${name}_sum\\{model="colors",version="1",provider="cpu"\\} (\\S+)`, 'm').exec(text)?.[1]);
+    assert.ok(sum('loupe_inference_compute_seconds') > 0);
+    assert.ok(sum('loupe_inference_compute_seconds') <= sum('loupe_inference_duration_seconds'));
     assert.match(text, /loupe_models_loaded 3/);
     assert.match(text, /loupe_batch_size_bucket/);
     assert.match(text, /process_resident_memory_bytes/);

@@ -59,8 +59,9 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     itemSize,
     retryAfterS: config.LOUPE_RETRY_AFTER_S,
     run: async (batch, n) => {
-      const out = await loaded.run(batch, [n, channels, input.height, input.width]);
-      return Array.from({ length: n }, (_, i) => out.slice(i * k, (i + 1) * k));
+      const { output, computeMs } = await loaded.run(batch, [n, channels, input.height, input.width]);
+      metrics.inferenceCompute.observe({ ...labels, provider: loaded.provider }, computeMs / 1000);
+      return Array.from({ length: n }, (_, i) => output.slice(i * k, (i + 1) * k));
     },
     onBatch: (n, ms) => {
       metrics.batchSize.observe(labels, n);

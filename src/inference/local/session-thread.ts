@@ -23,11 +23,13 @@ try {
     }
     void (async () => {
       try {
+        const started = performance.now();
         const out = await loaded.session.run({ [init.inputName]: new ort.Tensor('float32', new Float32Array(msg.data), msg.dims) });
+        const computeMs = performance.now() - started;
         const t = out[outputName];
         if (!t) throw new Error(`the model returned no output "${outputName}"`);
         const data = (t.data as Float32Array).slice();
-        port.postMessage({ type: 'result', id: msg.id, data: data.buffer }, [data.buffer]);
+        port.postMessage({ type: 'result', id: msg.id, data: data.buffer, computeMs }, [data.buffer]);
       } catch (err) {
         port.postMessage({ type: 'error', id: msg.id, error: (err as Error).message });
       }

@@ -8,6 +8,15 @@ type Meta = ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> 
 // Next to this file: session-thread.ts from source, session-thread.js once compiled.
 const THREAD = new URL(`./session-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
+/**
+ * A batch's output and ONNX Runtime's own time for it on the thread; the caller's wall time
+ * adds the hand-over both ways, which waits for a busy event loop.
+ */
+export interface ThreadRun {
+  readonly output: Float32Array;
+  readonly computeMs: number;
+}
+
 /** An ONNX Runtime session living on its own thread; batches go over by transfer, not copy. */
 export class ThreadSession {
   readonly provider: string;
@@ -15,7 +24,7 @@ export class ThreadSession {
   readonly inputs: Meta;
   readonly outputs: Meta;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (d: Float32Array) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: ThreadRun) => void; reject: (e: Error) => void }>();
   private nextId = 0;
 
   private constructor(worker: Worker, ready: { provider: string; file: string; inputs: Meta; outputs: Meta }) {
@@ -24,12 +33,12 @@ export class ThreadSession {
     this.file = ready.file;
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
-    worker.on('message', (msg: { type?: string; id: number; data?: ArrayBuffer; error?: string }) => {
+    worker.on('message', (msg: { type?: string; id: number; data?: ArrayBuffer; computeMs?: number; error?: string }) => {
       if (msg?.type !== 'result' && msg?.type !== 'error') return;
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
-      if (msg.type === 'result') p.resolve(new Float32Array(msg.data!));
+      if (msg.type === 'result') p.resolve({ output: new Float32Array(msg.data!), computeMs: msg.computeMs ?? 0 });
       else p.reject(new Error(msg.error));
     });
     worker.on('error', (err) => this.failAll(err));
@@ -62,7 +71,7 @@ export class ThreadSession {
   }
 
   /** Runs one batch; `batch` is transferred to the thread and unusable afterwards. */
-  run(batch: Float32Array, dims: number[]): Promise<Float32Array> {
+  run(batch: Float32Array, dims: number[]): Promise<ThreadRun> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
