@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import sharp from 'sharp';
 import { composeFor } from '../helpers/compose.ts';
 import { baseImage, docker, dockerBuild, freePort, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
@@ -175,6 +176,28 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
       assert.equal(j.status, 'completed');
       assert.equal(j.progress.done, 3);
     }
+  });
+
+  it('a worker killed mid-job: the job is handed out again and completes', async () => {
+    // 64 web-size photos: long enough a job to kill the worker while it is on it.
+    const photo = await sharp(fixture('dog-160x120.jpg')).resize(1024, 768).jpeg({ quality: 90 }).toBuffer();
+    const f = new FormData();
+    for (let k = 0; k < 64; k++) f.append('file', new Blob([photo]), `${k}.jpg`);
+    const accepted = await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }));
+    let seen: { status: string; progress: { done: number } } | undefined;
+    for (const end = Date.now() + 60_000; Date.now() < end && seen?.status !== 'running'; await sleep(10)) {
+      seen = await json(await fetch(`${url}/jobs/${accepted.id}`));
+    }
+    assert.equal(seen?.status, 'running');
+    const [worker] = await containers('worker');
+    await docker('kill', worker!);
+    assert.ok((await json(await fetch(`${url}/jobs/${accepted.id}`))).progress.done < 64, 'the job ended before the worker was killed');
+    await docker('start', worker!); // `restart: unless-stopped` may have done so already
+    // pg-boss hands the job out again once the dead worker's heartbeat lapses (10 s + a supervise pass).
+    const job = await waitJob(accepted.id, 120_000);
+    assert.equal(job.status, 'completed');
+    assert.deepEqual(job.progress, { total: 64, done: 64, failed: 0 });
+    assert.equal(job.items.filter((i: { status: string }) => i.status === 'done').length, 64);
   });
 
   it('down then up keeps the prediction history and the jobs', async () => {
