@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
@@ -115,8 +115,10 @@ for (const [engine, dbEnv] of engines) {
     });
 
     it('Idempotency-Key returns the first job; bad job requests get 4xx', async () => {
-      const a = await submit([fixture('dog-160x120.png')], {}, { 'idempotency-key': 'same-key' });
-      const b = await submit([fixture('dog-160x120.png'), fixture('dog-160x120.png')], {}, { 'idempotency-key': 'same-key' });
+      // A key of its own per run: a PostgreSQL test database may outlive one run.
+      const key = `same-key-${randomUUID()}`;
+      const a = await submit([fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
+      const b = await submit([fixture('dog-160x120.png'), fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
       assert.equal(a.status, 202);
       assert.equal(b.status, 200);
       assert.equal((await json(a)).id, (await json(b)).id);
