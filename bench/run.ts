@@ -88,15 +88,19 @@ async function main(): Promise<void> {
       const levels: ModelReport['levels'] = [];
       for (const c of LEVELS) {
         const labels = { model: name, version: entry.version };
-        const [n0, s0, i0] = [await server.metric('loupe_batch_size_count', labels), await server.metric('loupe_batch_size_sum', labels), await server.metric('loupe_inference_compute_seconds_sum', labels)];
+        const counters = async () => {
+          const read = await server.metrics();
+          return { batches: read('loupe_batch_size_count', labels), images: read('loupe_batch_size_sum', labels), computeS: read('loupe_inference_compute_seconds_sum', labels), cpuS: read('process_cpu_seconds_total') };
+        };
         log(`${name}: load at concurrency ${c} for ${SECONDS}s`);
-        const serverCpu0 = await server.metric('process_cpu_seconds_total');
+        const a = await counters();
         const r = await load(`${server.url}/predict?model=${name}`, webBody, c, SECONDS);
-        const serverCpuS = (await server.metric('process_cpu_seconds_total')) - serverCpu0;
-        const [n1, s1, i1] = [await server.metric('loupe_batch_size_count', labels), await server.metric('loupe_batch_size_sum', labels), await server.metric('loupe_inference_compute_seconds_sum', labels)];
+        const b = await counters();
+        const images = b.images - a.images;
+        const serverCpuS = b.cpuS - a.cpuS;
         // ONNX Runtime's own time per image inside the server (timed on its thread), against the raw I.
-        const ortMsPerImage = s1 > s0 ? (1000 * (i1 - i0)) / (s1 - s0) : 0;
-        levels.push({ ...r, meanBatch: n1 > n0 ? (s1 - s0) / (n1 - n0) : 0, serverCpuS, cpus, ortMsPerImage });
+        const ortMsPerImage = images > 0 ? (1000 * (b.computeS - a.computeS)) / images : 0;
+        levels.push({ ...r, meanBatch: b.batches > a.batches ? images / (b.batches - a.batches) : 0, serverCpuS, cpus, ortMsPerImage });
         log(`  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pctOf(r.clientCpuS, r.seconds, cpus)}, server ${pctOf(serverCpuS, r.seconds, cpus)} of ${cpus} cores`);
       }
       const rssAfter = await server.metric('process_resident_memory_bytes');

@@ -9,7 +9,11 @@ export interface BenchServer {
   readonly child: ChildProcess;
   stop(): Promise<void>;
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** One read of /metrics; the reader looks values up in it. */
+  metrics(): Promise<MetricReader>;
 }
+
+export type MetricReader = (name: string, labels?: Record<string, string>) => number;
 
 /** `loupe serve` as a child process, so the load generator does not share its event loop. */
 export async function startServer(env: Record<string, string>): Promise<BenchServer> {
@@ -27,21 +31,25 @@ export async function startServer(env: Record<string, string>): Promise<BenchSer
   })();
   await Promise.race([ready, exited]);
   exited.catch(() => undefined);
-  const metric = async (name: string, labels: Record<string, string> = {}) => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-    for (const line of text.split('\n')) {
-      if (!line.startsWith(name)) continue;
-      const rest = line.slice(name.length);
-      if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue;
-      if (want.every((w) => rest.includes(w))) return Number(line.split(' ').at(-1));
-    }
-    return 0;
+  const metrics = async (): Promise<MetricReader> => {
+    const lines = (await (await fetch(`${url}/metrics`)).text()).split('\n');
+    return (name, labels = {}) => {
+      const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      for (const line of lines) {
+        if (!line.startsWith(name)) continue;
+        const rest = line.slice(name.length);
+        if (!(rest.startsWith(' ') || rest.startsWith('{'))) continue;
+        if (want.every((w) => rest.includes(w))) return Number(line.split(' ').at(-1));
+      }
+      return 0;
+    };
   };
+  const metric = async (name: string, labels?: Record<string, string>) => (await metrics())(name, labels);
   return {
     url,
     child,
     metric,
+    metrics,
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());

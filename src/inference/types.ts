@@ -1,3 +1,4 @@
+import { ErrorCode, LoupeError } from '../errors.ts';
 import type { ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
 
@@ -52,7 +53,16 @@ export interface Classification {
   readonly timings_ms: Timings;
 }
 
-export const DEFAULT_TOP_K = 5;
+const DEFAULT_TOP_K = 5;
+
+/** The labels a request gets: `requested`, or 5 (every class when fewer); 1..classes or a 400. */
+export function resolveTopK(requested: number | undefined, classes: number, model: string): number {
+  const topK = requested ?? Math.min(DEFAULT_TOP_K, classes);
+  if (!Number.isInteger(topK) || topK < 1 || topK > classes) {
+    throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${classes} for model "${model}"`);
+  }
+  return topK;
+}
 
 export interface Readiness {
   readonly ready: boolean;

@@ -5,8 +5,8 @@ import { preprocess, type Preprocessed } from '../../images/index.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { decodeInput, encodeOutputs, softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
-import { DEFAULT_TOP_K, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
-import { loadModel, type LoadedModel } from './load.ts';
+import { resolveTopK, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
+import { loadModel, unloadModel, type LoadedModel } from './load.ts';
 
 
 export interface LocalBackendDeps {
@@ -97,11 +97,7 @@ export class LocalBackend implements InferenceBackend {
 
   private async loadEntry(entry: ModelEntry): Promise<void> {
     const model = await loadModel(entry, this.deps);
-    if (this.closed) { // closed while a watch-triggered load was under way
-      await model.batcher.close();
-      await model.loaded.release();
-      return;
-    }
+    if (this.closed) return unloadModel(model); // closed while a watch-triggered load was under way
     const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
     versions.set(entry.version, model);
     this.models.set(entry.name, new Map([...versions].sort(([a], [b]) => Number(a) - Number(b))));
@@ -114,8 +110,7 @@ export class LocalBackend implements InferenceBackend {
     await this.loading?.catch(() => undefined);
     const all = [...this.models.values()].flatMap((v) => [...v.values()]);
     this.models.clear();
-    await Promise.all(all.map((m) => m.batcher.close()));
-    await Promise.all(all.map((m) => m.loaded.release()));
+    await Promise.all(all.map(unloadModel));
   }
 
   readiness(): Readiness {
@@ -159,11 +154,7 @@ export class LocalBackend implements InferenceBackend {
   async classify(req: ClassifyRequest): Promise<Classification> {
     const started = performance.now();
     const m = this.resolve(req.model, req.version);
-    const k = m.entry.labels.length;
-    const topK = req.topK ?? Math.min(DEFAULT_TOP_K, k);
-    if (!Number.isInteger(topK) || topK < 1 || topK > k) {
-      throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.info.name}"`);
-    }
+    const topK = resolveTopK(req.topK, m.entry.labels.length, m.info.name);
     const { image, release } = await this.decodeAdmitted(m, req.image);
     const result = await m.batcher.submit(image.tensor, release);
     const scores = m.info.output_kind === 'logits' ? softmax(result.output) : result.output;

@@ -62,11 +62,8 @@ export class Batcher {
 
   /** Throws (and counts the refusal) when no queue place is free. */
   checkCapacity(): void {
-    if (this.closed) throw new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS });
-    if (this.pending.length + this.admitted >= this.opts.maxQueueSize) {
-      this.opts.onReject?.();
-      throw new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
-    }
+    if (this.closed) throw this.shuttingDown();
+    if (this.pending.length + this.admitted >= this.opts.maxQueueSize) throw this.overloaded();
   }
 
   /**
@@ -88,14 +85,11 @@ export class Batcher {
 
   submit(data: Float32Array, admission?: () => void): Promise<BatchResult> {
     admission?.();
-    if (this.closed) return Promise.reject(new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS }));
+    if (this.closed) return Promise.reject(this.shuttingDown());
     if (data.length !== this.opts.itemSize) {
       return Promise.reject(new LoupeError(ErrorCode.InvalidTensor, `an item has ${data.length} values; the model takes ${this.opts.itemSize}`));
     }
-    if (this.pending.length >= this.opts.maxQueueSize) {
-      this.opts.onReject?.();
-      return Promise.reject(new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS }));
-    }
+    if (this.pending.length >= this.opts.maxQueueSize) return Promise.reject(this.overloaded());
     return new Promise<BatchResult>((resolve, reject) => {
       this.pending.push({ data, enqueuedAt: performance.now(), resolve, reject });
       this.opts.onQueue?.(this.pending.length);
@@ -110,6 +104,16 @@ export class Batcher {
       if (!this.running) this.flush();
       await this.running;
     }
+  }
+
+  private shuttingDown(): LoupeError {
+    return new LoupeError(ErrorCode.NotReady, 'the model is shutting down', { retryAfterS: this.opts.retryAfterS });
+  }
+
+  /** The refusal of a full queue, counted as it is made. */
+  private overloaded(): LoupeError {
+    this.opts.onReject?.();
+    return new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
   }
 
   private schedule(): void {

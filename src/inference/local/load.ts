@@ -87,3 +87,9 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
   logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching }, `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`);
   return { entry, info, loaded, batcher, spec: input, outputName };
 }
+
+/** Lets the queued requests finish, then ends the session thread. */
+export async function unloadModel(m: LoadedModel): Promise<void> {
+  await m.batcher.close();
+  await m.loaded.release();
+}

@@ -2,7 +2,7 @@ import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
-import { DEFAULT_TOP_K, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
+import { resolveTopK, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
 import { Endpoints } from './endpoints.ts';
 
 export interface RemoteBackendDeps {
@@ -98,9 +98,7 @@ export class RemoteBackend implements InferenceBackend {
     const started = performance.now();
     const name = req.model ?? this.deps.config.LOUPE_DEFAULT_MODEL;
     const m = this.getModel(name, req.version);
-    const k = m.labels.length;
-    const topK = req.topK ?? Math.min(DEFAULT_TOP_K, k);
-    if (!Number.isInteger(topK) || topK < 1 || topK > k) throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${k} for model "${m.name}"`);
+    const topK = resolveTopK(req.topK, m.labels.length, m.name);
     const res = await this.infer(m.name, req.version === undefined ? undefined : m.version, {
       inputs: [{ name: 'image', shape: [1], datatype: 'BYTES' }],
       outputs: [{ name: m.outputs[0]!.name, parameters: { binary_data: true } }],
