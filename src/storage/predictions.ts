@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Classification } from '../inference/index.ts';
 import type { Database } from './db.ts';
+import { GroupWriter } from './group-commit.ts';
 
 export interface PredictionRecord {
   readonly id: string;
@@ -39,31 +40,53 @@ export interface ListQuery {
   readonly cursor?: string | undefined;
 }
 
+const INSERT_COLUMNS = 'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image';
+/** What a record shows: every column but the image bytes. */
+const RECORD_COLUMNS = 'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at';
+
 /** Prediction history: every classification, without the image bytes unless asked to keep them. */
 export class PredictionStore {
   private readonly db: Database;
   private readonly keepImages: boolean;
+  /** Concurrent requests' records go into one INSERT (group commit). */
+  private readonly writer: GroupWriter<unknown[], Row>;
 
   constructor(db: Database, opts: { keepImages: boolean }) {
     this.db = db;
     this.keepImages = opts.keepImages;
+    this.writer = new GroupWriter({
+      writeMany: (rows) => this.insert(rows),
+      writeOne: async (row) => (await this.insert([row]))[0]!,
+      maxRows: 64,
+    });
   }
 
   async record(c: Classification, image: Uint8Array, metadata: Record<string, string>, jobId?: string, id: string = randomUUID()): Promise<PredictionRecord> {
     const sha = createHash('sha256').update(image).digest('hex');
-    const { rows } = await this.db.query<Row>(
-      `INSERT INTO predictions (id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    return toRecord(await this.writer.write([id, c.model.name, c.model.version, JSON.stringify(c.predictions), JSON.stringify(c.timings_ms), sha, image.byteLength,
+      c.image.format, c.image.width, c.image.height, JSON.stringify(metadata), jobId ?? null, this.keepImages ? Buffer.from(image) : null]));
+  }
+
+  /** One INSERT for any number of rows; recording the same id again keeps the first record. */
+  private async insert(rows: unknown[][]): Promise<Row[]> {
+    const params: unknown[] = [];
+    const values = rows.map((row) => `(${row.map((v) => `$${params.push(v)}`).join(', ')})`);
+    const { rows: stored } = await this.db.query<Row>(
+      `INSERT INTO predictions (${INSERT_COLUMNS}) VALUES ${values.join(', ')}
        ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-       RETURNING *`,
-      [id, c.model.name, c.model.version, JSON.stringify(c.predictions), JSON.stringify(c.timings_ms), sha, image.byteLength, c.image.format, c.image.width, c.image.height,
-        JSON.stringify(metadata), jobId ?? null, this.keepImages ? Buffer.from(image) : null],
-    );
-    return toRecord(rows[0]!);
+       RETURNING ${RECORD_COLUMNS}`, params);
+    if (rows.length === 1) return stored;
+    // RETURNING's order is not promised to follow VALUES: match rows by id.
+    const byId = new Map(stored.map((r) => [r.id.toLowerCase(), r]));
+    return rows.map((row) => {
+      const r = byId.get(String(row[0]).toLowerCase());
+      if (!r) throw new Error(`INSERT returned no row for prediction ${String(row[0])}`);
+      return r;
+    });
   }
 
   async get(id: string): Promise<PredictionRecord | undefined> {
-    const { rows } = await this.db.query<Row>('SELECT * FROM predictions WHERE id = $1', [id]);
+    const { rows } = await this.db.query<Row>(`SELECT ${RECORD_COLUMNS} FROM predictions WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -82,8 +105,7 @@ export class PredictionStore {
     }
     params.push(q.limit + 1);
     const { rows } = await this.db.query<Row>(
-      `SELECT id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at,
-              created_at::text AS cursor_ts
+      `SELECT ${RECORD_COLUMNS}, created_at::text AS cursor_ts
        FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
     const items = rows.slice(0, q.limit).map(toRecord);
