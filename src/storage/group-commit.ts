@@ -7,10 +7,11 @@
  * only once its own row is committed, so no response claims a record that is not stored.
  */
 export interface GroupWriterOptions<In, Out> {
-  /** Writes rows in one statement; returns one result per row, in the rows' order. */
-  readonly writeMany: (rows: In[]) => Promise<Out[]>;
-  /** Writes one row: for a group of one, and for each row of a group that failed together. */
-  readonly writeOne: (row: In) => Promise<Out>;
+  /**
+   * Writes rows in one statement; returns one result per row, in the rows' order. Also called
+   * with a single row: for a group of one, and for each row of a group that failed together.
+   */
+  readonly writeRows: (rows: In[]) => Promise<Out[]>;
   /** Most rows in one statement (PostgreSQL takes at most 65,535 parameters). */
   readonly maxRows: number;
 }
@@ -43,7 +44,7 @@ export class GroupWriter<In, Out> {
       while (this.waiting.length) {
         const group = this.waiting.splice(0, this.opts.maxRows);
         if (group.length > 1) {
-          const out = await this.opts.writeMany(group.map((w) => w.row)).catch(() => undefined);
+          const out = await this.opts.writeRows(group.map((w) => w.row)).catch(() => undefined);
           if (out) {
             group.forEach((w, i) => w.resolve(out[i]!));
             continue;
@@ -51,7 +52,7 @@ export class GroupWriter<In, Out> {
         }
         // A group of one, or a group that failed: each row on its own, so one bad row (or two
         // rows with the same key) fails only its own caller.
-        await Promise.all(group.map((w) => this.opts.writeOne(w.row).then(w.resolve, w.reject)));
+        await Promise.all(group.map((w) => this.opts.writeRows([w.row]).then(([out]) => w.resolve(out!), w.reject)));
       }
     } finally {
       this.writing = false;

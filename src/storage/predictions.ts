@@ -54,11 +54,7 @@ export class PredictionStore {
   constructor(db: Database, opts: { keepImages: boolean }) {
     this.db = db;
     this.keepImages = opts.keepImages;
-    this.writer = new GroupWriter({
-      writeMany: (rows) => this.insert(rows),
-      writeOne: async (row) => (await this.insert([row]))[0]!,
-      maxRows: 64,
-    });
+    this.writer = new GroupWriter({ writeRows: (rows) => this.insert(rows), maxRows: 64 });
   }
 
   async record(c: Classification, image: Uint8Array, metadata: Record<string, string>, jobId?: string, id: string = randomUUID()): Promise<PredictionRecord> {
@@ -75,7 +71,6 @@ export class PredictionStore {
       `INSERT INTO predictions (${INSERT_COLUMNS}) VALUES ${values.join(', ')}
        ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
        RETURNING ${RECORD_COLUMNS}`, params);
-    if (rows.length === 1) return stored;
     // RETURNING's order is not promised to follow VALUES: match rows by id.
     const byId = new Map(stored.map((r) => [r.id.toLowerCase(), r]));
     return rows.map((row) => {
