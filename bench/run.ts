@@ -16,7 +16,7 @@ import { throughputChart, type Point } from './lib/chart.ts';
 import { load, multipartBody, type LoadResult } from './lib/load.ts';
 import { rawInference, rawPreprocess } from './lib/raw.ts';
 import { startServer } from './lib/server.ts';
-import { markdownReport, type ModelReport } from './lib/report.ts';
+import { cpuShare, markdownReport, pct, type ModelReport } from './lib/report.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -40,7 +40,6 @@ const EXTRA_BATCHES = opts['raw-batches'] ? opts['raw-batches'].split(',').map(N
 const SECONDS = Number(opts.seconds ?? (opts.quick ? 3 : 8));
 const OVERLOAD_S = opts.quick ? Math.min(10, Number(opts['overload-seconds'])) : Number(opts['overload-seconds']);
 const LEVELS = opts.concurrency!.split(',').map(Number);
-const pctOf = (cpuS: number, wallS: number, cpus: number) => `${Math.round((100 * cpuS) / (wallS * cpus))}%`;
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }> {
@@ -101,7 +100,7 @@ async function main(): Promise<void> {
         // ONNX Runtime's own time per image inside the server (timed on its thread), against the raw I.
         const ortMsPerImage = images > 0 ? (1000 * (b.computeS - a.computeS)) / images : 0;
         levels.push({ ...r, meanBatch: b.batches > a.batches ? images / (b.batches - a.batches) : 0, serverCpuS, cpus, ortMsPerImage });
-        log(`  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pctOf(r.clientCpuS, r.seconds, cpus)}, server ${pctOf(serverCpuS, r.seconds, cpus)} of ${cpus} cores`);
+        log(`  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pct(cpuShare(r.clientCpuS, r.seconds, cpus))}, server ${pct(cpuShare(serverCpuS, r.seconds, cpus))} of ${cpus} cores`);
       }
       const rssAfter = await server.metric('process_resident_memory_bytes');
       const formed = Math.max(1, Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)));
@@ -148,7 +147,7 @@ async function main(): Promise<void> {
   const bounds = reports.map((r) => ({ series: r.name, bound: 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond) }));
   writeFileSync(path.join(RESULTS, 'throughput.png'), await throughputChart(points, bounds, `Loupe throughput vs concurrency (dashed: pipeline bound B), ${meta.date.slice(0, 10)}`));
   console.log(`\n${md}`);
-  log(`wrote bench/results/latest.{json,md} and throughput.png`);
+  log(`wrote ${path.relative(process.cwd(), RESULTS) || '.'}/latest.{json,md} and throughput.png`);
 }
 
 main().catch((err: unknown) => {

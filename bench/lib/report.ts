@@ -19,7 +19,10 @@ export interface ModelReport {
 }
 
 const f1 = (x: number) => x.toFixed(1);
-const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+export const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+
+/** The share of the machine's CPU that `cpuS` CPU seconds are over `seconds` on `cpus` cores. */
+export const cpuShare = (cpuS: number, seconds: number, cpus: number) => cpuS / (seconds * cpus);
 const mb = (x: number) => `${Math.round(x / 1e6)} MB`;
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
 
@@ -39,7 +42,7 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
         : ['', '', '', '', '', ''];
       const share = clientShare(l);
       const rawMs = 1000 / (l.meanBatch >= r.formed / 2 ? r.If.imagesPerSecond : r.I1.imagesPerSecond);
-      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), `${l.ortMsPerImage.toFixed(2)} (${rawMs.toFixed(2)})`, pct(l.throughput / B), `${pct(share)} / ${pct(l.serverCpuS / (l.seconds * l.cpus))}`, pct(l.throughput / (B * (1 - share))), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
+      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), `${l.ortMsPerImage.toFixed(2)} (${rawMs.toFixed(2)})`, pct(l.throughput / B), `${pct(share)} / ${pct(cpuShare(l.serverCpuS, l.seconds, l.cpus))}`, pct(l.throughput / (B * (1 - share))), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
     });
     const best = r.levels.filter((l) => l.concurrency >= 16).sort((a, b) => b.throughput - a.throughput)[0];
     const high = best?.throughput ?? 0;
@@ -69,7 +72,7 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
 
 /** The share of the machine's CPU the load generator took during a level. */
 function clientShare(l: { clientCpuS: number; seconds: number; cpus: number }): number {
-  return Math.min(0.99, l.clientCpuS / (l.seconds * l.cpus));
+  return Math.min(0.99, cpuShare(l.clientCpuS, l.seconds, l.cpus));
 }
 
 function avg(xs: number[]): number {
