@@ -11,7 +11,12 @@ const body = multipartBody(readFileSync(path.join(import.meta.dirname, '.cache',
 for (let round = 0; round < 2; round++) {
   for (const v of variants) {
     const env = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
-    const s = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: model, LOUPE_DATA_DIR: 'memory://', ...env });
+    const s = await startServer({
+      LOUPE_MODEL_STORE: STORE,
+      LOUPE_DEFAULT_MODEL: model,
+      LOUPE_DATA_DIR: 'memory://',
+      ...env,
+    });
     await load(`${s.url}/predict?model=${model}`, body, Number(conc), 2);
     const r = await load(`${s.url}/predict?model=${model}`, body, Number(conc), 8);
     console.log(`round ${round} ${v}: ${r.throughput.toFixed(1)} img/s p50 ${r.p50} ms`);

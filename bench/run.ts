@@ -25,7 +25,11 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string' },
     'overload-seconds': { type: 'string', default: '60' },
     concurrency: { type: 'string', default: '1,4,16,64' },
-    providers: { type: 'string', default: 'cpu', description: 'ONNX Runtime execution providers for the server and the raw baseline' },
+    providers: {
+      type: 'string',
+      default: 'cpu',
+      description: 'ONNX Runtime execution providers for the server and the raw baseline',
+    },
     'raw-batches': { type: 'string', default: '', description: 'extra raw-baseline batch sizes (e.g. 1,32)' },
     store: { type: 'string', default: '', description: 'model store to use instead of bench/.cache/model-store' },
     out: { type: 'string', default: '', description: 'results directory (default bench/results)' },
@@ -35,7 +39,10 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const CACHE = path.join(ROOT, 'bench', '.cache');
 const STORE = opts.store ? path.resolve(opts.store) : path.join(CACHE, 'model-store');
 const RESULTS = opts.out ? path.resolve(opts.out) : path.join(ROOT, 'bench', 'results');
-const PROVIDERS = opts.providers!.split(',').map((p) => p.trim()).filter(Boolean);
+const PROVIDERS = opts
+  .providers!.split(',')
+  .map((p) => p.trim())
+  .filter(Boolean);
 const EXTRA_BATCHES = opts['raw-batches'] ? opts['raw-batches'].split(',').map(Number) : [];
 const SECONDS = Number(opts.seconds ?? (opts.quick ? 3 : 8));
 const OVERLOAD_S = opts.quick ? Math.min(10, Number(opts['overload-seconds'])) : Number(opts['overload-seconds']);
@@ -45,35 +52,70 @@ const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slic
 async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }> {
   mkdirSync(STORE, { recursive: true });
   const fm = path.join(STORE, 'fashion-mnist');
-  if (models.includes('fashion-mnist') && !existsSync(fm)) symlinkSync(path.join(ROOT, 'model-store', 'fashion-mnist'), fm);
-  const exports: Record<string, string> = { resnet18: 'resnet18', 'mobilenet-v2': 'mobilenet_v2', resnet50: 'resnet50' };
+  if (models.includes('fashion-mnist') && !existsSync(fm))
+    symlinkSync(path.join(ROOT, 'model-store', 'fashion-mnist'), fm);
+  const exports: Record<string, string> = {
+    resnet18: 'resnet18',
+    'mobilenet-v2': 'mobilenet_v2',
+    resnet50: 'resnet50',
+  };
   for (const m of models) {
     if (m === 'fashion-mnist' || existsSync(path.join(STORE, m, '1', 'model.onnx'))) continue;
     if (!exports[m]) throw new Error(`unknown bench model ${m}`);
     log(`exporting ${m} (torchvision, random weights) with training/export_torchvision.py`);
-    execFileSync('/usr/bin/python3', ['training/export_torchvision.py', exports[m]!, '--weights', 'none', '--name', m, '--version', '1', '--store', STORE], { cwd: ROOT, stdio: 'inherit' });
+    execFileSync(
+      '/usr/bin/python3',
+      [
+        'training/export_torchvision.py',
+        exports[m]!,
+        '--weights',
+        'none',
+        '--name',
+        m,
+        '--version',
+        '1',
+        '--store',
+        STORE,
+      ],
+      { cwd: ROOT, stdio: 'inherit' },
+    );
   }
   const webPath = path.join(CACHE, 'photo-768x576.jpg');
   const phonePath = path.join(CACHE, 'photo-4000x3000.jpg');
   if (!existsSync(webPath)) {
     const src = '/usr/share/darknet/data/dog.jpg';
-    const base = existsSync(src) ? sharp(src) : sharp({ create: { width: 768, height: 576, channels: 3, background: '#6a8' } }).composite([{ input: Buffer.from('<svg width="768" height="576"><circle cx="384" cy="288" r="200" fill="#a52"/></svg>') }]);
+    const base = existsSync(src)
+      ? sharp(src)
+      : sharp({ create: { width: 768, height: 576, channels: 3, background: '#6a8' } }).composite([
+          { input: Buffer.from('<svg width="768" height="576"><circle cx="384" cy="288" r="200" fill="#a52"/></svg>') },
+        ]);
     await base.resize(768, 576).jpeg({ quality: 90 }).toFile(webPath);
   }
-  if (!existsSync(phonePath)) await sharp(webPath).resize(4000, 3000, { kernel: 'lanczos3' }).sharpen().jpeg({ quality: 92 }).toFile(phonePath);
+  if (!existsSync(phonePath))
+    await sharp(webPath).resize(4000, 3000, { kernel: 'lanczos3' }).sharpen().jpeg({ quality: 92 }).toFile(phonePath);
   return { web: readFileSync(webPath), phone: readFileSync(phonePath) };
 }
 
 async function main(): Promise<void> {
-  const models = opts.models!.split(',').map((s) => s.trim()).filter(Boolean);
+  const models = opts
+    .models!.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const cpus = availableCpus();
-  log(`machine: ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${cpus} usable; ${SECONDS}s per level, levels ${LEVELS.join(',')}`);
+  log(
+    `machine: ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, ${cpus} usable; ${SECONDS}s per level, levels ${LEVELS.join(',')}`,
+  );
   const images = await prepare(models);
   const entries = scanStore(STORE).entries;
   const webBody = multipartBody(images.web, 'photo.jpg');
   const phoneBody = multipartBody(images.phone, 'phone.jpg');
 
-  const server = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: models[0]!, LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','), LOUPE_DATA_DIR: 'memory://' });
+  const server = await startServer({
+    LOUPE_MODEL_STORE: STORE,
+    LOUPE_DEFAULT_MODEL: models[0]!,
+    LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','),
+    LOUPE_DATA_DIR: 'memory://',
+  });
   const reports: ModelReport[] = [];
   try {
     for (const name of models) {
@@ -89,7 +131,12 @@ async function main(): Promise<void> {
         const labels = { model: name, version: entry.version };
         const counters = async () => {
           const read = await server.metrics();
-          return { batches: read('loupe_batch_size_count', labels), images: read('loupe_batch_size_sum', labels), computeS: read('loupe_inference_compute_seconds_sum', labels), cpuS: read('process_cpu_seconds_total') };
+          return {
+            batches: read('loupe_batch_size_count', labels),
+            images: read('loupe_batch_size_sum', labels),
+            computeS: read('loupe_inference_compute_seconds_sum', labels),
+            cpuS: read('process_cpu_seconds_total'),
+          };
         };
         log(`${name}: load at concurrency ${c} for ${SECONDS}s`);
         const a = await counters();
@@ -99,23 +146,51 @@ async function main(): Promise<void> {
         const serverCpuS = b.cpuS - a.cpuS;
         // ONNX Runtime's own time per image inside the server (timed on its thread), against the raw I.
         const ortMsPerImage = images > 0 ? (1000 * (b.computeS - a.computeS)) / images : 0;
-        levels.push({ ...r, meanBatch: b.batches > a.batches ? images / (b.batches - a.batches) : 0, serverCpuS, cpus, ortMsPerImage });
-        log(`  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pct(cpuShare(r.clientCpuS, r.seconds, cpus))}, server ${pct(cpuShare(serverCpuS, r.seconds, cpus))} of ${cpus} cores`);
+        levels.push({
+          ...r,
+          meanBatch: b.batches > a.batches ? images / (b.batches - a.batches) : 0,
+          serverCpuS,
+          cpus,
+          ortMsPerImage,
+        });
+        log(
+          `  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pct(cpuShare(r.clientCpuS, r.seconds, cpus))}, server ${pct(cpuShare(serverCpuS, r.seconds, cpus))} of ${cpus} cores`,
+        );
       }
       const rssAfter = await server.metric('process_resident_memory_bytes');
-      const formed = Math.max(1, Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)));
+      const formed = Math.max(
+        1,
+        Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)),
+      );
       log(`${name}: raw ONNX Runtime (I) at batch 1 and ${formed}`);
       const I1 = await rawInference(entry.onnxPath, input.name, chw, 1, cpus, SECONDS, PROVIDERS);
-      const If = formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS, PROVIDERS);
+      const If =
+        formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS, PROVIDERS);
       const extra: Record<string, number> = {};
       for (const b of EXTRA_BATCHES) {
         log(`${name}: raw ONNX Runtime at batch ${b}`);
-        extra[`batch_${b}`] = (await rawInference(entry.onnxPath, input.name, chw, b, cpus, SECONDS, PROVIDERS)).imagesPerSecond;
+        extra[`batch_${b}`] = (
+          await rawInference(entry.onnxPath, input.name, chw, b, cpus, SECONDS, PROVIDERS)
+        ).imagesPerSecond;
       }
       log(`${name}: 12-megapixel JPEG at concurrency 1`);
       const phone = await load(`${server.url}/predict?model=${name}`, phoneBody, 1, SECONDS);
-      const provider = (await (await fetch(`${server.url}/models/${name}`)).json() as { provider: string }).provider;
-      reports.push({ name, version: entry.version, chw, P, I1, If, formed, levels, phone, rssBefore, rssAfter, provider, rawBatches: extra });
+      const provider = ((await (await fetch(`${server.url}/models/${name}`)).json()) as { provider: string }).provider;
+      reports.push({
+        name,
+        version: entry.version,
+        chw,
+        P,
+        I1,
+        If,
+        formed,
+        levels,
+        phone,
+        rssBefore,
+        rssAfter,
+        provider,
+        rawBatches: extra,
+      });
     }
   } finally {
     await server.stop();
@@ -126,8 +201,19 @@ async function main(): Promise<void> {
   let overload: LoadResult | undefined;
   if (OVERLOAD_S > 0) {
     log(`overload: ${overloadModel} at concurrency 128 for ${OVERLOAD_S}s (queue 32)`);
-    const ov = await startServer({ LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: overloadModel, LOUPE_MAX_QUEUE_SIZE: '32', LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','), LOUPE_DATA_DIR: 'memory://' });
-    const sampler = setInterval(() => { ov.metric('process_resident_memory_bytes').then((v) => rss.push(v), () => undefined); }, 2000);
+    const ov = await startServer({
+      LOUPE_MODEL_STORE: STORE,
+      LOUPE_DEFAULT_MODEL: overloadModel,
+      LOUPE_MAX_QUEUE_SIZE: '32',
+      LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(','),
+      LOUPE_DATA_DIR: 'memory://',
+    });
+    const sampler = setInterval(() => {
+      ov.metric('process_resident_memory_bytes').then(
+        (v) => rss.push(v),
+        () => undefined,
+      );
+    }, 2000);
     try {
       overload = await load(`${ov.url}/predict?model=${overloadModel}`, webBody, 128, OVERLOAD_S, 2_000_000);
     } finally {
@@ -138,14 +224,42 @@ async function main(): Promise<void> {
   }
 
   mkdirSync(RESULTS, { recursive: true });
-  const meta = { date: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${cpus} usable)`, node: process.version, seconds_per_level: SECONDS };
-  const json = { ...meta, providers: PROVIDERS, models: reports, overload: overload ? { model: overloadModel, ...overload, rss_samples_mb: rss.map((v) => Math.round(v / 1e6)) } : null };
+  const meta = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${cpus} usable)`,
+    node: process.version,
+    seconds_per_level: SECONDS,
+  };
+  const json = {
+    ...meta,
+    providers: PROVIDERS,
+    models: reports,
+    overload: overload
+      ? { model: overloadModel, ...overload, rss_samples_mb: rss.map((v) => Math.round(v / 1e6)) }
+      : null,
+  };
   writeFileSync(path.join(RESULTS, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
   const md = markdownReport(meta, reports, json.overload);
   writeFileSync(path.join(RESULTS, 'latest.md'), md);
-  const points: Point[] = reports.flatMap((r) => r.levels.map((l) => ({ series: r.name, concurrency: l.concurrency, throughput: Math.round(l.throughput * 10) / 10 })));
-  const bounds = reports.map((r) => ({ series: r.name, bound: 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond) }));
-  writeFileSync(path.join(RESULTS, 'throughput.png'), await throughputChart(points, bounds, `Loupe throughput vs concurrency (dashed: pipeline bound B), ${meta.date.slice(0, 10)}`));
+  const points: Point[] = reports.flatMap((r) =>
+    r.levels.map((l) => ({
+      series: r.name,
+      concurrency: l.concurrency,
+      throughput: Math.round(l.throughput * 10) / 10,
+    })),
+  );
+  const bounds = reports.map((r) => ({
+    series: r.name,
+    bound: 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond),
+  }));
+  writeFileSync(
+    path.join(RESULTS, 'throughput.png'),
+    await throughputChart(
+      points,
+      bounds,
+      `Loupe throughput vs concurrency (dashed: pipeline bound B), ${meta.date.slice(0, 10)}`,
+    ),
+  );
   console.log(`\n${md}`);
   log(`wrote ${path.relative(process.cwd(), RESULTS) || '.'}/latest.{json,md} and throughput.png`);
 }

@@ -8,9 +8,17 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const START = '<!-- config-table:start -->';
 const END = '<!-- config-table:end -->';
 
-const entries = Object.entries(ConfigSchema.properties) as unknown as Array<[string, { default: unknown; description: string }]>;
-const table = ['| variable | default | meaning |', '| --- | --- | --- |',
-  ...entries.map(([k, s]) => `| \`${k}\` | \`${s.default === '' ? '(empty)' : String(s.default)}\` | ${s.description.replace(/\|/g, '\\|')} |`)].join('\n');
+const entries = Object.entries(ConfigSchema.properties) as unknown as Array<
+  [string, { default: unknown; description: string }]
+>;
+const table = [
+  '| variable | default | meaning |',
+  '| --- | --- | --- |',
+  ...entries.map(
+    ([k, s]) =>
+      `| \`${k}\` | \`${s.default === '' ? '(empty)' : String(s.default)}\` | ${s.description.replace(/\|/g, '\\|')} |`,
+  ),
+].join('\n');
 
 const readmePath = path.join(ROOT, 'README.md');
 const readme = readFileSync(readmePath, 'utf8');
@@ -20,9 +28,13 @@ if (a < 0 || b < 0) throw new Error(`README.md needs the ${START} … ${END} mar
 writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`);
 
 const compose = readFileSync(path.join(ROOT, 'scripts', 'env-compose.txt'), 'utf8');
-const env = ['# Loupe configuration. Every variable is optional; the values shown are the defaults.',
+const env = [
+  '# Loupe configuration. Every variable is optional; the values shown are the defaults.',
   '# Export them before `npm start`, pass them with `docker run -e`, or copy this file to .env for',
-  '# docker-compose (which also reads the compose-only settings at the end).', '',
-  ...entries.flatMap(([k, s]) => [`# ${s.description}`, `${k}=${String(s.default)}`, '']), compose].join('\n');
+  '# docker-compose (which also reads the compose-only settings at the end).',
+  '',
+  ...entries.flatMap(([k, s]) => [`# ${s.description}`, `${k}=${String(s.default)}`, '']),
+  compose,
+].join('\n');
 writeFileSync(path.join(ROOT, '.env.example'), env);
 console.log(`wrote ${entries.length} variables to README.md and .env.example`);

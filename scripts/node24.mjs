@@ -11,7 +11,9 @@ const [major, minor] = process.versions.node.split('.').map(Number);
 const env = { ...process.env };
 if (major < 22 || (major === 22 && minor < 18)) {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'ensure-node.sh');
-  console.error(`loupe: Node ${process.versions.node} cannot run the tests (they need >= 22.18); using Node 24 from the npm registry (cached in ~/.cache/loupe/node24)`);
+  console.error(
+    `loupe: Node ${process.versions.node} cannot run the tests (they need >= 22.18); using Node 24 from the npm registry (cached in ~/.cache/loupe/node24)`,
+  );
   const bin = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   env.PATH = `${bin}${path.delimiter}${env.PATH ?? ''}`;
 }

@@ -9,7 +9,11 @@ export interface Point {
 }
 
 /** Throughput vs concurrency, one line per model and dashed raw bounds, as a PNG. */
-export async function throughputChart(points: Point[], bounds: Array<{ series: string; bound: number }>, title: string): Promise<Buffer> {
+export async function throughputChart(
+  points: Point[],
+  bounds: Array<{ series: string; bound: number }>,
+  title: string,
+): Promise<Buffer> {
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
@@ -21,7 +25,12 @@ export async function throughputChart(points: Point[], bounds: Array<{ series: s
         data: { values: points },
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, axis: { values: [1, 4, 16, 64], title: 'concurrent clients' } },
+          x: {
+            field: 'concurrency',
+            type: 'quantitative',
+            scale: { type: 'log', base: 2 },
+            axis: { values: [1, 4, 16, 64], title: 'concurrent clients' },
+          },
           y: { field: 'throughput', type: 'quantitative', title: 'images / s (end to end, real JPEG uploads)' },
           color: { field: 'series', type: 'nominal', title: 'model' },
         },

@@ -17,13 +17,21 @@ export interface LoadResult {
 /** A multipart/form-data body with the image as field `file`, built once and replayed. */
 export function multipartBody(bytes: Uint8Array, filename: string): { body: Buffer; contentType: string } {
   const boundary = `----loupe-bench-${Date.now()}`;
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+  );
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return { body: Buffer.concat([head, bytes, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 /** Bounded load over loopback: `seconds` long and at most `maxRequests` requests. */
-export async function load(url: string, body: { body: Buffer; contentType: string }, concurrency: number, seconds: number, maxRequests = 200_000): Promise<LoadResult> {
+export async function load(
+  url: string,
+  body: { body: Buffer; contentType: string },
+  concurrency: number,
+  seconds: number,
+  maxRequests = 200_000,
+): Promise<LoadResult> {
   const cpu0 = process.cpuUsage();
   const r = await autocannon({
     url,

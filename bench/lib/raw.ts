@@ -8,8 +8,21 @@ export interface RawResult {
 }
 
 /** I: bare ONNX Runtime on ready tensors, same thread budget as the server, fixed batch. */
-export async function rawInference(onnxPath: string, inputName: string, chw: number[], batch: number, threads: number, seconds: number, providers: string[] = ['cpu']): Promise<RawResult> {
-  const session = await ort.InferenceSession.create(onnxPath, { executionProviders: providers, intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+export async function rawInference(
+  onnxPath: string,
+  inputName: string,
+  chw: number[],
+  batch: number,
+  threads: number,
+  seconds: number,
+  providers: string[] = ['cpu'],
+): Promise<RawResult> {
+  const session = await ort.InferenceSession.create(onnxPath, {
+    executionProviders: providers,
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const size = chw.reduce((a, b) => a * b, 1);
   const data = Float32Array.from({ length: batch * size }, (_, i) => Math.sin(i));
   const feeds = { [inputName]: new ort.Tensor('float32', data, [batch, ...chw]) };
@@ -26,7 +39,12 @@ export async function rawInference(onnxPath: string, inputName: string, chw: num
 }
 
 /** P: bare decode + resize + normalize (Loupe's own image path, no HTTP) at full concurrency. */
-export async function rawPreprocess(bytes: Uint8Array, spec: PreprocessSpec, concurrency: number, seconds: number): Promise<RawResult & { msSingle: number }> {
+export async function rawPreprocess(
+  bytes: Uint8Array,
+  spec: PreprocessSpec,
+  concurrency: number,
+  seconds: number,
+): Promise<RawResult & { msSingle: number }> {
   const limits = { maxPixels: 100_000_000 };
   for (let i = 0; i < 3; i++) await preprocess(bytes, spec, limits);
   let single = Infinity;

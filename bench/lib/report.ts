@@ -26,7 +26,11 @@ export const cpuShare = (cpuS: number, seconds: number, cpus: number) => cpuS / 
 const mb = (x: number) => `${Math.round(x / 1e6)} MB`;
 const mark = (ok: boolean) => (ok ? '✅' : '❌');
 
-export function markdownReport(meta: { date: string; machine: string; node: string; seconds_per_level: number }, reports: ModelReport[], overload: (LoadResult & { model: string; rss_samples_mb: number[] }) | null): string {
+export function markdownReport(
+  meta: { date: string; machine: string; node: string; seconds_per_level: number },
+  reports: ModelReport[],
+  overload: (LoadResult & { model: string; rss_samples_mb: number[] }) | null,
+): string {
   const lines = [
     `### Benchmark ${meta.date.slice(0, 16).replace('T', ' ')} UTC — ${meta.machine}, Node ${meta.node}, ${meta.seconds_per_level}s per level`,
     '',
@@ -37,12 +41,22 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
   for (const r of reports) {
     const B = 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond);
     r.levels.forEach((l, i) => {
-      const head = i === 0
-        ? [`${r.name} (${r.provider})`, r.chw.join('×'), f1(r.P.imagesPerSecond), f1(r.I1.imagesPerSecond), `${f1(r.If.imagesPerSecond)} (b=${r.formed})`, f1(B)]
-        : ['', '', '', '', '', ''];
+      const head =
+        i === 0
+          ? [
+              `${r.name} (${r.provider})`,
+              r.chw.join('×'),
+              f1(r.P.imagesPerSecond),
+              f1(r.I1.imagesPerSecond),
+              `${f1(r.If.imagesPerSecond)} (b=${r.formed})`,
+              f1(B),
+            ]
+          : ['', '', '', '', '', ''];
       const share = clientShare(l);
       const rawMs = 1000 / (l.meanBatch >= r.formed / 2 ? r.If.imagesPerSecond : r.I1.imagesPerSecond);
-      lines.push(`| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), `${l.ortMsPerImage.toFixed(2)} (${rawMs.toFixed(2)})`, pct(l.throughput / B), `${pct(share)} / ${pct(cpuShare(l.serverCpuS, l.seconds, l.cpus))}`, pct(l.throughput / (B * (1 - share))), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`);
+      lines.push(
+        `| ${[...head, l.concurrency, f1(l.throughput), l.p50, l.p99, f1(l.meanBatch), `${l.ortMsPerImage.toFixed(2)} (${rawMs.toFixed(2)})`, pct(l.throughput / B), `${pct(share)} / ${pct(cpuShare(l.serverCpuS, l.seconds, l.cpus))}`, pct(l.throughput / (B * (1 - share))), i === 0 ? `${mb(r.rssBefore)} → ${mb(r.rssAfter)}` : ''].join(' | ')} |`,
+      );
     });
     const best = r.levels.filter((l) => l.concurrency >= 16).sort((a, b) => b.throughput - a.throughput)[0];
     const high = best?.throughput ?? 0;
@@ -51,14 +65,19 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
     const web = c1?.p50 ?? NaN;
     goals.push(
       `- **${r.name}**: throughput at c ≥ 16 = ${f1(high)} img/s = ${pct(high / B)} of B ${mark(high >= 0.9 * B)} (goal ≥ 90%); ` +
-      `p50 at c = 1 = ${web} ms vs raw ${f1(r.P.msSingle)} + ${f1(r.I1.msPerCall)} + 3 = ${f1(p50Bound)} ms ${mark(web <= p50Bound)}; ` +
-      `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)` +
-      (best ? `; the load generator used ${pct(clientShare(best))} of the CPU there, so against B′ = B × (1 − that) the server reaches ${pct(high / (B * (1 - clientShare(best))))}` : ''),
+        `p50 at c = 1 = ${web} ms vs raw ${f1(r.P.msSingle)} + ${f1(r.I1.msPerCall)} + 3 = ${f1(p50Bound)} ms ${mark(web <= p50Bound)}; ` +
+        `12 MP JPEG p50 = ${r.phone.p50} ms = ${f1(r.phone.p50 / web)}× the 768×576 one ${mark(r.phone.p50 <= 3 * web)} (goal ≤ 3×)` +
+        (best
+          ? `; the load generator used ${pct(clientShare(best))} of the CPU there, so against B′ = B × (1 − that) the server reaches ${pct(high / (B * (1 - clientShare(best))))}`
+          : ''),
     );
   }
   for (const r of reports) {
     const extra = Object.entries(r.rawBatches);
-    if (extra.length) goals.push(`- **${r.name}** raw ONNX Runtime on ${r.provider}: ${extra.map(([b, v]) => `${b.replace('_', ' ')} = ${f1(v)} img/s`).join(', ')}`);
+    if (extra.length)
+      goals.push(
+        `- **${r.name}** raw ONNX Runtime on ${r.provider}: ${extra.map(([b, v]) => `${b.replace('_', ' ')} = ${f1(v)} img/s`).join(', ')}`,
+      );
   }
   if (!overload) return [...lines, '', 'Goals:', ...goals, ''].join('\n');
   const rss = overload.rss_samples_mb;
@@ -66,7 +85,9 @@ export function markdownReport(meta: { date: string; machine: string; node: stri
   const mid = avg(rss.slice(third, 2 * third));
   const last = avg(rss.slice(-third));
   const stable = rss.length < 3 || last <= mid * 1.1;
-  goals.push(`- **overload** (${overload.model}, 128 clients, queue 32, ${f1(overload.seconds)} s): ${overload.ok} answered 200, ${overload.status503} answered 503, ${overload.otherErrors} other errors ${mark(overload.otherErrors === 0)}; RSS ${rss.join(' → ')} MB, ${stable ? 'no growth trend' : 'growing'} ${mark(stable)}`);
+  goals.push(
+    `- **overload** (${overload.model}, 128 clients, queue 32, ${f1(overload.seconds)} s): ${overload.ok} answered 200, ${overload.status503} answered 503, ${overload.otherErrors} other errors ${mark(overload.otherErrors === 0)}; RSS ${rss.join(' → ')} MB, ${stable ? 'no growth trend' : 'growing'} ${mark(stable)}`,
+  );
   return [...lines, '', 'Goals:', ...goals, ''].join('\n');
 }
 

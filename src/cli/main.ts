@@ -27,7 +27,16 @@ function packageVersion(): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({ args: argv, allowPositionals: true, strict: false, options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' }, 'write-seed': { type: 'string' } } });
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      'write-seed': { type: 'string' },
+    },
+  });
   const [command, ...rest] = positionals;
   if (values.version) {
     console.log(packageVersion());
@@ -44,7 +53,9 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const config = loadConfig();
       const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
-      const Role = { serve: ServeRole, gateway: GatewayRole, 'model-server': ModelServerRole, worker: WorkerRole }[command];
+      const Role = { serve: ServeRole, gateway: GatewayRole, 'model-server': ModelServerRole, worker: WorkerRole }[
+        command
+      ];
       const role = new Role({ config, logger, version: packageVersion() });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS);
       await role.start();
@@ -77,10 +88,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv.slice(2)).then((code) => {
-  if (code >= 0) process.exitCode = code;
-}, (err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else console.error(`loupe: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError) console.error(err.message);
+    else console.error(`loupe: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -22,7 +22,11 @@ export async function validateModels(dir: string): Promise<ValidateReport> {
   for (const entry of entries) {
     const label = `${entry.name}/${entry.version}`;
     try {
-      const s = await createSession(entry.onnxPath, { intraOpThreads: 1, interOpThreads: 1, executionProviders: ['cpu'] });
+      const s = await createSession(entry.onnxPath, {
+        intraOpThreads: 1,
+        interOpThreads: 1,
+        executionProviders: ['cpu'],
+      });
       const errors = checkSession(entry, s);
       await s.session.release();
       const inp = s.inputs.find((i) => i.name === entry.config.input.name);
@@ -32,7 +36,9 @@ export async function validateModels(dir: string): Promise<ValidateReport> {
         lines.push(`✗ ${label}`);
         for (const e of errors) lines.push(`    - ${e}`);
       } else {
-        lines.push(`✓ ${label}: input ${inp?.name} [${inp?.shape?.join(', ')}] ${entry.config.input.color}, output ${out?.name} [${out?.shape?.join(', ')}] ${entry.config.output.kind}, ${entry.labels.length} labels`);
+        lines.push(
+          `✓ ${label}: input ${inp?.name} [${inp?.shape?.join(', ')}] ${entry.config.input.color}, output ${out?.name} [${out?.shape?.join(', ')}] ${entry.config.output.kind}, ${entry.labels.length} labels`,
+        );
       }
     } catch (err) {
       ok = false;
@@ -52,8 +58,13 @@ function collect(target: string): { entries: ModelEntry[]; problems: StoreProble
     const r = readEntry(path.dirname(nameDir), path.basename(nameDir), String(Number(base)), target);
     return 'error' in r ? { entries: [], problems: [r] } : { entries: [r], problems: [] };
   }
-  const isModelDir = existsSync(path.join(target, 'model.json')) || (existsSync(target) && readdirSync(target).some((f) => /^\d+$/.test(f)));
+  const isModelDir =
+    existsSync(path.join(target, 'model.json')) ||
+    (existsSync(target) && readdirSync(target).some((f) => /^\d+$/.test(f)));
   if (!isModelDir) return scanStore(target);
   const scan = scanStore(path.dirname(target));
-  return { entries: scan.entries.filter((e) => e.name === base), problems: scan.problems.filter((p) => p.name === base) };
+  return {
+    entries: scan.entries.filter((e) => e.name === base),
+    problems: scan.problems.filter((p) => p.name === base),
+  };
 }

@@ -14,7 +14,9 @@ function cgroupQuota(): number | undefined {
     const [max, period] = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim().split(/\s+/);
     if (max && max !== 'max' && period) return Number(max) / Number(period);
     return undefined;
-  } catch { /* not cgroup v2 */ }
+  } catch {
+    /* not cgroup v2 */
+  }
   try {
     const quota = Number(readFileSync('/sys/fs/cgroup/cpu/cpu.cfs_quota_us', 'utf8'));
     const period = Number(readFileSync('/sys/fs/cgroup/cpu/cpu.cfs_period_us', 'utf8'));

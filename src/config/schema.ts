@@ -5,36 +5,146 @@ const MiB = 1024 * 1024;
 // One schema for every environment variable Loupe reads. The README table and .env.example
 // are checked against it by a test, so documentation cannot drift from the code.
 export const ConfigSchema = Type.Object({
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8000, description: 'HTTP port to listen on (0 picks a free one).' }),
-  HOST: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind; the container image sets 0.0.0.0.' }),
-  LOUPE_MODEL_STORE: Type.String({ minLength: 1, default: './model-store', description: 'Model store directory: <name>/model.json, <name>/labels.txt, <name>/<version>/model.onnx.' }),
-  LOUPE_DEFAULT_MODEL: Type.String({ minLength: 1, default: 'fashion-mnist', description: 'Model used when a request names none; readiness waits for it.' }),
-  LOUPE_LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' }),
-  LOUPE_MAX_UPLOAD_BYTES: Type.Integer({ minimum: 1024, default: 20 * MiB, description: 'Largest accepted upload in bytes; larger ones get 413 without being buffered.' }),
-  LOUPE_MAX_PIXELS: Type.Integer({ minimum: 1, default: 40_000_000, description: 'Largest accepted image in pixels (width × height); larger ones get 422 (decompression bombs).' }),
-  LOUPE_CPUS: Type.Number({ minimum: 0, default: 0, description: 'CPUs the process may use; 0 derives it from the cgroup CPU quota or the core count.' }),
-  LOUPE_INTRA_OP_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'ONNX Runtime intra-op threads per model; 0 = the CPUs the process may use.' }),
-  LOUPE_INTER_OP_THREADS: Type.Integer({ minimum: 0, default: 1, description: 'ONNX Runtime inter-op threads per model.' }),
-  LOUPE_ORT_SPINNING: Type.Boolean({ default: false, description: 'Let ONNX Runtime\'s idle threads spin-wait; faster only when nothing else (image decoding) needs the cores.' }),
-  LOUPE_DECODE_THREADS: Type.Integer({ minimum: 0, default: 0, description: 'Images decoded at once (sharp/libuv pool); 0 = the CPUs the process may use.' }),
-  LOUPE_MAX_BATCH_SIZE: Type.Integer({ minimum: 0, default: 0, description: 'Override every model\'s batching.max_batch_size; 0 keeps model.json\'s.' }),
-  LOUPE_MAX_QUEUE_DELAY_MS: Type.Number({ minimum: -1, default: -1, description: 'Override batching.max_queue_delay_ms (how long a request may wait for a batch to fill); -1 keeps model.json\'s.' }),
-  LOUPE_MAX_QUEUE_SIZE: Type.Integer({ minimum: 0, default: 0, description: 'Override batching.max_queue_size (requests waiting per model before 503); 0 keeps model.json\'s.' }),
-  LOUPE_EXECUTION_PROVIDERS: Type.String({ pattern: '^\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml)(\\s*,\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml))*\\s*$', default: 'cpu', description: 'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.' }),
-  LOUPE_REQUIRE_GPU: Type.Boolean({ default: false, description: 'Refuse to start a model on the CPU provider (a GPU provider must initialise).' }),
-  LOUPE_RETRY_AFTER_S: Type.Integer({ minimum: 1, default: 1, description: 'Retry-After seconds sent with 503 when a queue is full.' }),
-  LOUPE_DATABASE_URL: Type.String({ default: '', description: 'PostgreSQL URL (postgres://user@host:5432/db); empty uses embedded PGlite in LOUPE_DATA_DIR.' }),
-  LOUPE_DATABASE_PASSWORD_FILE: Type.String({ default: '', description: 'File holding the database password (a Docker/Compose secret); overrides any password in the URL.' }),
-  LOUPE_DATA_DIR: Type.String({ minLength: 1, default: './.data', description: 'Where `serve` keeps its PGlite database; memory:// keeps nothing.' }),
-  LOUPE_PGLITE_SEED: Type.String({ default: '', description: 'A prepared PGlite database (`loupe migrate --write-seed FILE`) unpacked into an empty LOUPE_DATA_DIR; it makes a first start ~2 s faster. The image sets it.' }),
-  LOUPE_STORE_IMAGES: Type.Boolean({ default: false, description: 'Keep the uploaded image bytes with each prediction record.' }),
-  LOUPE_MODEL_SERVER_URL: Type.String({ default: '', description: 'gateway/worker: base URL of the model servers (http://model:8000); the host name is re-resolved and every address gets requests.' }),
-  LOUPE_MODEL_POLL_S: Type.Number({ minimum: 0, default: 5, description: 'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.' }),
+  PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8000,
+    description: 'HTTP port to listen on (0 picks a free one).',
+  }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Address to bind; the container image sets 0.0.0.0.',
+  }),
+  LOUPE_MODEL_STORE: Type.String({
+    minLength: 1,
+    default: './model-store',
+    description: 'Model store directory: <name>/model.json, <name>/labels.txt, <name>/<version>/model.onnx.',
+  }),
+  LOUPE_DEFAULT_MODEL: Type.String({
+    minLength: 1,
+    default: 'fashion-mnist',
+    description: 'Model used when a request names none; readiness waits for it.',
+  }),
+  LOUPE_LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' },
+  ),
+  LOUPE_MAX_UPLOAD_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 20 * MiB,
+    description: 'Largest accepted upload in bytes; larger ones get 413 without being buffered.',
+  }),
+  LOUPE_MAX_PIXELS: Type.Integer({
+    minimum: 1,
+    default: 40_000_000,
+    description: 'Largest accepted image in pixels (width × height); larger ones get 422 (decompression bombs).',
+  }),
+  LOUPE_CPUS: Type.Number({
+    minimum: 0,
+    default: 0,
+    description: 'CPUs the process may use; 0 derives it from the cgroup CPU quota or the core count.',
+  }),
+  LOUPE_INTRA_OP_THREADS: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'ONNX Runtime intra-op threads per model; 0 = the CPUs the process may use.',
+  }),
+  LOUPE_INTER_OP_THREADS: Type.Integer({
+    minimum: 0,
+    default: 1,
+    description: 'ONNX Runtime inter-op threads per model.',
+  }),
+  LOUPE_ORT_SPINNING: Type.Boolean({
+    default: false,
+    description:
+      "Let ONNX Runtime's idle threads spin-wait; faster only when nothing else (image decoding) needs the cores.",
+  }),
+  LOUPE_DECODE_THREADS: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'Images decoded at once (sharp/libuv pool); 0 = the CPUs the process may use.',
+  }),
+  LOUPE_MAX_BATCH_SIZE: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: "Override every model's batching.max_batch_size; 0 keeps model.json's.",
+  }),
+  LOUPE_MAX_QUEUE_DELAY_MS: Type.Number({
+    minimum: -1,
+    default: -1,
+    description:
+      "Override batching.max_queue_delay_ms (how long a request may wait for a batch to fill); -1 keeps model.json's.",
+  }),
+  LOUPE_MAX_QUEUE_SIZE: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: "Override batching.max_queue_size (requests waiting per model before 503); 0 keeps model.json's.",
+  }),
+  LOUPE_EXECUTION_PROVIDERS: Type.String({
+    pattern: '^\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml)(\\s*,\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml))*\\s*$',
+    default: 'cpu',
+    description:
+      'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.',
+  }),
+  LOUPE_REQUIRE_GPU: Type.Boolean({
+    default: false,
+    description: 'Refuse to start a model on the CPU provider (a GPU provider must initialise).',
+  }),
+  LOUPE_RETRY_AFTER_S: Type.Integer({
+    minimum: 1,
+    default: 1,
+    description: 'Retry-After seconds sent with 503 when a queue is full.',
+  }),
+  LOUPE_DATABASE_URL: Type.String({
+    default: '',
+    description: 'PostgreSQL URL (postgres://user@host:5432/db); empty uses embedded PGlite in LOUPE_DATA_DIR.',
+  }),
+  LOUPE_DATABASE_PASSWORD_FILE: Type.String({
+    default: '',
+    description: 'File holding the database password (a Docker/Compose secret); overrides any password in the URL.',
+  }),
+  LOUPE_DATA_DIR: Type.String({
+    minLength: 1,
+    default: './.data',
+    description: 'Where `serve` keeps its PGlite database; memory:// keeps nothing.',
+  }),
+  LOUPE_PGLITE_SEED: Type.String({
+    default: '',
+    description:
+      'A prepared PGlite database (`loupe migrate --write-seed FILE`) unpacked into an empty LOUPE_DATA_DIR; it makes a first start ~2 s faster. The image sets it.',
+  }),
+  LOUPE_STORE_IMAGES: Type.Boolean({
+    default: false,
+    description: 'Keep the uploaded image bytes with each prediction record.',
+  }),
+  LOUPE_MODEL_SERVER_URL: Type.String({
+    default: '',
+    description:
+      'gateway/worker: base URL of the model servers (http://model:8000); the host name is re-resolved and every address gets requests.',
+  }),
+  LOUPE_MODEL_POLL_S: Type.Number({
+    minimum: 0,
+    default: 5,
+    description:
+      'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.',
+  }),
   LOUPE_WORKER_CONCURRENCY: Type.Integer({ minimum: 1, default: 2, description: 'Jobs a worker processes at once.' }),
   LOUPE_MAX_JOB_IMAGES: Type.Integer({ minimum: 1, default: 64, description: 'Most images one POST /jobs may carry.' }),
-  LOUPE_WEBHOOK_SECRET: Type.String({ default: '', description: 'HMAC-SHA256 key for webhook signatures (X-Loupe-Signature); jobs with a webhook_url are refused while it is empty.' }),
-  LOUPE_WEBHOOK_SECRET_FILE: Type.String({ default: '', description: 'File holding the webhook secret (a Docker/Compose secret).' }),
-  LOUPE_SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000, description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.' }),
+  LOUPE_WEBHOOK_SECRET: Type.String({
+    default: '',
+    description:
+      'HMAC-SHA256 key for webhook signatures (X-Loupe-Signature); jobs with a webhook_url are refused while it is empty.',
+  }),
+  LOUPE_WEBHOOK_SECRET_FILE: Type.String({
+    default: '',
+    description: 'File holding the webhook secret (a Docker/Compose secret).',
+  }),
+  LOUPE_SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;

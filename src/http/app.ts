@@ -76,13 +76,25 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
   });
   app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
-  app.setNotFoundHandler((req, reply) => sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply));
+  app.setNotFoundHandler((req, reply) =>
+    sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply),
+  );
 
   await app.register(multipart, {
-    limits: { fileSize: config.LOUPE_MAX_UPLOAD_BYTES, files: Math.max(4, config.LOUPE_MAX_JOB_IMAGES), fields: 32, fieldSize: 64 * 1024, parts: config.LOUPE_MAX_JOB_IMAGES + 40 },
+    limits: {
+      fileSize: config.LOUPE_MAX_UPLOAD_BYTES,
+      files: Math.max(4, config.LOUPE_MAX_JOB_IMAGES),
+      fields: 32,
+      fieldSize: 64 * 1024,
+      parts: config.LOUPE_MAX_JOB_IMAGES + 40,
+    },
   });
   for (const type of [/^image\//, 'application/octet-stream']) {
-    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser(
+      type,
+      { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES },
+      (_req, body, done) => done(null, body),
+    );
   }
 
   const api = deps.surface !== 'ops';
@@ -92,7 +104,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   await app.register(metricsRoutes, deps);
   if (!api) return app as unknown as App;
 
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(predictRoutes, deps);

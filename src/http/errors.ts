@@ -18,12 +18,19 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 export function toLoupeError(err: FastifyError | Error): LoupeError {
   if (err instanceof LoupeError) return err;
   const fe = err as FastifyError;
-  if (fe.validation) return new LoupeError(ErrorCode.BadRequest, `${fe.validationContext ?? 'request'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(), { cause: err });
+  if (fe.validation)
+    return new LoupeError(
+      ErrorCode.BadRequest,
+      `${fe.validationContext ?? 'request'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(),
+      { cause: err },
+    );
   const mapped = fe.code ? FRAMEWORK_CODES[fe.code] : undefined;
   if (mapped) return new LoupeError(mapped, fe.message, { cause: err });
   // busboy reports malformed multipart bodies as plain errors
-  if (/multipart|boundary|unexpected end of form|malformed part header/i.test(fe.message)) return new LoupeError(ErrorCode.BadRequest, `malformed multipart body: ${fe.message}`, { cause: err });
-  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) return new LoupeError(ErrorCode.BadRequest, fe.message, { cause: err });
+  if (/multipart|boundary|unexpected end of form|malformed part header/i.test(fe.message))
+    return new LoupeError(ErrorCode.BadRequest, `malformed multipart body: ${fe.message}`, { cause: err });
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500)
+    return new LoupeError(ErrorCode.BadRequest, fe.message, { cause: err });
   return new LoupeError(ErrorCode.Internal, 'internal error', { cause: err });
 }
 

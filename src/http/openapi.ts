@@ -8,10 +8,11 @@ export function openapiDocument(version: string): NonNullable<FastifyDynamicSwag
     info: {
       title: 'Loupe',
       version,
-      description: 'Image classification over HTTP: upload a picture, an ONNX CNN runs, labels come back as JSON. '
-        + 'Also speaks the Open Inference Protocol v2 (KServe / Triton REST) under /v2. '
-        + 'Every error is `{"error": {"code", "message", "request_id"}}` (OIP routes: `{"error": "..."}`), '
-        + 'and every response carries `X-Request-Id`.',
+      description:
+        'Image classification over HTTP: upload a picture, an ONNX CNN runs, labels come back as JSON. ' +
+        'Also speaks the Open Inference Protocol v2 (KServe / Triton REST) under /v2. ' +
+        'Every error is `{"error": {"code", "message", "request_id"}}` (OIP routes: `{"error": "..."}`), ' +
+        'and every response carries `X-Request-Id`.',
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     tags: [
@@ -20,7 +21,11 @@ export function openapiDocument(version: string): NonNullable<FastifyDynamicSwag
       { name: 'health', description: 'Liveness, readiness and metrics' },
       { name: 'jobs', description: 'Asynchronous classification of many images, with signed webhooks' },
       { name: 'history', description: 'Every prediction, recorded (not the image, unless LOUPE_STORE_IMAGES)' },
-      { name: 'oip', description: 'Open Inference Protocol v2 (KServe/Triton REST), with the binary tensor and classification extensions' },
+      {
+        name: 'oip',
+        description:
+          'Open Inference Protocol v2 (KServe/Triton REST), with the binary tensor and classification extensions',
+      },
     ],
   };
 }

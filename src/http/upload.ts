@@ -24,7 +24,11 @@ export async function readUpload(req: FastifyRequest): Promise<Upload> {
         fields[part.fieldname] = part.value;
       }
     }
-    if (!bytes) throw new LoupeError(ErrorCode.MissingFile, 'the multipart body has no "file" field; send the image as -F file=@photo.jpg');
+    if (!bytes)
+      throw new LoupeError(
+        ErrorCode.MissingFile,
+        'the multipart body has no "file" field; send the image as -F file=@photo.jpg',
+      );
     if (bytes.length === 0) throw new LoupeError(ErrorCode.EmptyBody, 'the uploaded file is empty (0 bytes)');
     return { bytes, fields };
   }
@@ -34,14 +38,24 @@ export async function readUpload(req: FastifyRequest): Promise<Upload> {
     return { bytes: body, fields: {} };
   }
   if (body === undefined || body === null || req.headers['content-length'] === '0') {
-    throw new LoupeError(ErrorCode.EmptyBody, 'the request body is empty; send multipart/form-data with a "file" field or a raw image body');
+    throw new LoupeError(
+      ErrorCode.EmptyBody,
+      'the request body is empty; send multipart/form-data with a "file" field or a raw image body',
+    );
   }
-  throw new LoupeError(ErrorCode.UnsupportedMediaType, `content type ${req.headers['content-type'] ?? '(none)'} is not accepted; send multipart/form-data or image/*`);
+  throw new LoupeError(
+    ErrorCode.UnsupportedMediaType,
+    `content type ${req.headers['content-type'] ?? '(none)'} is not accepted; send multipart/form-data or image/*`,
+  );
 }
 
 /** Every `file` part of a multipart body (POST /jobs), each within the per-file limit. */
-export async function readUploads(req: FastifyRequest, maxFiles: number): Promise<{ files: Array<{ filename: string; bytes: Buffer }>; fields: Record<string, string> }> {
-  if (!req.isMultipart()) throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
+export async function readUploads(
+  req: FastifyRequest,
+  maxFiles: number,
+): Promise<{ files: Array<{ filename: string; bytes: Buffer }>; fields: Record<string, string> }> {
+  if (!req.isMultipart())
+    throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
   const files: Array<{ filename: string; bytes: Buffer }> = [];
   const fields: Record<string, string> = {};
   for await (const part of req.parts()) {
@@ -50,9 +64,11 @@ export async function readUploads(req: FastifyRequest, maxFiles: number): Promis
         part.file.resume();
         continue;
       }
-      if (files.length >= maxFiles) throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${maxFiles} images`);
+      if (files.length >= maxFiles)
+        throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${maxFiles} images`);
       const bytes = await part.toBuffer();
-      if (bytes.length === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${files.length} ("${part.filename}") is empty`);
+      if (bytes.length === 0)
+        throw new LoupeError(ErrorCode.EmptyBody, `file ${files.length} ("${part.filename}") is empty`);
       files.push({ filename: part.filename, bytes });
     } else if (typeof part.value === 'string') {
       fields[part.fieldname] = part.value;

@@ -36,12 +36,24 @@ export async function preprocess(bytes: Uint8Array, spec: PreprocessSpec, limits
   if (bytes.length === 0) throw new LoupeError(ErrorCode.EmptyBody, 'the image is empty (0 bytes)');
   const sniffed = sniffFormat(bytes);
   if (sniffed.kind === 'unsupported') {
-    throw new LoupeError(ErrorCode.UnsupportedMediaType, `${sniffed.format} images are not supported; send JPEG, PNG, WebP, GIF, TIFF or AVIF`);
+    throw new LoupeError(
+      ErrorCode.UnsupportedMediaType,
+      `${sniffed.format} images are not supported; send JPEG, PNG, WebP, GIF, TIFF or AVIF`,
+    );
   }
-  if (sniffed.kind === 'unknown') throw new LoupeError(ErrorCode.InvalidImage, 'the body is not an image Loupe recognises (JPEG, PNG, WebP, GIF, TIFF, AVIF)');
+  if (sniffed.kind === 'unknown')
+    throw new LoupeError(
+      ErrorCode.InvalidImage,
+      'the body is not an image Loupe recognises (JPEG, PNG, WebP, GIF, TIFF, AVIF)',
+    );
 
   const t0 = performance.now();
-  const options: SharpOptions = { limitInputPixels: limits.maxPixels, failOn: 'error', sequentialRead: true, animated: false };
+  const options: SharpOptions = {
+    limitInputPixels: limits.maxPixels,
+    failOn: 'error',
+    sequentialRead: true,
+    animated: false,
+  };
   let meta: Metadata;
   try {
     meta = await sharp(bytes, options).metadata();
@@ -52,7 +64,10 @@ export async function preprocess(bytes: Uint8Array, spec: PreprocessSpec, limits
   const height = meta.autoOrient?.height ?? meta.height ?? 0;
   if (!width || !height) throw new LoupeError(ErrorCode.InvalidImage, `the ${sniffed.format} image has no dimensions`);
   if (width * height > limits.maxPixels) {
-    throw new LoupeError(ErrorCode.ImageTooLarge, `the image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`);
+    throw new LoupeError(
+      ErrorCode.ImageTooLarge,
+      `the image is ${width}×${height} = ${width * height} pixels; the limit is ${limits.maxPixels}`,
+    );
   }
 
   const channels = spec.color === 'grayscale' && (meta.channels ?? 3) <= 2 ? 1 : 3;
@@ -78,7 +93,10 @@ function resizeOps(p: Sharp, w: number, h: number, spec: PreprocessSpec): Sharp 
   // torchvision truncates the longer side: int(shorter * long / short)
   const [rw, rh] = w <= h ? [shorter, Math.floor((shorter * h) / w)] : [Math.floor((shorter * w) / h), shorter];
   if (rw < spec.width || rh < spec.height) {
-    throw new LoupeError(ErrorCode.InvalidImage, `resize_shorter ${shorter} is smaller than the ${spec.width}×${spec.height} crop`);
+    throw new LoupeError(
+      ErrorCode.InvalidImage,
+      `resize_shorter ${shorter} is smaller than the ${spec.width}×${spec.height} crop`,
+    );
   }
   // torchvision: crop_top = int(round((h - ch) / 2)) with Python's round-half-to-even
   const left = roundHalfEven((rw - spec.width) / 2);
@@ -107,7 +125,10 @@ function normalize(data: Buffer, channels: number, spec: PreprocessSpec): Float3
     const k = scale[0]!;
     const b = shift[0]!;
     for (let i = 0; i < pixels; i++) {
-      const v = channels === 1 ? data[i]! : (data[3 * i]! * 19595 + data[3 * i + 1]! * 38470 + data[3 * i + 2]! * 7471 + 0x8000) >> 16;
+      const v =
+        channels === 1
+          ? data[i]!
+          : (data[3 * i]! * 19595 + data[3 * i + 1]! * 38470 + data[3 * i + 2]! * 7471 + 0x8000) >> 16;
       out[i] = v * k - b;
     }
     return out;
@@ -123,6 +144,11 @@ function normalize(data: Buffer, channels: number, spec: PreprocessSpec): Float3
 
 function decodeError(err: unknown, format: string): LoupeError {
   const msg = err instanceof Error ? err.message : String(err);
-  if (/pixel limit/i.test(msg)) return new LoupeError(ErrorCode.ImageTooLarge, 'the image has more pixels than the configured limit', { cause: err });
-  return new LoupeError(ErrorCode.InvalidImage, `the ${format} image could not be decoded (truncated or corrupt)`, { cause: err });
+  if (/pixel limit/i.test(msg))
+    return new LoupeError(ErrorCode.ImageTooLarge, 'the image has more pixels than the configured limit', {
+      cause: err,
+    });
+  return new LoupeError(ErrorCode.InvalidImage, `the ${format} image could not be decoded (truncated or corrupt)`, {
+    cause: err,
+  });
 }

@@ -1,4 +1,13 @@
-export type { InferenceBackend, ModelInfo, Classification, ClassifyRequest, Prediction, Readiness, Timings, TensorInfo } from './types.ts';
+export type {
+  InferenceBackend,
+  ModelInfo,
+  Classification,
+  ClassifyRequest,
+  Prediction,
+  Readiness,
+  Timings,
+  TensorInfo,
+} from './types.ts';
 export { LocalBackend, type LocalBackendDeps } from './local/backend.ts';
 export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } from './local/batcher.ts';
 export { resolveProviders, KNOWN_PROVIDERS } from './local/providers.ts';

@@ -4,15 +4,26 @@ import type { Database } from '../storage/index.ts';
 export const CLASSIFY_QUEUE = 'loupe-classify';
 export const WEBHOOK_QUEUE = 'loupe-webhook';
 
-export interface ClassifyJob { jobId: string }
-export interface WebhookJob { jobId: string }
+export interface ClassifyJob {
+  jobId: string;
+}
+export interface WebhookJob {
+  jobId: string;
+}
 
 /**
  * A worker that dies or loses the database mid-job stops its heartbeat; the job is then
  * retried within ~heartbeatSeconds + the supervise interval, not after the expiry.
  */
 const QUEUES = {
-  [CLASSIFY_QUEUE]: { retryLimit: 20, retryDelay: 2, retryBackoff: true, retryDelayMax: 30, expireInSeconds: 900, heartbeatSeconds: 10 },
+  [CLASSIFY_QUEUE]: {
+    retryLimit: 20,
+    retryDelay: 2,
+    retryBackoff: true,
+    retryDelayMax: 30,
+    expireInSeconds: 900,
+    heartbeatSeconds: 10,
+  },
   [WEBHOOK_QUEUE]: { retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 60 },
 };
 
@@ -20,7 +31,10 @@ const QUEUES = {
  * pg-boss on the same database as everything else (Postgres, or PGlite in one process).
  * Jobs are at-least-once: a job whose worker dies expires and is retried.
  */
-export async function createQueue(db: Database, opts: { schema?: string; migrate: boolean; supervise: boolean; superviseIntervalSeconds?: number }): Promise<PgBoss> {
+export async function createQueue(
+  db: Database,
+  opts: { schema?: string; migrate: boolean; supervise: boolean; superviseIntervalSeconds?: number },
+): Promise<PgBoss> {
   const boss = new PgBoss({
     db,
     ...(db.kind === 'pglite' ? { backend: 'pglite' as const } : {}),

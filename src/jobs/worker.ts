@@ -36,10 +36,18 @@ export class JobWorker {
     if (this.state !== 'idle') return;
     this.state = 'starting';
     const { boss, concurrency } = this.deps;
-    await boss.work<ClassifyJob>(CLASSIFY_QUEUE, { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 }, async ([job]) => this.process(job!.data.jobId));
-    await boss.work<WebhookJob>(WEBHOOK_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) => this.webhook(job!.data.jobId));
+    await boss.work<ClassifyJob>(
+      CLASSIFY_QUEUE,
+      { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
+      async ([job]) => this.process(job!.data.jobId),
+    );
+    await boss.work<WebhookJob>(WEBHOOK_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) =>
+      this.webhook(job!.data.jobId),
+    );
     // Re-queue jobs that lost their queue entry (e.g. a crash between insert and send).
-    this.sweeper = setInterval(() => { this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'job sweep failed')); }, 30_000);
+    this.sweeper = setInterval(() => {
+      this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'job sweep failed'));
+    }, 30_000);
     this.sweeper.unref();
     this.state = 'running';
   }
@@ -60,16 +68,27 @@ export class JobWorker {
     await jobs.markRunning(jobId);
     for (const item of await jobs.pendingItems(jobId)) {
       try {
-        const c = await backend.classify({ model: job.model ?? undefined, version: job.version ?? undefined, image: item.image, topK: job.top_k ?? undefined });
+        const c = await backend.classify({
+          model: job.model ?? undefined,
+          version: job.version ?? undefined,
+          image: item.image,
+          topK: job.top_k ?? undefined,
+        });
         const rec = await predictions.record(c, item.image, job.metadata, jobId);
-        await jobs.settleItem(jobId, item.idx, { predictionId: rec.id, result: { model: c.model, predictions: c.predictions, image: c.image } });
+        await jobs.settleItem(jobId, item.idx, {
+          predictionId: rec.id,
+          result: { model: c.model, predictions: c.predictions, image: c.image },
+        });
       } catch (err) {
         // The image's own fault settles the item; anything else (overload, a model server
         // down) fails the attempt so the queue retries the job later.
         if (err instanceof LoupeError && httpStatusOf[err.code] < 500) {
           await jobs.settleItem(jobId, item.idx, { error: { code: err.code, message: err.message } });
         } else {
-          logger.warn({ job: jobId, item: item.idx, err: (err as Error).message }, 'job item failed; the job will be retried');
+          logger.warn(
+            { job: jobId, item: item.idx, err: (err as Error).message },
+            'job item failed; the job will be retried',
+          );
           throw err;
         }
       }
@@ -98,4 +117,3 @@ export class JobWorker {
     }
   }
 }
-

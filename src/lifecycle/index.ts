@@ -13,7 +13,12 @@ export interface Service {
  * Runs a service until SIGTERM/SIGINT, then stops it (stop accepting, drain in-flight work)
  * and exits 0; if the drain outlasts the deadline, exits 1 rather than hang a rollout.
  */
-export function runUntilSignal(service: Service, logger: Logger, deadlineMs: number, exit: (code: number) => void = (c) => process.exit(c)): void {
+export function runUntilSignal(
+  service: Service,
+  logger: Logger,
+  deadlineMs: number,
+  exit: (code: number) => void = (c) => process.exit(c),
+): void {
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -28,14 +33,17 @@ export function runUntilSignal(service: Service, logger: Logger, deadlineMs: num
       exit(1);
     }, deadlineMs);
     timer.unref();
-    service.stop().then(() => {
-      clearTimeout(timer);
-      logger.info('stopped cleanly');
-      exit(0);
-    }, (err: unknown) => {
-      logger.error({ err }, 'error while stopping');
-      exit(1);
-    });
+    service.stop().then(
+      () => {
+        clearTimeout(timer);
+        logger.info('stopped cleanly');
+        exit(0);
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while stopping');
+        exit(1);
+      },
+    );
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -30,7 +30,10 @@ export abstract class Role implements Service {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.state = 'stopping';
-      const failed = await this.starting?.then(() => false, () => true);
+      const failed = await this.starting?.then(
+        () => false,
+        () => true,
+      );
       if (!failed) await this.onStop(); // a failed start has already released everything
       this.state = 'stopped';
     })();

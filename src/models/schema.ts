@@ -21,14 +21,25 @@ export const ModelConfigSchema = Type.Object({
     name: Type.Optional(Type.String({ minLength: 1, description: 'ONNX output name (default: the first output)' })),
     kind: Type.Union([Type.Literal('logits'), Type.Literal('probabilities')]),
   }),
-  variants: Type.Optional(Type.Record(Type.String({ pattern: '^(cpu|cuda|tensorrt|webgpu|dml|coreml)$' }), Type.String({ pattern: '^[A-Za-z0-9._-]+\\.onnx$' }), {
-    description: 'Per execution provider, another ONNX file in the version directory (e.g. {"cuda": "model.fp16.onnx"}); same inputs and outputs.',
-  })),
-  batching: Type.Optional(Type.Object({
-    max_batch_size: Type.Optional(Positive('largest batch one ONNX Runtime call may take')),
-    max_queue_delay_ms: Type.Optional(Type.Number({ minimum: 0, description: 'how long a request may wait for a batch to fill' })),
-    max_queue_size: Type.Optional(Positive('requests that may wait before new ones get 503')),
-  })),
+  variants: Type.Optional(
+    Type.Record(
+      Type.String({ pattern: '^(cpu|cuda|tensorrt|webgpu|dml|coreml)$' }),
+      Type.String({ pattern: '^[A-Za-z0-9._-]+\\.onnx$' }),
+      {
+        description:
+          'Per execution provider, another ONNX file in the version directory (e.g. {"cuda": "model.fp16.onnx"}); same inputs and outputs.',
+      },
+    ),
+  ),
+  batching: Type.Optional(
+    Type.Object({
+      max_batch_size: Type.Optional(Positive('largest batch one ONNX Runtime call may take')),
+      max_queue_delay_ms: Type.Optional(
+        Type.Number({ minimum: 0, description: 'how long a request may wait for a batch to fill' }),
+      ),
+      max_queue_size: Type.Optional(Positive('requests that may wait before new ones get 503')),
+    }),
+  ),
 });
 
 export type ModelConfig = Static<typeof ModelConfigSchema>;

@@ -46,7 +46,9 @@ export function scanStore(root: string): StoreScan {
       problems.push({ name, path: dir, error: 'model names may use letters, digits, ".", "_" and "-" only' });
       continue;
     }
-    const versions = readdirSync(dir).filter((v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory());
+    const versions = readdirSync(dir).filter(
+      (v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory(),
+    );
     if (versions.length === 0) {
       problems.push({ name, path: dir, error: 'no numeric version directory (<name>/1/model.onnx)' });
       continue;
@@ -77,11 +79,17 @@ export function readEntry(root: string, name: string, version: string, vdir: str
   const config = raw as ModelConfig;
   const channels = config.input.color === 'rgb' ? 3 : 1;
   if (config.input.mean.length !== channels || config.input.std.length !== channels) {
-    return problem(`model.json input.mean and input.std need ${channels} value(s) for color "${config.input.color}"`, configPath);
+    return problem(
+      `model.json input.mean and input.std need ${channels} value(s) for color "${config.input.color}"`,
+      configPath,
+    );
   }
   const labelsPath = [path.join(vdir, 'labels.txt'), path.join(root, name, 'labels.txt')].find((p) => existsSync(p));
   if (!labelsPath) return problem('labels.txt is missing', path.join(root, name, 'labels.txt'));
-  const labels = readFileSync(labelsPath, 'utf8').replace(/\r?\n$/, '').split(/\r?\n/);
-  if (labels.length === 0 || labels.some((l) => l.trim() === '')) return problem('labels.txt has empty lines', labelsPath);
+  const labels = readFileSync(labelsPath, 'utf8')
+    .replace(/\r?\n$/, '')
+    .split(/\r?\n/);
+  if (labels.length === 0 || labels.some((l) => l.trim() === ''))
+    return problem('labels.txt has empty lines', labelsPath);
   return { name, version, dir: vdir, onnxPath, config, labels };
 }

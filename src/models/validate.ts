@@ -2,8 +2,16 @@ import type { ModelEntry } from './store.ts';
 
 /** What ONNX Runtime reports about a loaded graph, reduced to what the config must agree with. */
 export interface SessionShape {
-  readonly inputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
-  readonly outputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+  readonly inputs: ReadonlyArray<{
+    name: string;
+    shape: ReadonlyArray<number | string> | undefined;
+    type: string | undefined;
+  }>;
+  readonly outputs: ReadonlyArray<{
+    name: string;
+    shape: ReadonlyArray<number | string> | undefined;
+    type: string | undefined;
+  }>;
 }
 
 /** Returns the mismatches between model.json/labels.txt and the ONNX graph (empty: consistent). */
@@ -21,7 +29,8 @@ export function checkSession(entry: ModelEntry, shape: SessionShape): string[] {
     else if (dims) {
       want.forEach((w, i) => {
         const d = dims[i + 1];
-        if (typeof d === 'number' && d !== w) errors.push(`input "${input.name}" dim ${i + 1} is ${d}; model.json says ${w}`);
+        if (typeof d === 'number' && d !== w)
+          errors.push(`input "${input.name}" dim ${i + 1} is ${d}; model.json says ${w}`);
       });
     }
   }
@@ -31,7 +40,8 @@ export function checkSession(entry: ModelEntry, shape: SessionShape): string[] {
     errors.push(`output "${outName}" is not in the graph (outputs: ${shape.outputs.map((o) => o.name).join(', ')})`);
   } else {
     const last = out.shape?.[out.shape.length - 1];
-    if (out.shape && out.shape.length !== 2) errors.push(`output "${out.name}" has rank ${out.shape.length}; expected [batch, classes]`);
+    if (out.shape && out.shape.length !== 2)
+      errors.push(`output "${out.name}" has rank ${out.shape.length}; expected [batch, classes]`);
     if (typeof last === 'number' && last !== entry.labels.length) {
       errors.push(`output "${out.name}" has ${last} classes but labels.txt has ${entry.labels.length} lines`);
     }

@@ -4,11 +4,18 @@ import pino, { type Logger } from 'pino';
 export type { Logger } from 'pino';
 
 /** Structured JSON logs; human-readable only when a person is watching a TTY. */
-export function createLogger(level: string, opts: { pretty?: boolean; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  level: string,
+  opts: { pretty?: boolean; destination?: pino.DestinationStream } = {},
+): Logger {
   const pretty = opts.pretty ?? (process.stdout.isTTY === true && hasPinoPretty());
   const base = { level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime };
   if (opts.destination) return pino(base, opts.destination);
-  if (pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } });
+  if (pretty)
+    return pino({
+      ...base,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } },
+    });
   return pino(base);
 }
 

@@ -8,17 +8,75 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   return {
     registry,
-    httpRequests: new Counter({ name: 'loupe_http_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
-    httpDuration: new Histogram({ name: 'loupe_http_request_duration_seconds', help: 'HTTP request latency by route, method and status', labelNames: ['route', 'method', 'status'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    inferenceDuration: new Histogram({ name: 'loupe_inference_duration_seconds', help: 'Time per batch from hand-over to the inference thread until its result is back', labelNames: ['model', 'version', 'provider'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    inferenceCompute: new Histogram({ name: 'loupe_inference_compute_seconds', help: 'ONNX Runtime compute time per batch, measured on the inference thread', labelNames: ['model', 'version', 'provider'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    batchSize: new Histogram({ name: 'loupe_batch_size', help: 'Images per ONNX Runtime call', labelNames: ['model', 'version'], buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
-    queueDuration: new Histogram({ name: 'loupe_queue_duration_seconds', help: 'Time a request waited in the batch queue', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers: [registry] }),
-    queueDepth: new Gauge({ name: 'loupe_queue_depth', help: 'Requests waiting in the batch queue', labelNames: ['model', 'version'], registers: [registry] }),
-    rejected: new Counter({ name: 'loupe_rejected_total', help: 'Requests refused with 503 because a batch queue was full', labelNames: ['model', 'version'], registers: [registry] }),
-    modelsLoaded: new Gauge({ name: 'loupe_models_loaded', help: 'Model versions loaded and serving', registers: [registry] }),
-    modelErrors: new Gauge({ name: 'loupe_model_store_errors', help: 'Model store entries skipped because they are broken', registers: [registry] }),
-    predictions: new Counter({ name: 'loupe_predictions_total', help: 'Images classified by model and version', labelNames: ['model', 'version'], registers: [registry] }),
+    httpRequests: new Counter({
+      name: 'loupe_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      registers: [registry],
+    }),
+    httpDuration: new Histogram({
+      name: 'loupe_http_request_duration_seconds',
+      help: 'HTTP request latency by route, method and status',
+      labelNames: ['route', 'method', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    inferenceDuration: new Histogram({
+      name: 'loupe_inference_duration_seconds',
+      help: 'Time per batch from hand-over to the inference thread until its result is back',
+      labelNames: ['model', 'version', 'provider'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    inferenceCompute: new Histogram({
+      name: 'loupe_inference_compute_seconds',
+      help: 'ONNX Runtime compute time per batch, measured on the inference thread',
+      labelNames: ['model', 'version', 'provider'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'loupe_batch_size',
+      help: 'Images per ONNX Runtime call',
+      labelNames: ['model', 'version'],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    queueDuration: new Histogram({
+      name: 'loupe_queue_duration_seconds',
+      help: 'Time a request waited in the batch queue',
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'loupe_queue_depth',
+      help: 'Requests waiting in the batch queue',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'loupe_rejected_total',
+      help: 'Requests refused with 503 because a batch queue was full',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+    }),
+    modelsLoaded: new Gauge({
+      name: 'loupe_models_loaded',
+      help: 'Model versions loaded and serving',
+      registers: [registry],
+    }),
+    modelErrors: new Gauge({
+      name: 'loupe_model_store_errors',
+      help: 'Model store entries skipped because they are broken',
+      registers: [registry],
+    }),
+    predictions: new Counter({
+      name: 'loupe_predictions_total',
+      help: 'Images classified by model and version',
+      labelNames: ['model', 'version'],
+      registers: [registry],
+    }),
   };
 }
 

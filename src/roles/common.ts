@@ -17,13 +17,21 @@ export interface Storage {
  * The database, its repositories and the job queue. `migrate: true` brings the schema up to
  * date first (serve and the migrate role); the stack's other roles expect it done.
  */
-export async function openStorage(config: Config, logger: Logger, opts: { migrate: boolean; supervise: boolean }): Promise<Storage> {
+export async function openStorage(
+  config: Config,
+  logger: Logger,
+  opts: { migrate: boolean; supervise: boolean },
+): Promise<Storage> {
   const db = await openDatabase({
     url: config.LOUPE_DATABASE_URL,
     passwordFile: config.LOUPE_DATABASE_PASSWORD_FILE || undefined,
     dataDir: config.LOUPE_DATA_DIR,
     seed: config.LOUPE_PGLITE_SEED || undefined,
-    onSeedError: (err) => logger.warn({ seed: config.LOUPE_PGLITE_SEED, err: err.message }, 'PGlite seed unusable; initialising a new database instead'),
+    onSeedError: (err) =>
+      logger.warn(
+        { seed: config.LOUPE_PGLITE_SEED, err: err.message },
+        'PGlite seed unusable; initialising a new database instead',
+      ),
   });
   try {
     if (opts.migrate) {

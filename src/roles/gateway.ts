@@ -11,7 +11,10 @@ export class GatewayRole extends RemoteRole {
     const { history, jobs, boss, db } = await this.openStorage(false);
     const webhooksEnabled = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE) !== '';
     await this.listen({ history, jobs: { store: jobs, boss, webhooksEnabled }, readyChecks: [dbReadyCheck(db)] });
-    logger.info({ address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL }, `loupe gateway listening on ${this.address}`);
+    logger.info(
+      { address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL },
+      `loupe gateway listening on ${this.address}`,
+    );
   }
 
   protected onStop(): Promise<void> {

@@ -15,8 +15,14 @@ export async function runMigrate(config: Config, logger: Logger): Promise<void> 
  * tarball that LOUPE_PGLITE_SEED points new installs at (the image builds one).
  */
 export async function writeSeed(config: Config, logger: Logger, file: string): Promise<void> {
-  if (config.LOUPE_DATABASE_URL) throw new ConfigError('invalid configuration: --write-seed makes an embedded PGlite database; unset LOUPE_DATABASE_URL');
-  const storage = await openStorage({ ...config, LOUPE_DATA_DIR: 'memory://' }, logger, { migrate: true, supervise: false });
+  if (config.LOUPE_DATABASE_URL)
+    throw new ConfigError(
+      'invalid configuration: --write-seed makes an embedded PGlite database; unset LOUPE_DATABASE_URL',
+    );
+  const storage = await openStorage({ ...config, LOUPE_DATA_DIR: 'memory://' }, logger, {
+    migrate: true,
+    supervise: false,
+  });
   try {
     const bytes = await storage.db.dump!();
     writeFileSync(file, bytes);

@@ -27,7 +27,10 @@ export class ModelServerRole extends Role {
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await this.backend.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
-    logger.info({ address: this.address, models: this.backend.listModels().length }, `loupe model-server listening on ${this.address}`);
+    logger.info(
+      { address: this.address, models: this.backend.listModels().length },
+      `loupe model-server listening on ${this.address}`,
+    );
   }
 
   protected async onStop(): Promise<void> {

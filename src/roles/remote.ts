@@ -32,7 +32,8 @@ export abstract class RemoteRole extends Role {
   }
 
   protected async openStorage(supervise: boolean): Promise<Storage> {
-    this.storage = this.deps.storage ?? await openStorage(this.deps.config, this.deps.logger, { migrate: false, supervise });
+    this.storage =
+      this.deps.storage ?? (await openStorage(this.deps.config, this.deps.logger, { migrate: false, supervise }));
     return this.storage;
   }
 

@@ -47,17 +47,34 @@ export class ServeRole extends Role {
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
     this.app = await buildApp({
-      config, logger, metrics: this.metrics, backend: this.backend, version, history,
-      jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' }, readyChecks: [dbReadyCheck(db)],
+      config,
+      logger,
+      metrics: this.metrics,
+      backend: this.backend,
+      version,
+      history,
+      jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' },
+      readyChecks: [dbReadyCheck(db)],
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await models;
-    this.worker = new JobWorker({ boss, jobs, predictions: history, backend: this.backend, logger, webhookSecret, concurrency: config.LOUPE_WORKER_CONCURRENCY });
+    this.worker = new JobWorker({
+      boss,
+      jobs,
+      predictions: history,
+      backend: this.backend,
+      logger,
+      webhookSecret,
+      concurrency: config.LOUPE_WORKER_CONCURRENCY,
+    });
     await this.worker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
-    logger.info({ address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind }, `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`);
+    logger.info(
+      { address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind },
+      `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`,
+    );
   }
 
   protected async onStop(): Promise<void> {

@@ -10,9 +10,20 @@ export class WorkerRole extends RemoteRole {
     const { config, logger } = this.deps;
     const { history, jobs, boss, db } = await this.openStorage(true);
     await this.listen({ surface: 'ops', readyChecks: [dbReadyCheck(db)] });
-    this.worker = new JobWorker({ boss, jobs, predictions: history, backend: this.backend, logger, webhookSecret: readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE), concurrency: config.LOUPE_WORKER_CONCURRENCY });
+    this.worker = new JobWorker({
+      boss,
+      jobs,
+      predictions: history,
+      backend: this.backend,
+      logger,
+      webhookSecret: readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE),
+      concurrency: config.LOUPE_WORKER_CONCURRENCY,
+    });
     await this.worker.start();
-    logger.info({ address: this.address, concurrency: config.LOUPE_WORKER_CONCURRENCY }, `loupe worker running (health on ${this.address})`);
+    logger.info(
+      { address: this.address, concurrency: config.LOUPE_WORKER_CONCURRENCY },
+      `loupe worker running (health on ${this.address})`,
+    );
   }
 
   protected async onStop(): Promise<void> {

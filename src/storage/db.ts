@@ -37,9 +37,16 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts);
   const { PGlite } = await import('@electric-sql/pglite');
   const dir = opts.dataDir === 'memory://' ? undefined : path.resolve(opts.dataDir, 'pglite');
-  const seeded = dir && opts.seed && isEmptyDir(dir)
-    ? await unpackSeed(opts.seed, dir).then(() => true, (err: Error) => { opts.onSeedError?.(err); return false; })
-    : false;
+  const seeded =
+    dir && opts.seed && isEmptyDir(dir)
+      ? await unpackSeed(opts.seed, dir).then(
+          () => true,
+          (err: Error) => {
+            opts.onSeedError?.(err);
+            return false;
+          },
+        )
+      : false;
   if (dir) mkdirSync(dir, { recursive: true });
   // One connection; PGlite queues statements itself, so callers need no lock of their own.
   let pg;
@@ -61,7 +68,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     ...boss,
     kind: 'pglite',
     query: async <T>(text: string, params?: unknown[]) => ({ rows: (await pg.query<T>(text, params)).rows }),
-    exec: async (text: string) => { await pg.exec(text); },
+    exec: async (text: string) => {
+      await pg.exec(text);
+    },
     dump: async () => new Uint8Array(await (await pg.dumpDataDir('gzip')).arrayBuffer()),
     close: () => pg.close(),
   };
@@ -98,7 +107,11 @@ async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   // node-postgres lets the connection string's fields win over `password`, so the secret goes into the URL.
   const url = new URL(opts.url);
   if (password) url.password = encodeURIComponent(password);
-  const pool = new pg.Pool({ connectionString: url.toString(), max: opts.poolSize ?? 10, connectionTimeoutMillis: 5000 });
+  const pool = new pg.Pool({
+    connectionString: url.toString(),
+    max: opts.poolSize ?? 10,
+    connectionTimeoutMillis: 5000,
+  });
   // A dropped connection (Postgres restart) must not crash the process; the pool reconnects.
   pool.on('error', () => undefined);
   return {
@@ -107,7 +120,9 @@ async function openPostgres(opts: DatabaseOptions): Promise<Database> {
     // pg-boss gets node-postgres's own result: for a multi-statement text that is one result
     // per statement, which pg-boss unwraps itself (its monitor pass sends such texts).
     executeSql: (text: string, values?: unknown[]) => pool.query(text, values),
-    exec: async (text: string) => { await pool.query(text); },
+    exec: async (text: string) => {
+      await pool.query(text);
+    },
     close: () => pool.end(),
   };
 }

@@ -38,10 +38,29 @@ export interface JobView {
 }
 
 interface JobRow {
-  id: string; status: JobStatus; model: string | null; version: string | null; top_k: number | null; total: number; done: number; failed: number;
-  webhook_url: string | null; webhook_status: string | null; metadata: Record<string, string>; created_at: Date | string; updated_at: Date | string; completed_at: Date | string | null;
+  id: string;
+  status: JobStatus;
+  model: string | null;
+  version: string | null;
+  top_k: number | null;
+  total: number;
+  done: number;
+  failed: number;
+  webhook_url: string | null;
+  webhook_status: string | null;
+  metadata: Record<string, string>;
+  created_at: Date | string;
+  updated_at: Date | string;
+  completed_at: Date | string | null;
 }
-interface ItemRow { idx: number; filename: string | null; status: JobItemView['status']; prediction_id: string | null; result: unknown; error: JobItemView['error'] }
+interface ItemRow {
+  idx: number;
+  filename: string | null;
+  status: JobItemView['status'];
+  prediction_id: string | null;
+  result: unknown;
+  error: JobItemView['error'];
+}
 
 const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
@@ -72,11 +91,24 @@ export class JobStore {
          RETURNING job_id
        )
        SELECT id FROM j`,
-      [id, job.model ?? null, job.version ?? null, job.topK ?? null, job.images.length, job.webhookUrl ?? null, job.idempotencyKey ?? null, JSON.stringify(job.metadata),
-        JSON.stringify(job.images.map((i) => ({ filename: i.filename ?? null, b64: Buffer.from(i.bytes).toString('base64') })))],
+      [
+        id,
+        job.model ?? null,
+        job.version ?? null,
+        job.topK ?? null,
+        job.images.length,
+        job.webhookUrl ?? null,
+        job.idempotencyKey ?? null,
+        JSON.stringify(job.metadata),
+        JSON.stringify(
+          job.images.map((i) => ({ filename: i.filename ?? null, b64: Buffer.from(i.bytes).toString('base64') })),
+        ),
+      ],
     );
     if (rows[0]) return { id: rows[0].id, created: true };
-    const existing = await this.db.query<{ id: string }>('SELECT id FROM jobs WHERE idempotency_key = $1', [job.idempotencyKey]);
+    const existing = await this.db.query<{ id: string }>('SELECT id FROM jobs WHERE idempotency_key = $1', [
+      job.idempotencyKey,
+    ]);
     return { id: existing.rows[0]!.id, created: false };
   }
 
@@ -84,27 +116,53 @@ export class JobStore {
     const { rows } = await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
     const j = rows[0];
     if (!j) return undefined;
-    const items = await this.db.query<ItemRow>('SELECT idx, filename, status, prediction_id, result, error FROM job_items WHERE job_id = $1 ORDER BY idx', [id]);
+    const items = await this.db.query<ItemRow>(
+      'SELECT idx, filename, status, prediction_id, result, error FROM job_items WHERE job_id = $1 ORDER BY idx',
+      [id],
+    );
     return {
-      id: j.id, status: j.status, model: j.model, version: j.version, top_k: j.top_k,
+      id: j.id,
+      status: j.status,
+      model: j.model,
+      version: j.version,
+      top_k: j.top_k,
       progress: { total: j.total, done: j.done, failed: j.failed },
       webhook: j.webhook_url ? { url: j.webhook_url, status: j.webhook_status } : null,
-      metadata: j.metadata, created_at: iso(j.created_at)!, updated_at: iso(j.updated_at)!, completed_at: iso(j.completed_at),
-      items: items.rows.map((r) => ({ index: r.idx, filename: r.filename, status: r.status, prediction_id: r.prediction_id, result: r.result, error: r.error })),
+      metadata: j.metadata,
+      created_at: iso(j.created_at)!,
+      updated_at: iso(j.updated_at)!,
+      completed_at: iso(j.completed_at),
+      items: items.rows.map((r) => ({
+        index: r.idx,
+        filename: r.filename,
+        status: r.status,
+        prediction_id: r.prediction_id,
+        result: r.result,
+        error: r.error,
+      })),
     };
   }
 
   async markRunning(id: string): Promise<void> {
-    await this.db.query(`UPDATE jobs SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'queued'`, [id]);
+    await this.db.query(`UPDATE jobs SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'queued'`, [
+      id,
+    ]);
   }
 
   async pendingItems(id: string): Promise<Array<{ idx: number; image: Buffer }>> {
-    const { rows } = await this.db.query<{ idx: number; image: Uint8Array }>(`SELECT idx, image FROM job_items WHERE job_id = $1 AND status = 'pending' ORDER BY idx`, [id]);
+    const { rows } = await this.db.query<{ idx: number; image: Uint8Array }>(
+      `SELECT idx, image FROM job_items WHERE job_id = $1 AND status = 'pending' ORDER BY idx`,
+      [id],
+    );
     return rows.map((r) => ({ idx: r.idx, image: Buffer.from(r.image) }));
   }
 
   /** Records one item's outcome once (a re-delivered job skips items already settled). */
-  async settleItem(id: string, idx: number, outcome: { predictionId: string; result: unknown } | { error: { code: string; message: string } }): Promise<void> {
+  async settleItem(
+    id: string,
+    idx: number,
+    outcome: { predictionId: string; result: unknown } | { error: { code: string; message: string } },
+  ): Promise<void> {
     const ok = 'predictionId' in outcome;
     await this.db.query(
       `WITH it AS (
@@ -114,7 +172,14 @@ export class JobStore {
        UPDATE jobs SET done = done + (SELECT count(*) FROM it WHERE status = 'done'),
                        failed = failed + (SELECT count(*) FROM it WHERE status = 'failed'), updated_at = now()
        WHERE id = $1`,
-      [id, idx, ok ? 'done' : 'failed', ok ? outcome.predictionId : null, ok ? JSON.stringify(outcome.result) : null, ok ? null : JSON.stringify(outcome.error)],
+      [
+        id,
+        idx,
+        ok ? 'done' : 'failed',
+        ok ? outcome.predictionId : null,
+        ok ? JSON.stringify(outcome.result) : null,
+        ok ? null : JSON.stringify(outcome.error),
+      ],
     );
   }
 
@@ -122,7 +187,9 @@ export class JobStore {
   async complete(id: string): Promise<boolean> {
     const { rows } = await this.db.query<{ id: string }>(
       `UPDATE jobs SET status = CASE WHEN failed = total THEN 'failed' ELSE 'completed' END, completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status IN ('queued', 'running') AND done + failed = total RETURNING id`, [id]);
+       WHERE id = $1 AND status IN ('queued', 'running') AND done + failed = total RETURNING id`,
+      [id],
+    );
     return rows.length > 0;
   }
 
@@ -132,7 +199,10 @@ export class JobStore {
 
   /** Jobs that should be in the queue but may have been lost (crash between insert and send). */
   async unfinished(olderThanS: number): Promise<string[]> {
-    const { rows } = await this.db.query<{ id: string }>(`SELECT id FROM jobs WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100`, [olderThanS]);
+    const { rows } = await this.db.query<{ id: string }>(
+      `SELECT id FROM jobs WHERE status IN ('queued', 'running') AND updated_at < now() - make_interval(secs => $1) ORDER BY created_at LIMIT 100`,
+      [olderThanS],
+    );
     return rows.map((r) => r.id);
   }
 }

@@ -15,9 +15,20 @@ export interface PredictionRecord {
 }
 
 interface Row {
-  id: string; model: string; version: string; predictions: Classification['predictions']; timings_ms: Classification['timings_ms'];
-  image_sha256: string; image_bytes: number; image_format: string; image_width: number; image_height: number;
-  metadata: Record<string, string>; job_id: string | null; created_at: Date | string; cursor_ts?: string;
+  id: string;
+  model: string;
+  version: string;
+  predictions: Classification['predictions'];
+  timings_ms: Classification['timings_ms'];
+  image_sha256: string;
+  image_bytes: number;
+  image_format: string;
+  image_width: number;
+  image_height: number;
+  metadata: Record<string, string>;
+  job_id: string | null;
+  created_at: Date | string;
+  cursor_ts?: string;
 }
 
 const toRecord = (r: Row): PredictionRecord => ({
@@ -25,7 +36,13 @@ const toRecord = (r: Row): PredictionRecord => ({
   model: { name: r.model, version: r.version },
   predictions: r.predictions,
   timings_ms: r.timings_ms,
-  image: { sha256: r.image_sha256, bytes: r.image_bytes, format: r.image_format, width: r.image_width, height: r.image_height },
+  image: {
+    sha256: r.image_sha256,
+    bytes: r.image_bytes,
+    format: r.image_format,
+    width: r.image_width,
+    height: r.image_height,
+  },
   metadata: r.metadata,
   job_id: r.job_id,
   created_at: new Date(r.created_at).toISOString(),
@@ -40,9 +57,11 @@ export interface ListQuery {
   readonly cursor?: string | undefined;
 }
 
-const INSERT_COLUMNS = 'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image';
+const INSERT_COLUMNS =
+  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image';
 /** What a record shows: every column but the image bytes. */
-const RECORD_COLUMNS = 'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at';
+const RECORD_COLUMNS =
+  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at';
 
 /** Prediction history: every classification, without the image bytes unless asked to keep them. */
 export class PredictionStore {
@@ -57,10 +76,31 @@ export class PredictionStore {
     this.writer = new GroupWriter({ writeRows: (rows) => this.insert(rows), maxRows: 64 });
   }
 
-  async record(c: Classification, image: Uint8Array, metadata: Record<string, string>, jobId?: string, id: string = randomUUID()): Promise<PredictionRecord> {
+  async record(
+    c: Classification,
+    image: Uint8Array,
+    metadata: Record<string, string>,
+    jobId?: string,
+    id: string = randomUUID(),
+  ): Promise<PredictionRecord> {
     const sha = createHash('sha256').update(image).digest('hex');
-    return toRecord(await this.writer.write([id, c.model.name, c.model.version, JSON.stringify(c.predictions), JSON.stringify(c.timings_ms), sha, image.byteLength,
-      c.image.format, c.image.width, c.image.height, JSON.stringify(metadata), jobId ?? null, this.keepImages ? Buffer.from(image) : null]));
+    return toRecord(
+      await this.writer.write([
+        id,
+        c.model.name,
+        c.model.version,
+        JSON.stringify(c.predictions),
+        JSON.stringify(c.timings_ms),
+        sha,
+        image.byteLength,
+        c.image.format,
+        c.image.width,
+        c.image.height,
+        JSON.stringify(metadata),
+        jobId ?? null,
+        this.keepImages ? Buffer.from(image) : null,
+      ]),
+    );
   }
 
   /** One INSERT for any number of rows; recording the same id again keeps the first record. */
@@ -70,7 +110,9 @@ export class PredictionStore {
     const { rows: stored } = await this.db.query<Row>(
       `INSERT INTO predictions (${INSERT_COLUMNS}) VALUES ${values.join(', ')}
        ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id
-       RETURNING ${RECORD_COLUMNS}`, params);
+       RETURNING ${RECORD_COLUMNS}`,
+      params,
+    );
     // RETURNING's order is not promised to follow VALUES: match rows by id.
     const byId = new Map(stored.map((r) => [r.id.toLowerCase(), r]));
     return rows.map((row) => {
@@ -89,7 +131,10 @@ export class PredictionStore {
   async list(q: ListQuery): Promise<{ items: PredictionRecord[]; next_cursor: string | null }> {
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: string, v: unknown) => { params.push(v); where.push(sql.replace('?', `$${params.length}`)); };
+    const add = (sql: string, v: unknown) => {
+      params.push(v);
+      where.push(sql.replace('?', `$${params.length}`));
+    };
     if (q.model) add('model = ?', q.model);
     if (q.since) add('created_at >= ?', q.since);
     if (q.until) add('created_at < ?', q.until);
@@ -102,7 +147,9 @@ export class PredictionStore {
     const { rows } = await this.db.query<Row>(
       `SELECT ${RECORD_COLUMNS}, created_at::text AS cursor_ts
        FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`, params);
+       ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
     const items = rows.slice(0, q.limit).map(toRecord);
     const last = rows.length > q.limit ? rows[q.limit - 1] : undefined;
     // the cursor keeps Postgres' microseconds: a JS Date would round them away and skip rows

@@ -19,7 +19,9 @@ const RESULTS = path.join(ROOT, 'bench', 'results', 'image.json');
 /** The build context as git sees it (plus certs/), copied so a test can edit sources freely. */
 function contextCopy(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-ctx-'));
-  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
+  const files = execFileSync('git', ['ls-files', '-co', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean);
   for (const f of files) {
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(path.join(ROOT, f), path.join(dir, f));
@@ -44,9 +46,12 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
   before(async () => {
     base = await baseImage();
     ctx = contextCopy();
-    for (const n of ['loupe-t-basic', 'loupe-t-hardened', 'loupe-t-stop', 'loupe-t-volume']) await docker('rm', '-f', n).catch(() => '');
+    for (const n of ['loupe-t-basic', 'loupe-t-hardened', 'loupe-t-stop', 'loupe-t-volume'])
+      await docker('rm', '-f', n).catch(() => '');
     const t0 = Date.now();
-    await dockerBuild(['-t', TAG, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', 'REVISION=test', ctx], (l) => { if (/^Step \d+/.test(l)) console.log(`  ${l}`); });
+    await dockerBuild(['-t', TAG, '--build-arg', `BASE_IMAGE=${base}`, '--build-arg', 'REVISION=test', ctx], (l) => {
+      if (/^Step \d+/.test(l)) console.log(`  ${l}`);
+    });
     report.first_build_s = (Date.now() - t0) / 1000;
   });
 
@@ -54,7 +59,10 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     for (const id of started) await docker('rm', '-f', id).catch(() => '');
     if (ctx) rmSync(ctx, { recursive: true, force: true });
     mkdirSync(path.dirname(RESULTS), { recursive: true });
-    writeFileSync(RESULTS, JSON.stringify({ measured_at: new Date().toISOString(), base_image: base, ...report }, null, 2) + '\n');
+    writeFileSync(
+      RESULTS,
+      JSON.stringify({ measured_at: new Date().toISOString(), base_image: base, ...report }, null, 2) + '\n',
+    );
     console.log(`  image report: ${JSON.stringify(report)}`);
   });
 
@@ -88,18 +96,34 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     assert.deepEqual(cfg.Cmd, ['serve']);
     assert.deepEqual(cfg.Healthcheck.Test, ['CMD', 'node', '/app/healthcheck.js']);
     assert.ok(cfg.ExposedPorts['8000/tcp']);
-    for (const l of ['title', 'version', 'revision', 'source', 'created', 'licenses']) assert.ok(cfg.Labels[`org.opencontainers.image.${l}`], `label ${l}`);
+    for (const l of ['title', 'version', 'revision', 'source', 'created', 'licenses'])
+      assert.ok(cfg.Labels[`org.opencontainers.image.${l}`], `label ${l}`);
     assert.ok(cfg.Env.includes('NODE_ENV=production'));
     assert.ok(cfg.Env.includes('LOUPE_MODEL_STORE=/models'));
-    assert.ok(!cfg.Env.some((e: string) => e.startsWith('NODE_EXTRA_CA_CERTS')), 'build CA setting leaked into the runtime image');
+    assert.ok(
+      !cfg.Env.some((e: string) => e.startsWith('NODE_EXTRA_CA_CERTS')),
+      'build CA setting leaked into the runtime image',
+    );
     const uid = await docker('exec', 'loupe-t-basic', 'node', '-e', 'console.log(process.getuid())');
     assert.equal(uid, '1000');
   });
 
   it('works read-only, with all capabilities dropped and no-new-privileges', async () => {
-    const { id, url } = await start('loupe-t-hardened', ['--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges']);
+    const { id, url } = await start('loupe-t-hardened', [
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '--cap-drop',
+      'ALL',
+      '--security-opt',
+      'no-new-privileges',
+    ]);
     await waitHealthy(id);
-    const res = await fetch(`${url}/predict`, { method: 'POST', body: fixture('dog-160x120.png'), headers: { 'content-type': 'image/png' } });
+    const res = await fetch(`${url}/predict`, {
+      method: 'POST',
+      body: fixture('dog-160x120.png'),
+      headers: { 'content-type': 'image/png' },
+    });
     assert.equal(res.status, 200);
   });
 
@@ -108,9 +132,18 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     await waitHealthy(id);
     const port = Number(new URL(url).port);
     const img = fixture('dog-160x120.jpg');
-    const req = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': img.length } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/predict',
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg', 'content-length': img.length },
+    });
     const done = new Promise<number>((resolve, reject) => {
-      req.on('response', (res) => { res.resume(); res.on('end', () => resolve(res.statusCode ?? 0)); });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
       req.on('error', reject);
     });
     req.write(img.subarray(0, img.length >> 1));
@@ -136,7 +169,9 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     await waitHealthy(id);
     const models = await json(await fetch(`${url}/models`));
     assert.deepEqual(models.models.map((m: { name: string }) => m.name).sort(), ['extra', 'fashion-mnist']);
-    const res = await json(await fetch(`${url}/predict?model=extra`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }));
+    const res = await json(
+      await fetch(`${url}/predict?model=extra`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }),
+    );
     assert.deepEqual(res.model, { name: 'extra', version: '1' });
   });
 
@@ -144,9 +179,16 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     // certs/ of the build context (CI puts the machine's CA bundle there) is for build stages only.
     const cas = readdirSync(path.join(ctx, 'certs')).filter((f) => /\.(crt|pem)$/.test(f));
     const check = [
-      'test ! -e /tmp/certs', 'test ! -e /tmp/extra-ca.pem', 'test ! -e /app/.git', 'test ! -e /app/test', 'test ! -e /app/src',
-      'test ! -e /app/node_modules/typescript', 'test ! -e /app/node_modules/eslint', 'test ! -e /app/node_modules/onnx-proto',
-      'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/win32', 'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/darwin',
+      'test ! -e /tmp/certs',
+      'test ! -e /tmp/extra-ca.pem',
+      'test ! -e /app/.git',
+      'test ! -e /app/test',
+      'test ! -e /app/src',
+      'test ! -e /app/node_modules/typescript',
+      'test ! -e /app/node_modules/eslint',
+      'test ! -e /app/node_modules/onnx-proto',
+      'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/win32',
+      'test ! -e /app/node_modules/onnxruntime-node/bin/napi-v6/darwin',
       ...cas.map((f) => `! find / -xdev -name '${f}' 2>/dev/null | grep -q .`),
     ].join(' && ');
     await docker('run', '--rm', '--entrypoint', 'sh', TAG, '-c', check);
@@ -176,7 +218,11 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     report.base_mb = Math.round(baseSize / 1e5) / 10;
     report.added_mb = Math.round((size - baseSize) / 1e5) / 10;
     const history = await docker('history', '--no-trunc', '--format', '{{.Size}}\t{{.CreatedBy}}', TAG);
-    report.layers = history.split('\n').filter((l) => !l.startsWith('0B')).slice(0, 8).map((l) => l.replace(/\s+/g, ' ').slice(0, 140));
+    report.layers = history
+      .split('\n')
+      .filter((l) => !l.startsWith('0B'))
+      .slice(0, 8)
+      .map((l) => l.replace(/\s+/g, ' ').slice(0, 140));
     assert.ok(size > baseSize);
   });
 });

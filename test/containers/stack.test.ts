@@ -15,14 +15,30 @@ const IMAGE = 'loupe:test';
 const TRAINER = 'loupe-trainer:test';
 
 async function containers(service: string): Promise<string[]> {
-  const out = await docker('ps', '-q', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--filter', `label=com.docker.compose.service=${service}`);
+  const out = await docker(
+    'ps',
+    '-q',
+    '--filter',
+    `label=com.docker.compose.project=${PROJECT}`,
+    '--filter',
+    `label=com.docker.compose.service=${service}`,
+  );
   return out.split('\n').filter(Boolean);
 }
 
 /** Predictions a model replica served, read from inside its container (no published port). */
 async function served(container: string): Promise<number> {
-  const text = await docker('exec', container, 'node', '-e', "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))");
-  return text.split('\n').filter((l) => l.startsWith('loupe_predictions_total')).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+  const text = await docker(
+    'exec',
+    container,
+    'node',
+    '-e',
+    "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+  );
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('loupe_predictions_total'))
+    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
 }
 
 describe('the compose stack', { timeout: 40 * 60_000 }, () => {
@@ -30,7 +46,8 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
   let url = '';
   let compose: ReturnType<typeof composeFor>;
 
-  const predict = (query = '') => fetch(`${url}/predict${query}`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+  const predict = (query = '') =>
+    fetch(`${url}/predict${query}`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
   const waitJob = async (id: string, timeoutMs = 120_000) => {
     const end = Date.now() + timeoutMs;
     for (;;) {
@@ -51,12 +68,24 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     const base = await baseImage();
     const offline = base.startsWith('loupe-offline/');
     await dockerBuild(['-q', '-t', IMAGE, '--build-arg', `BASE_IMAGE=${base}`, ROOT]);
-    await dockerBuild(['-q', '-t', TRAINER, ...(offline ? ['--build-arg', 'BASE_IMAGE=loupe-offline/python-torch:trixie'] : []), path.join(ROOT, 'training')]);
+    await dockerBuild([
+      '-q',
+      '-t',
+      TRAINER,
+      ...(offline ? ['--build-arg', 'BASE_IMAGE=loupe-offline/python-torch:trixie'] : []),
+      path.join(ROOT, 'training'),
+    ]);
     port = await freePort();
     url = `http://127.0.0.1:${port}`;
     compose = composeFor(PROJECT, {
-      LOUPE_IMAGE: IMAGE, TRAINER_IMAGE: TRAINER, LOUPE_PORT: String(port), LOUPE_MODEL_POLL_S: '2', LOUPE_LOG_LEVEL: 'warn',
-      ...(offline ? { NGINX_IMAGE: 'loupe-offline/nginx:trixie', POSTGRES_IMAGE: 'loupe-offline/postgres:17-trixie' } : {}),
+      LOUPE_IMAGE: IMAGE,
+      TRAINER_IMAGE: TRAINER,
+      LOUPE_PORT: String(port),
+      LOUPE_MODEL_POLL_S: '2',
+      LOUPE_LOG_LEVEL: 'warn',
+      ...(offline
+        ? { NGINX_IMAGE: 'loupe-offline/nginx:trixie', POSTGRES_IMAGE: 'loupe-offline/postgres:17-trixie' }
+        : {}),
     });
     await compose('down', '-v', '--remove-orphans').catch(() => '');
     await up();
@@ -75,7 +104,13 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.equal(body.predictions.length, 3);
     assert.ok(res.headers.get('x-request-id'));
     assert.equal((await fetch(`${url}/docs/`)).status, 200);
-    const ports = await docker('ps', '--filter', `label=com.docker.compose.project=${PROJECT}`, '--format', '{{.Names}} {{.Ports}}');
+    const ports = await docker(
+      'ps',
+      '--filter',
+      `label=com.docker.compose.project=${PROJECT}`,
+      '--format',
+      '{{.Names}} {{.Ports}}',
+    );
     const published = ports.split('\n').filter((l) => l.includes('->'));
     assert.equal(published.length, 1, ports);
     assert.match(published[0]!, /proxy.*127\.0\.0\.1:\d+->8080/);
@@ -83,8 +118,15 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
 
   it('PostgreSQL publishes no port and sits only on the internal network', async () => {
     const [db] = await containers('db');
-    const bindings = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', db!)) as Record<string, unknown[] | null>;
-    assert.deepEqual(Object.values(bindings).filter((b) => b && b.length), [], 'db has a host port binding');
+    const bindings = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', db!)) as Record<
+      string,
+      unknown[] | null
+    >;
+    assert.deepEqual(
+      Object.values(bindings).filter((b) => b && b.length),
+      [],
+      'db has a host port binding',
+    );
     const networks = Object.keys(JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Networks}}', db!)));
     assert.deepEqual(networks, [`${PROJECT}_backend`]);
     assert.equal(await docker('network', 'inspect', '-f', '{{.Internal}}', `${PROJECT}_backend`), 'true');
@@ -96,8 +138,21 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
   it('a job completes and its signed webhook reaches a receiver', async () => {
     const network = `${PROJECT}_egress`;
     await docker('rm', '-f', `${PROJECT}-hook`).catch(() => '');
-    await docker('run', '-d', '--name', `${PROJECT}-hook`, '--network', network, '--network-alias', 'hook', '--entrypoint', 'node', IMAGE, '-e',
-      "require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({sig:q.headers['x-loupe-signature'],body:b}));s.end('ok')})}).listen(9000)");
+    await docker(
+      'run',
+      '-d',
+      '--name',
+      `${PROJECT}-hook`,
+      '--network',
+      network,
+      '--network-alias',
+      'hook',
+      '--entrypoint',
+      'node',
+      IMAGE,
+      '-e',
+      "require('http').createServer((q,s)=>{let b='';q.on('data',d=>b+=d);q.on('end',()=>{console.log(JSON.stringify({sig:q.headers['x-loupe-signature'],body:b}));s.end('ok')})}).listen(9000)",
+    );
     const f = new FormData();
     f.append('webhook_url', 'http://hook:9000/loupe');
     f.append('file', new Blob([fixture('dog-160x120.jpg')]), 'a.jpg');
@@ -138,7 +193,11 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     await Promise.all(Array.from({ length: 10 }, client));
     const after = await Promise.all(models.map(served));
     const share = after.map((a, i) => a - before[i]!);
-    assert.equal(share.reduce((a, b) => a + b, 0), 300, `served: ${share}`);
+    assert.equal(
+      share.reduce((a, b) => a + b, 0),
+      300,
+      `served: ${share}`,
+    );
     for (const s of share) assert.ok(s >= 60, `per-replica share ${share.join(', ')}`);
   });
 
@@ -191,7 +250,10 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.equal(seen?.status, 'running');
     const [worker] = await containers('worker');
     await docker('kill', worker!);
-    assert.ok((await json(await fetch(`${url}/jobs/${accepted.id}`))).progress.done < 64, 'the job ended before the worker was killed');
+    assert.ok(
+      (await json(await fetch(`${url}/jobs/${accepted.id}`))).progress.done < 64,
+      'the job ended before the worker was killed',
+    );
     await docker('start', worker!); // `restart: unless-stopped` may have done so already
     // pg-boss hands the job out again once the dead worker's heartbeat lapses (10 s + a supervise pass).
     const job = await waitJob(accepted.id, 120_000);
@@ -213,7 +275,23 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
   });
 
   it('the train profile writes a new version that the model servers then serve, reproducibly', async () => {
-    const train = () => compose('--profile', 'train', 'run', '--rm', 'train', '--store', '/models', '--epochs', '1', '--limit', '3000', '--seed', '7', '--no-verify');
+    const train = () =>
+      compose(
+        '--profile',
+        'train',
+        'run',
+        '--rm',
+        'train',
+        '--store',
+        '/models',
+        '--epochs',
+        '1',
+        '--limit',
+        '3000',
+        '--seed',
+        '7',
+        '--no-verify',
+      );
     await train();
     let version = '';
     for (let i = 0; i < 60 && version !== '2'; i++) {
@@ -227,7 +305,19 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.equal(latest.model.version, '2');
     // Same seed, same data: the next version scores exactly the same.
     await train();
-    const metrics = async (v: string) => JSON.parse(await docker('run', '--rm', '-v', `${PROJECT}_model-store:/m:ro`, '--entrypoint', 'cat', IMAGE, `/m/fashion-mnist/${v}/metrics.json`)) as { test_accuracy: number; confusion_matrix: number[][] };
+    const metrics = async (v: string) =>
+      JSON.parse(
+        await docker(
+          'run',
+          '--rm',
+          '-v',
+          `${PROJECT}_model-store:/m:ro`,
+          '--entrypoint',
+          'cat',
+          IMAGE,
+          `/m/fashion-mnist/${v}/metrics.json`,
+        ),
+      ) as { test_accuracy: number; confusion_matrix: number[][] };
     const [m2, m3] = [await metrics('2'), await metrics('3')];
     assert.equal(m3.test_accuracy, m2.test_accuracy);
     assert.deepEqual(m3.confusion_matrix, m2.confusion_matrix);

@@ -12,15 +12,26 @@ function metric(text: string, name: string): number {
 describe('dynamic batching and backpressure over HTTP', () => {
   let srv: TestServer;
   const store = tempDir('loupe-batch-');
-  const images = ['dog-160x120.jpg', 'dog-160x120.png', 'dog-orient6.jpg', 'dog-rgba.png', 'gray-40x30.png'].map((f) => fixture(f));
+  const images = ['dog-160x120.jpg', 'dog-160x120.png', 'dog-orient6.jpg', 'dog-rgba.png', 'gray-40x30.png'].map((f) =>
+    fixture(f),
+  );
 
   before(async () => {
-    writeStoreModel(store, { name: 'm', channels: 3, height: 32, width: 32, classes: 5, resizeShorter: 36, batching: { max_batch_size: 16, max_queue_delay_ms: 25, max_queue_size: 24 } });
+    writeStoreModel(store, {
+      name: 'm',
+      channels: 3,
+      height: 32,
+      width: 32,
+      classes: 5,
+      resizeShorter: 36,
+      batching: { max_batch_size: 16, max_queue_delay_ms: 25, max_queue_size: 24 },
+    });
     srv = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', LOUPE_RETRY_AFTER_S: '2' });
   });
   after(() => srv.stop());
 
-  const predict = async (img: Uint8Array) => json(await fetch(`${srv.url}/predict?top_k=5`, { method: 'POST', body: form(img) }));
+  const predict = async (img: Uint8Array) =>
+    json(await fetch(`${srv.url}/predict?top_k=5`, { method: 'POST', body: form(img) }));
 
   it('concurrent requests run in fewer ONNX Runtime calls, with the same results as one by one', async () => {
     const alone: Awaited<ReturnType<typeof predict>>[] = [];
@@ -34,8 +45,13 @@ describe('dynamic batching and backpressure over HTTP', () => {
     assert.ok(runs < 20 / 2, `20 requests took ${runs} session runs`);
     together.forEach((r, i) => {
       const ref = alone[i % images.length];
-      assert.deepEqual(r.predictions.map((p: { index: number }) => p.index), ref.predictions.map((p: { index: number }) => p.index));
-      r.predictions.forEach((p: { score: number }, j: number) => assert.ok(Math.abs(p.score - ref.predictions[j].score) < 1e-6));
+      assert.deepEqual(
+        r.predictions.map((p: { index: number }) => p.index),
+        ref.predictions.map((p: { index: number }) => p.index),
+      );
+      r.predictions.forEach((p: { score: number }, j: number) =>
+        assert.ok(Math.abs(p.score - ref.predictions[j].score) < 1e-6),
+      );
     });
     assert.ok(together.some((r) => r.timings_ms.queue > 0));
   });
@@ -44,8 +60,13 @@ describe('dynamic batching and backpressure over HTTP', () => {
     // One OIP request of 60 items overfills a 24-slot queue (16 run, 24 wait) deterministically.
     const n = 60;
     const res = await fetch(`${srv.url}/v2/models/m/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'input', shape: [n, 3, 32, 32], datatype: 'FP32', data: new Array(n * 3 * 32 * 32).fill(0.5) }] }),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'input', shape: [n, 3, 32, 32], datatype: 'FP32', data: new Array(n * 3 * 32 * 32).fill(0.5) },
+        ],
+      }),
     });
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '2');

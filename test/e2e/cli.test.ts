@@ -19,7 +19,10 @@ describe('the loupe CLI', () => {
   });
 
   it('prints usage, version, and refuses unknown commands', () => {
-    assert.match(loupe(['--help']).stdout, /loupe serve[\s\S]*loupe gateway[\s\S]*loupe model-server[\s\S]*loupe worker[\s\S]*loupe migrate/);
+    assert.match(
+      loupe(['--help']).stdout,
+      /loupe serve[\s\S]*loupe gateway[\s\S]*loupe model-server[\s\S]*loupe worker[\s\S]*loupe migrate/,
+    );
     assert.match(loupe(['--version']).stdout, /^\d+\.\d+\.\d+/);
     const bad = loupe(['frobnicate']);
     assert.equal(bad.status, 2);
@@ -55,4 +58,3 @@ describe('the loupe CLI', () => {
     assert.match(pg.stderr, /--write-seed makes an embedded PGlite database; unset LOUPE_DATABASE_URL/);
   });
 });
-

@@ -16,7 +16,9 @@ function receiver(failFirst = 0) {
   let calls = 0;
   const server = http.createServer((req, res) => {
     let body = '';
-    req.on('data', (d: Buffer) => { body += d.toString(); });
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
     req.on('end', () => {
       calls++;
       if (calls <= failFirst) {
@@ -33,7 +35,8 @@ function receiver(failFirst = 0) {
 // Run against PGlite (the embedded default) and, where LOUPE_TEST_DATABASE_URL is set (CI
 // starts Debian's postgresql), against a real PostgreSQL server.
 const engines: Array<[string, Record<string, string>]> = [['PGlite', {}]];
-if (process.env.LOUPE_TEST_DATABASE_URL) engines.push(['PostgreSQL', { LOUPE_DATABASE_URL: process.env.LOUPE_TEST_DATABASE_URL }]);
+if (process.env.LOUPE_TEST_DATABASE_URL)
+  engines.push(['PostgreSQL', { LOUPE_DATABASE_URL: process.env.LOUPE_TEST_DATABASE_URL }]);
 
 for (const [engine, dbEnv] of engines) {
   describe(`jobs and prediction history on ${engine}`, () => {
@@ -42,7 +45,13 @@ for (const [engine, dbEnv] of engines) {
     let hookUrl = '';
     const store = tempDir('loupe-jobs-');
     const dataDir = tempDir('loupe-jobs-data-');
-    const env = { LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'colors', LOUPE_WEBHOOK_SECRET: SECRET, LOUPE_DATA_DIR: dataDir, ...dbEnv };
+    const env = {
+      LOUPE_MODEL_STORE: store,
+      LOUPE_DEFAULT_MODEL: 'colors',
+      LOUPE_WEBHOOK_SECRET: SECRET,
+      LOUPE_DATA_DIR: dataDir,
+      ...dbEnv,
+    };
 
     before(async () => {
       writeStoreModel(store, { name: 'colors', channels: 3, height: 16, width: 16, classes: 4 });
@@ -90,7 +99,11 @@ for (const [engine, dbEnv] of engines) {
     });
 
     it('a job with several images completes with per-image results, bad images included, and a signed webhook', async () => {
-      const res = await submit([fixture('dog-160x120.jpg'), Buffer.from('not an image'), fixture('dog-160x120.png')], { webhook_url: hookUrl, top_k: '2', metadata: '{"batch":"b1"}' });
+      const res = await submit([fixture('dog-160x120.jpg'), Buffer.from('not an image'), fixture('dog-160x120.png')], {
+        webhook_url: hookUrl,
+        top_k: '2',
+        metadata: '{"batch":"b1"}',
+      });
       const accepted = await json(res);
       assert.equal(res.status, 202, JSON.stringify(accepted));
       assert.equal(accepted.status_url, `/jobs/${accepted.id}`);

@@ -23,35 +23,55 @@ if (!haveData && process.env.CI) throw new Error(`${DATASET} is missing: CI must
 // The committed default model through Loupe's own path (PNG decode → preprocess → ONNX
 // Runtime) over HTTP must score what training measured: proof that serving preprocessing
 // matches training.
-describe('default model parity with training', { skip: haveData ? false : `${DATASET} not installed (apt-get install dataset-fashion-mnist)` }, () => {
-  let srv: TestServer;
-  before(async () => {
-    srv = await startServe({ LOUPE_MODEL_STORE: STORE });
-  });
-  after(() => srv?.stop());
+describe(
+  'default model parity with training',
+  { skip: haveData ? false : `${DATASET} not installed (apt-get install dataset-fashion-mnist)` },
+  () => {
+    let srv: TestServer;
+    before(async () => {
+      srv = await startServe({ LOUPE_MODEL_STORE: STORE });
+    });
+    after(() => srv?.stop());
 
-  it('accuracy on the 10,000 Fashion-MNIST test images, sent as PNG files, equals metrics.json within 0.2 points', async () => {
-    const version = readdirSync(MODEL).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(a) - Number(b)).at(-1)!;
-    const metrics = JSON.parse(readFileSync(path.join(MODEL, version, 'metrics.json'), 'utf8')) as { test_accuracy: number };
-    const images = readIdx('t10k-images-idx3-ubyte.gz');
-    const labels = readIdx('t10k-labels-idx1-ubyte.gz');
-    const n = images.dims[0]!;
-    const side = 28 * 28;
-    let correct = 0;
-    let next = 0;
-    const worker = async () => {
-      while (next < n) {
-        const i = next++;
-        const png = await sharp(Buffer.from(images.data.subarray(i * side, (i + 1) * side)), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
-        const res = await fetch(`${srv.url}/predict?top_k=1&version=${version}`, { method: 'POST', body: png, headers: { 'content-type': 'image/png' } });
-        const body = await json(res);
-        assert.equal(res.status, 200, JSON.stringify(body));
-        if (body.predictions[0].index === labels.data[i]) correct++;
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, worker));
-    const accuracy = correct / n;
-    const gap = Math.abs(accuracy - metrics.test_accuracy) * 100;
-    assert.ok(gap <= 0.2, `served accuracy ${(accuracy * 100).toFixed(2)}% vs training's ${(metrics.test_accuracy * 100).toFixed(2)}% (gap ${gap.toFixed(2)} points)`);
-  });
-});
+    it('accuracy on the 10,000 Fashion-MNIST test images, sent as PNG files, equals metrics.json within 0.2 points', async () => {
+      const version = readdirSync(MODEL)
+        .filter((v) => /^\d+$/.test(v))
+        .sort((a, b) => Number(a) - Number(b))
+        .at(-1)!;
+      const metrics = JSON.parse(readFileSync(path.join(MODEL, version, 'metrics.json'), 'utf8')) as {
+        test_accuracy: number;
+      };
+      const images = readIdx('t10k-images-idx3-ubyte.gz');
+      const labels = readIdx('t10k-labels-idx1-ubyte.gz');
+      const n = images.dims[0]!;
+      const side = 28 * 28;
+      let correct = 0;
+      let next = 0;
+      const worker = async () => {
+        while (next < n) {
+          const i = next++;
+          const png = await sharp(Buffer.from(images.data.subarray(i * side, (i + 1) * side)), {
+            raw: { width: 28, height: 28, channels: 1 },
+          })
+            .png()
+            .toBuffer();
+          const res = await fetch(`${srv.url}/predict?top_k=1&version=${version}`, {
+            method: 'POST',
+            body: png,
+            headers: { 'content-type': 'image/png' },
+          });
+          const body = await json(res);
+          assert.equal(res.status, 200, JSON.stringify(body));
+          if (body.predictions[0].index === labels.data[i]) correct++;
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      const accuracy = correct / n;
+      const gap = Math.abs(accuracy - metrics.test_accuracy) * 100;
+      assert.ok(
+        gap <= 0.2,
+        `served accuracy ${(accuracy * 100).toFixed(2)}% vs training's ${(metrics.test_accuracy * 100).toFixed(2)}% (gap ${gap.toFixed(2)} points)`,
+      );
+    });
+  },
+);

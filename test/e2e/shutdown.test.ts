@@ -17,9 +17,21 @@ describe('graceful shutdown of `loupe serve`', () => {
   it('SIGTERM with an upload in flight: the request completes, new ones are refused, exit 0', async () => {
     const store = tempDir('loupe-stop-');
     writeStoreModel(store, { name: 'fashion-mnist', channels: 1, height: 28, width: 28, classes: 10 });
-    const child = spawn(process.execPath, [MAIN, 'serve'], { env: { ...process.env, PORT: '0', LOUPE_MODEL_STORE: store, LOUPE_DATA_DIR: tempDir('loupe-stop-data-'), LOUPE_LOG_LEVEL: 'info', LOUPE_SHUTDOWN_TIMEOUT_MS: '10000' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, 'serve'], {
+      env: {
+        ...process.env,
+        PORT: '0',
+        LOUPE_MODEL_STORE: store,
+        LOUPE_DATA_DIR: tempDir('loupe-stop-data-'),
+        LOUPE_LOG_LEVEL: 'info',
+        LOUPE_SHUTDOWN_TIMEOUT_MS: '10000',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let logs = '';
-    child.stderr.on('data', (d: Buffer) => { logs += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => {
+      logs += d.toString();
+    });
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.on('data', (d: Buffer) => {
         logs += d.toString();
@@ -31,14 +43,27 @@ describe('graceful shutdown of `loupe serve`', () => {
 
     // Start a multipart upload and send only half of it.
     const boundary = 'loupe-boundary';
-    const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="dog.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="dog.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`,
+    );
     const img = fixture('dog-160x120.jpg');
     const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-    const req = http.request({ host: '127.0.0.1', port, path: '/predict', method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, 'content-length': head.length + img.length + tail.length } });
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      path: '/predict',
+      method: 'POST',
+      headers: {
+        'content-type': `multipart/form-data; boundary=${boundary}`,
+        'content-length': head.length + img.length + tail.length,
+      },
+    });
     const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
       req.on('response', (res) => {
         let body = '';
-        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       });
       req.on('error', reject);
@@ -77,14 +102,17 @@ describe('graceful shutdown of `loupe serve`', () => {
     writeFileSync(file, script);
     const child = spawn(process.execPath, [file], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
-    const [code, signal] = await once(child, 'exit') as [number | null, NodeJS.Signals | null];
+    const [code, signal] = (await once(child, 'exit')) as [number | null, NodeJS.Signals | null];
     clearTimeout(timer);
     assert.equal(signal, null, `the process did not end by itself:\n${out}`);
     assert.equal(code, 0, out);
     assert.match(out, /rejected: .*ECONNREFUSED|rejected: connect/);
   });
 });
-

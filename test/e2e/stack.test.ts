@@ -10,10 +10,14 @@ import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { form, json, tempDir } from '../helpers/server.ts';
 
 const logger = createLogger('silent', { pretty: false });
-const config = (env: Record<string, string>) => loadConfig({ HOST: '127.0.0.1', PORT: '0', LOUPE_LOG_LEVEL: 'silent', LOUPE_MODEL_POLL_S: '1', ...env });
+const config = (env: Record<string, string>) =>
+  loadConfig({ HOST: '127.0.0.1', PORT: '0', LOUPE_LOG_LEVEL: 'silent', LOUPE_MODEL_POLL_S: '1', ...env });
 
 function metric(text: string, name: string): number {
-  return text.split('\n').filter((l) => l.startsWith(name)).reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith(name))
+    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
 }
 
 // gateway + worker + two model servers as separate roles over real HTTP, on one database:
@@ -24,7 +28,12 @@ if (process.env.LOUPE_TEST_DATABASE_URL) engines.push(['PostgreSQL', process.env
 for (const [engine, url] of engines) {
   describe(`gateway + worker + model servers on ${engine}`, () => {
     const store = tempDir('loupe-stack-');
-    const base = { LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'colors', LOUPE_DATABASE_URL: url, LOUPE_DATA_DIR: 'memory://' };
+    const base = {
+      LOUPE_MODEL_STORE: store,
+      LOUPE_DEFAULT_MODEL: 'colors',
+      LOUPE_DATABASE_URL: url,
+      LOUPE_DATA_DIR: 'memory://',
+    };
     let models: ModelServerRole[] = [];
     let gateway: GatewayRole;
     let worker: WorkerRole;
@@ -32,7 +41,10 @@ for (const [engine, url] of engines) {
 
     before(async () => {
       writeStoreModel(store, { name: 'colors', channels: 3, height: 16, width: 16, classes: 4 });
-      models = [new ModelServerRole({ config: config(base), logger, version: 't' }), new ModelServerRole({ config: config(base), logger, version: 't' })];
+      models = [
+        new ModelServerRole({ config: config(base), logger, version: 't' }),
+        new ModelServerRole({ config: config(base), logger, version: 't' }),
+      ];
       await Promise.all(models.map((m) => m.start()));
       const modelUrls = models.map((m) => m.address).join(',');
       // The migrate role's work, then the stack's roles on that schema.
@@ -55,17 +67,28 @@ for (const [engine, url] of engines) {
       const r = await fetch(`${gateway.address}/readyz`);
       assert.equal(r.status, 200, await r.text());
       const list = await json(await fetch(`${gateway.address}/models`));
-      assert.deepEqual(list.models.map((m: { name: string }) => m.name), ['colors']);
+      assert.deepEqual(
+        list.models.map((m: { name: string }) => m.name),
+        ['colors'],
+      );
       assert.equal((await fetch(`${worker.address}/readyz`)).status, 200);
     });
 
     it('classifies through the model servers, spreading requests over both, and records history', async () => {
       const n = 40;
-      const answers = await Promise.all(Array.from({ length: n }, () => fetch(`${gateway.address}/predict?top_k=2`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }).then(json)));
+      const answers = await Promise.all(
+        Array.from({ length: n }, () =>
+          fetch(`${gateway.address}/predict?top_k=2`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }).then(
+            json,
+          ),
+        ),
+      );
       for (const a of answers) assert.equal(a.predictions.length, 2);
       assert.deepEqual(answers[0].image, { format: 'jpeg', width: 160, height: 120 });
       assert.ok(answers[0].timings_ms.decode > 0);
-      const served = await Promise.all(models.map(async (m) => metric(await (await fetch(`${m.address}/metrics`)).text(), 'loupe_predictions_total')));
+      const served = await Promise.all(
+        models.map(async (m) => metric(await (await fetch(`${m.address}/metrics`)).text(), 'loupe_predictions_total')),
+      );
       assert.equal(served[0]! + served[1]!, n);
       for (const s of served) assert.ok(s >= n * 0.2, `a replica served ${s} of ${n}`);
       const rec = await json(await fetch(`${gateway.address}/predictions/${answers[0].id}`));
@@ -73,13 +96,19 @@ for (const [engine, url] of engines) {
     });
 
     it('bad input through the gateway keeps its status and code', async () => {
-      const res = await fetch(`${gateway.address}/predict`, { method: 'POST', body: form(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')) });
+      const res = await fetch(`${gateway.address}/predict`, {
+        method: 'POST',
+        body: form(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"/>')),
+      });
       assert.equal(res.status, 415);
       assert.equal((await json(res)).error.code, 'UNSUPPORTED_MEDIA_TYPE');
       const trunc = fixture('dog-160x120.jpg');
       const res2 = await fetch(`${gateway.address}/predict`, { method: 'POST', body: form(trunc.subarray(0, 1000)) });
       assert.equal(res2.status, 422);
-      assert.equal((await fetch(`${gateway.address}/predict?model=nope`, { method: 'POST', body: form(trunc) })).status, 404);
+      assert.equal(
+        (await fetch(`${gateway.address}/predict?model=nope`, { method: 'POST', body: form(trunc) })).status,
+        404,
+      );
     });
 
     it('a job submitted to the gateway is completed by the worker', async () => {
@@ -100,10 +129,15 @@ for (const [engine, url] of engines) {
     it('OIP passthrough: the gateway answers /v2 from the model servers', async () => {
       const meta = await json(await fetch(`${gateway.address}/v2/models/colors`));
       assert.deepEqual(meta.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 3, 16, 16] }]);
-      const res = await json(await fetch(`${gateway.address}/v2/models/colors/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ inputs: [{ name: 'input', shape: [1, 3, 16, 16], datatype: 'FP32', data: new Array(768).fill(0.1) }] }),
-      }));
+      const res = await json(
+        await fetch(`${gateway.address}/v2/models/colors/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            inputs: [{ name: 'input', shape: [1, 3, 16, 16], datatype: 'FP32', data: new Array(768).fill(0.1) }],
+          }),
+        }),
+      );
       assert.deepEqual(res.outputs[0].shape, [1, 4]);
     });
 
@@ -113,7 +147,10 @@ for (const [engine, url] of engines) {
       const deadline = Date.now() + 3000;
       const client = async () => {
         while (Date.now() < deadline) {
-          const r = await fetch(`${gateway.address}/predict`, { method: 'POST', body: form(fixture('dog-160x120.png')) });
+          const r = await fetch(`${gateway.address}/predict`, {
+            method: 'POST',
+            body: form(fixture('dog-160x120.png')),
+          });
           await r.arrayBuffer();
           if (r.status === 200) ok++;
           else failures++;

@@ -10,7 +10,11 @@ export function composeFor(project: string, env: Record<string, string>) {
   const base = ['-p', project, '-f', path.join(ROOT, 'compose.yaml')];
   return async (...args: string[]): Promise<string> => {
     try {
-      const { stdout, stderr } = await run('docker-compose', [...base, ...args], { cwd: ROOT, env: { ...process.env, ...env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' }, maxBuffer: 32 * 1024 * 1024 });
+      const { stdout, stderr } = await run('docker-compose', [...base, ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+        maxBuffer: 32 * 1024 * 1024,
+      });
       return (stdout + stderr).trim();
     } catch (err) {
       const e = err as { stdout?: string; stderr?: string; message: string };

@@ -7,7 +7,10 @@ const run = promisify(execFile);
 /** Runs the docker CLI; throws with its stderr on failure. */
 export async function docker(...args: string[]): Promise<string> {
   try {
-    const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    const { stdout } = await run('docker', args, {
+      maxBuffer: 64 * 1024 * 1024,
+      env: { ...process.env, DOCKER_BUILDKIT: '0' },
+    });
     return stdout.trim();
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -27,21 +30,32 @@ export function dockerBuild(args: string[], onLine?: (line: string) => void): Pr
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`docker build failed (${code}):\n${out.slice(-4000)}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`docker build failed (${code}):\n${out.slice(-4000)}`)),
+    );
   });
 }
 
 export async function waitHealthy(container: string, timeoutMs = 60_000): Promise<number> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
-    const status = await docker('inspect', '-f', '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}', container);
+    const status = await docker(
+      'inspect',
+      '-f',
+      '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}',
+      container,
+    );
     if (status === 'healthy') return Date.now() - start;
     if (status === 'exited' || status === 'dead' || status === 'unhealthy') {
-      throw new Error(`container ${container} is ${status}:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`);
+      throw new Error(
+        `container ${container} is ${status}:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`,
+      );
     }
     await sleep(100);
   }
-  throw new Error(`container ${container} not healthy after ${timeoutMs} ms:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`);
+  throw new Error(
+    `container ${container} not healthy after ${timeoutMs} ms:\n${await docker('logs', '--tail', '50', container).catch(() => '')}`,
+  );
 }
 
 /** Polls an HTTP URL until it answers 200. */
@@ -52,7 +66,9 @@ export async function waitHttp(url: string, timeoutMs = 60_000, everyMs = 50): P
       const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
       await res.arrayBuffer();
       if (res.status === 200) return Date.now() - start;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     if (Date.now() - start > timeoutMs) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
     await sleep(everyMs);
   }

@@ -8,7 +8,10 @@ export function fixture(name: string): Buffer {
 }
 
 export function fixtureTensor(name: string): { shape: number[]; data: number[] } {
-  return JSON.parse(readFileSync(path.join(FIXTURES, `${name}.tensor.json`), 'utf8')) as { shape: number[]; data: number[] };
+  return JSON.parse(readFileSync(path.join(FIXTURES, `${name}.tensor.json`), 'utf8')) as {
+    shape: number[];
+    data: number[];
+  };
 }
 
 /** Mean and max absolute difference of two equally long arrays. */

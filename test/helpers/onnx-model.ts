@@ -43,7 +43,12 @@ export function tinyModel(opts: TinyModelOptions): { bytes: Uint8Array; weights:
     name: 'tiny',
     node: [
       { opType: 'GlobalAveragePool', input: [inputName], output: ['pooled'] },
-      { opType: 'Flatten', input: ['pooled'], output: ['flat'], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] },
+      {
+        opType: 'Flatten',
+        input: ['pooled'],
+        output: ['flat'],
+        attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }],
+      },
       { opType: 'Gemm', input: ['flat', 'W', 'B'], output: [outputName] },
     ],
     initializer: [
@@ -53,7 +58,12 @@ export function tinyModel(opts: TinyModelOptions): { bytes: Uint8Array; weights:
     input: [valueInfo(inputName, [batch, c, opts.height, opts.width])],
     output: [valueInfo(outputName, [batch, k])],
   };
-  const model = onnx.ModelProto.create({ irVersion: 8, producerName: 'loupe-tests', opsetImport: [{ domain: '', version: 17 }], graph });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    producerName: 'loupe-tests',
+    opsetImport: [{ domain: '', version: 17 }],
+    graph,
+  });
   return { bytes: onnx.ModelProto.encode(model).finish(), weights, bias };
 }
 
@@ -68,7 +78,10 @@ export interface StoreModel extends TinyModelOptions {
 }
 
 /** Writes a model-store entry for a tiny model and returns its weights. */
-export function writeStoreModel(store: string, m: StoreModel): { weights: number[][]; bias: number[]; labels: string[] } {
+export function writeStoreModel(
+  store: string,
+  m: StoreModel,
+): { weights: number[][]; bias: number[]; labels: string[] } {
   const { bytes, weights, bias } = tinyModel(m);
   const dir = path.join(store, m.name, m.version ?? '1');
   mkdirSync(dir, { recursive: true });
@@ -76,15 +89,27 @@ export function writeStoreModel(store: string, m: StoreModel): { weights: number
   const labels = m.labels ?? Array.from({ length: m.classes }, (_, i) => `class-${i}`);
   writeFileSync(path.join(store, m.name, 'labels.txt'), labels.join('\n') + '\n');
   const gray = m.channels === 1;
-  writeFileSync(path.join(store, m.name, 'model.json'), JSON.stringify({
-    name: m.name,
-    input: {
-      name: m.inputName ?? 'input', color: gray ? 'grayscale' : 'rgb', width: m.width, height: m.height,
-      resize: m.resize ?? 'shorter-side-center-crop', ...(m.resizeShorter ? { resize_shorter: m.resizeShorter } : {}),
-      mean: gray ? [0.5] : [0.485, 0.456, 0.406], std: gray ? [0.25] : [0.229, 0.224, 0.225],
-    },
-    output: { name: m.outputName ?? 'logits', kind: m.kind ?? 'logits' },
-    ...(m.batching ? { batching: m.batching } : {}),
-  }, null, 2));
+  writeFileSync(
+    path.join(store, m.name, 'model.json'),
+    JSON.stringify(
+      {
+        name: m.name,
+        input: {
+          name: m.inputName ?? 'input',
+          color: gray ? 'grayscale' : 'rgb',
+          width: m.width,
+          height: m.height,
+          resize: m.resize ?? 'shorter-side-center-crop',
+          ...(m.resizeShorter ? { resize_shorter: m.resizeShorter } : {}),
+          mean: gray ? [0.5] : [0.485, 0.456, 0.406],
+          std: gray ? [0.25] : [0.229, 0.224, 0.225],
+        },
+        output: { name: m.outputName ?? 'logits', kind: m.kind ?? 'logits' },
+        ...(m.batching ? { batching: m.batching } : {}),
+      },
+      null,
+      2,
+    ),
+  );
   return { weights, bias, labels };
 }

@@ -12,9 +12,19 @@ export interface TestServer {
 }
 
 /** A real `loupe serve` on a free loopback port, in this process. */
-export async function startServe(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestServer> {
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', LOUPE_DATA_DIR: 'memory://', ...env }, overrides);
-  const role = new ServeRole({ config, logger: createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }), version: '0.0.0-test' });
+export async function startServe(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+): Promise<TestServer> {
+  const config = loadConfig(
+    { PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', LOUPE_DATA_DIR: 'memory://', ...env },
+    overrides,
+  );
+  const role = new ServeRole({
+    config,
+    logger: createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }),
+    version: '0.0.0-test',
+  });
   await role.start();
   return { url: role.address, role, stop: () => role.stop() };
 }
@@ -31,7 +41,8 @@ export function form(bytes: Uint8Array, filename = 'image.bin', fields: Record<s
   return f;
 }
 
-export async function json<T = any>(res: Response): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function json<T = any>(res: Response): Promise<T> {
   const text = await res.text();
   try {
     return JSON.parse(text) as T;

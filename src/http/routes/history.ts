@@ -10,7 +10,13 @@ export const PredictionRecordBody = Type.Object({
   model: Type.Object({ name: Type.String(), version: Type.String() }),
   predictions: Type.Array(Type.Object({ label: Type.String(), index: Type.Integer(), score: Type.Number() })),
   timings_ms: PredictionBody.properties.timings_ms,
-  image: Type.Object({ sha256: Type.String(), bytes: Type.Integer(), format: Type.String(), width: Type.Integer(), height: Type.Integer() }),
+  image: Type.Object({
+    sha256: Type.String(),
+    bytes: Type.Integer(),
+    format: Type.String(),
+    width: Type.Integer(),
+    height: Type.Integer(),
+  }),
   metadata: Type.Record(Type.String(), Type.String()),
   job_id: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
@@ -18,27 +24,49 @@ export const PredictionRecordBody = Type.Object({
 
 const Uuid = Type.String({ pattern: '^[0-9a-fA-F-]{36}$' });
 
-export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: PredictionStore }> = async (app, { history }) => {
-  app.get('/predictions', {
-    schema: {
-      tags: ['history'],
-      summary: 'Recorded predictions, newest first',
-      querystring: Type.Object({
-        model: Type.Optional(Type.String()),
-        since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥ since' })),
-        until: Type.Optional(Type.String({ format: 'date-time', description: 'created_at < until' })),
-        limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-        cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page' })),
-      }),
-      response: { 200: Type.Object({ items: Type.Array(PredictionRecordBody), next_cursor: Type.Union([Type.String(), Type.Null()]) }), ...errorResponses(400) },
+export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: PredictionStore }> = async (
+  app,
+  { history },
+) => {
+  app.get(
+    '/predictions',
+    {
+      schema: {
+        tags: ['history'],
+        summary: 'Recorded predictions, newest first',
+        querystring: Type.Object({
+          model: Type.Optional(Type.String()),
+          since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥ since' })),
+          until: Type.Optional(Type.String({ format: 'date-time', description: 'created_at < until' })),
+          limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
+          cursor: Type.Optional(Type.String({ description: 'next_cursor of the previous page' })),
+        }),
+        response: {
+          200: Type.Object({
+            items: Type.Array(PredictionRecordBody),
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          ...errorResponses(400),
+        },
+      },
     },
-  }, async (req) => history.list(req.query));
+    async (req) => history.list(req.query),
+  );
 
-  app.get('/predictions/:id', {
-    schema: { tags: ['history'], summary: 'One recorded prediction', params: Type.Object({ id: Uuid }), response: { 200: PredictionRecordBody, ...errorResponses(400, 404) } },
-  }, async (req) => {
-    const rec = await history.get(req.params.id);
-    if (!rec) throw new LoupeError(ErrorCode.NotFound, `no prediction ${req.params.id}`);
-    return rec;
-  });
+  app.get(
+    '/predictions/:id',
+    {
+      schema: {
+        tags: ['history'],
+        summary: 'One recorded prediction',
+        params: Type.Object({ id: Uuid }),
+        response: { 200: PredictionRecordBody, ...errorResponses(400, 404) },
+      },
+    },
+    async (req) => {
+      const rec = await history.get(req.params.id);
+      if (!rec) throw new LoupeError(ErrorCode.NotFound, `no prediction ${req.params.id}`);
+      return rec;
+    },
+  );
 };

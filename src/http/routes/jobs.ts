@@ -10,76 +10,128 @@ import { checkDeclaredLength, parseMetadata, readUploads } from '../upload.ts';
 
 const JobBody = Type.Object({
   id: Type.String(),
-  status: Type.Union([Type.Literal('queued'), Type.Literal('running'), Type.Literal('completed'), Type.Literal('failed')]),
+  status: Type.Union([
+    Type.Literal('queued'),
+    Type.Literal('running'),
+    Type.Literal('completed'),
+    Type.Literal('failed'),
+  ]),
   model: Type.Union([Type.String(), Type.Null()]),
   version: Type.Union([Type.String(), Type.Null()]),
   top_k: Type.Union([Type.Integer(), Type.Null()]),
   progress: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
-  webhook: Type.Union([Type.Object({ url: Type.String(), status: Type.Union([Type.String(), Type.Null()]) }), Type.Null()]),
+  webhook: Type.Union([
+    Type.Object({ url: Type.String(), status: Type.Union([Type.String(), Type.Null()]) }),
+    Type.Null(),
+  ]),
   metadata: Type.Record(Type.String(), Type.String()),
   created_at: Type.String(),
   updated_at: Type.String(),
   completed_at: Type.Union([Type.String(), Type.Null()]),
-  items: Type.Array(Type.Object({
-    index: Type.Integer(),
-    filename: Type.Union([Type.String(), Type.Null()]),
-    status: Type.String(),
-    prediction_id: Type.Union([Type.String(), Type.Null()]),
-    result: Type.Unknown(),
-    error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
-  })),
+  items: Type.Array(
+    Type.Object({
+      index: Type.Integer(),
+      filename: Type.Union([Type.String(), Type.Null()]),
+      status: Type.String(),
+      prediction_id: Type.Union([Type.String(), Type.Null()]),
+      result: Type.Unknown(),
+      error: Type.Union([Type.Object({ code: Type.String(), message: Type.String() }), Type.Null()]),
+    }),
+  ),
 });
 
-const Accepted = Type.Object({ id: Type.String(), status: Type.String(), status_url: Type.String() }, { examples: [{ id: '6f1d0b7e-1c1a-4f57-8f6e-3f9d8f2a1b3c', status: 'queued', status_url: '/jobs/6f1d0b7e-1c1a-4f57-8f6e-3f9d8f2a1b3c' }] });
+const Accepted = Type.Object(
+  { id: Type.String(), status: Type.String(), status_url: Type.String() },
+  {
+    examples: [
+      {
+        id: '6f1d0b7e-1c1a-4f57-8f6e-3f9d8f2a1b3c',
+        status: 'queued',
+        status_url: '/jobs/6f1d0b7e-1c1a-4f57-8f6e-3f9d8f2a1b3c',
+      },
+    ],
+  },
+);
 
-export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } }> = async (app, { jobs, config }) => {
-  app.post('/jobs', {
-    schema: {
-      tags: ['jobs'],
-      summary: 'Classify many images asynchronously',
-      description: 'multipart/form-data with one or more `file` fields, and optional fields `model`, `version`, `top_k`, `webhook_url` and `metadata` (a JSON object of strings). '
-        + 'Answers 202 with the job id at once. With `Idempotency-Key`, a repeated request returns the first job (200). The webhook is POSTed on completion with '
-        + '`X-Loupe-Signature: sha256=HMAC_SHA256(secret, "<X-Loupe-Timestamp>.<body>")`, retried with backoff.',
-      headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-      response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 503) },
-    },
-    config: {
-      openapiBody: {
-        content: {
-          'multipart/form-data': {
-            schema: {
-              type: 'object', required: ['file'],
-              properties: {
-                file: { type: 'array', items: { type: 'string', format: 'binary' } },
-                model: { type: 'string' }, version: { type: 'string' }, top_k: { type: 'integer' },
-                webhook_url: { type: 'string', format: 'uri' }, metadata: { type: 'string', description: 'JSON object of strings' },
+export const jobRoutes: FastifyPluginAsyncTypebox<
+  AppDeps & { jobs: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } }
+> = async (app, { jobs, config }) => {
+  app.post(
+    '/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Classify many images asynchronously',
+        description:
+          'multipart/form-data with one or more `file` fields, and optional fields `model`, `version`, `top_k`, `webhook_url` and `metadata` (a JSON object of strings). ' +
+          'Answers 202 with the job id at once. With `Idempotency-Key`, a repeated request returns the first job (200). The webhook is POSTed on completion with ' +
+          '`X-Loupe-Signature: sha256=HMAC_SHA256(secret, "<X-Loupe-Timestamp>.<body>")`, retried with backoff.',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
+        response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 503) },
+      },
+      config: {
+        openapiBody: {
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['file'],
+                properties: {
+                  file: { type: 'array', items: { type: 'string', format: 'binary' } },
+                  model: { type: 'string' },
+                  version: { type: 'string' },
+                  top_k: { type: 'integer' },
+                  webhook_url: { type: 'string', format: 'uri' },
+                  metadata: { type: 'string', description: 'JSON object of strings' },
+                },
               },
             },
           },
         },
       },
+      preValidation: async (req) => checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES * 8),
     },
-    preValidation: async (req) => checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES * 8),
-  }, async (req, reply) => {
-    const { files, fields } = await readUploads(req, config.LOUPE_MAX_JOB_IMAGES);
-    const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
-    if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
-    if (fields.version !== undefined && !/^\d+$/.test(fields.version)) throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
-    const res = await submitJob(jobs.store, jobs.boss, {
-      images: files.map((f) => ({ filename: f.filename, bytes: f.bytes })),
-      model: fields.model, version: fields.version, topK, webhookUrl: fields.webhook_url,
-      idempotencyKey: req.headers['idempotency-key'], metadata: parseMetadata(fields.metadata),
-    }, { webhooksEnabled: jobs.webhooksEnabled });
-    const job = await jobs.store.get(res.id);
-    reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
-    return { id: res.id, status: job?.status ?? 'queued', status_url: `/jobs/${res.id}` };
-  });
+    async (req, reply) => {
+      const { files, fields } = await readUploads(req, config.LOUPE_MAX_JOB_IMAGES);
+      const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
+      if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
+        throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
+      if (fields.version !== undefined && !/^\d+$/.test(fields.version))
+        throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
+      const res = await submitJob(
+        jobs.store,
+        jobs.boss,
+        {
+          images: files.map((f) => ({ filename: f.filename, bytes: f.bytes })),
+          model: fields.model,
+          version: fields.version,
+          topK,
+          webhookUrl: fields.webhook_url,
+          idempotencyKey: req.headers['idempotency-key'],
+          metadata: parseMetadata(fields.metadata),
+        },
+        { webhooksEnabled: jobs.webhooksEnabled },
+      );
+      const job = await jobs.store.get(res.id);
+      reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
+      return { id: res.id, status: job?.status ?? 'queued', status_url: `/jobs/${res.id}` };
+    },
+  );
 
-  app.get('/jobs/:id', {
-    schema: { tags: ['jobs'], summary: 'Job status, progress and per-image results', params: Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F-]{36}$' }) }), response: { 200: JobBody, ...errorResponses(400, 404) } },
-  }, async (req) => {
-    const job = await jobs.store.get(req.params.id);
-    if (!job) throw new LoupeError(ErrorCode.NotFound, `no job ${req.params.id}`);
-    return job;
-  });
+  app.get(
+    '/jobs/:id',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Job status, progress and per-image results',
+        params: Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F-]{36}$' }) }),
+        response: { 200: JobBody, ...errorResponses(400, 404) },
+      },
+    },
+    async (req) => {
+      const job = await jobs.store.get(req.params.id);
+      if (!job) throw new LoupeError(ErrorCode.NotFound, `no job ${req.params.id}`);
+      return job;
+    },
+  );
 };

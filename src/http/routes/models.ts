@@ -5,37 +5,56 @@ import type { AppDeps } from '../app.ts';
 import { ModelBody, errorResponses } from '../schemas.ts';
 
 export function describeModel(backend: InferenceBackend, m: ModelInfo, withLabels: boolean) {
-  const versions = backend.listModels().filter((x) => x.name === m.name).map((x) => x.version);
+  const versions = backend
+    .listModels()
+    .filter((x) => x.name === m.name)
+    .map((x) => x.version);
   return {
-    name: m.name, version: m.version, versions, format: m.format, platform: m.platform, provider: m.provider,
+    name: m.name,
+    version: m.version,
+    versions,
+    format: m.format,
+    platform: m.platform,
+    provider: m.provider,
     ...(m.description ? { description: m.description } : {}),
-    inputs: m.inputs.map((t) => ({ ...t, shape: [...t.shape] })), outputs: m.outputs.map((t) => ({ ...t, shape: [...t.shape] })),
-    labels_count: m.labels.length, ...(withLabels ? { labels: [...m.labels] } : {}),
+    inputs: m.inputs.map((t) => ({ ...t, shape: [...t.shape] })),
+    outputs: m.outputs.map((t) => ({ ...t, shape: [...t.shape] })),
+    labels_count: m.labels.length,
+    ...(withLabels ? { labels: [...m.labels] } : {}),
     preprocessing: { ...m.input, mean: [...m.input.mean], std: [...m.input.std] },
-    output_kind: m.output_kind, batching: m.batching,
+    output_kind: m.output_kind,
+    batching: m.batching,
   };
 }
 
 export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend }) => {
-  app.get('/models', {
-    schema: {
-      tags: ['models'],
-      summary: 'List loaded models (latest version of each)',
-      response: { 200: Type.Object({ models: Type.Array(ModelBody) }) },
+  app.get(
+    '/models',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'List loaded models (latest version of each)',
+        response: { 200: Type.Object({ models: Type.Array(ModelBody) }) },
+      },
     },
-  }, async () => {
-    const latest = new Map<string, ModelInfo>();
-    for (const m of backend.listModels()) latest.set(m.name, m); // versions come sorted ascending
-    return { models: [...latest.values()].map((m) => describeModel(backend, m, false)) };
-  });
+    async () => {
+      const latest = new Map<string, ModelInfo>();
+      for (const m of backend.listModels()) latest.set(m.name, m); // versions come sorted ascending
+      return { models: [...latest.values()].map((m) => describeModel(backend, m, false)) };
+    },
+  );
 
-  app.get('/models/:name', {
-    schema: {
-      tags: ['models'],
-      summary: 'Describe one model, with its labels',
-      params: Type.Object({ name: Type.String() }),
-      querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
-      response: { 200: ModelBody, ...errorResponses(400, 404) },
+  app.get(
+    '/models/:name',
+    {
+      schema: {
+        tags: ['models'],
+        summary: 'Describe one model, with its labels',
+        params: Type.Object({ name: Type.String() }),
+        querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
+        response: { 200: ModelBody, ...errorResponses(400, 404) },
+      },
     },
-  }, async (req) => describeModel(backend, backend.getModel(req.params.name, req.query.version), true));
+    async (req) => describeModel(backend, backend.getModel(req.params.name, req.query.version), true),
+  );
 };

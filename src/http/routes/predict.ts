@@ -8,44 +8,74 @@ import { checkDeclaredLength, parseMetadata, readUpload } from '../upload.ts';
 const binaryImage = { schema: { type: 'string', format: 'binary' } };
 
 export const PredictQuery = Type.Object({
-  top_k: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'How many labels to return (1..number of classes); default 5 or the number of classes if fewer' })),
-  model: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'Model name (default: the configured default model)' })),
+  top_k: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      description: 'How many labels to return (1..number of classes); default 5 or the number of classes if fewer',
+    }),
+  ),
+  model: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 128, description: 'Model name (default: the configured default model)' }),
+  ),
   version: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Model version (default: the latest)' })),
 });
 
 export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, config, history }) => {
-  app.post('/predict', {
-    schema: {
-      tags: ['predict'],
-      summary: 'Classify one image',
-      description: 'Send the image as multipart/form-data field `file` (`curl -F file=@photo.jpg`) or as a raw `image/*` body. '
-        + 'The format is detected from the bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF); SVG and other vector formats are refused with 415. '
-        + `Uploads above ${config.LOUPE_MAX_UPLOAD_BYTES} bytes get 413, images above ${config.LOUPE_MAX_PIXELS} pixels 422, and a full queue 503 with Retry-After.`,
-      querystring: PredictQuery,
-      response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 500, 503) },
-    },
-    config: {
-      openapiBody: {
-        content: {
-          'multipart/form-data': { schema: { type: 'object', required: ['file'], properties: { file: { type: 'string', format: 'binary', description: 'The image' }, metadata: { type: 'string', description: 'Optional JSON object of strings, recorded with the prediction' } } } },
-          'image/jpeg': binaryImage,
-          'image/png': binaryImage,
-          'image/webp': binaryImage,
-          'application/octet-stream': binaryImage,
+  app.post(
+    '/predict',
+    {
+      schema: {
+        tags: ['predict'],
+        summary: 'Classify one image',
+        description:
+          'Send the image as multipart/form-data field `file` (`curl -F file=@photo.jpg`) or as a raw `image/*` body. ' +
+          'The format is detected from the bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF); SVG and other vector formats are refused with 415. ' +
+          `Uploads above ${config.LOUPE_MAX_UPLOAD_BYTES} bytes get 413, images above ${config.LOUPE_MAX_PIXELS} pixels 422, and a full queue 503 with Retry-After.`,
+        querystring: PredictQuery,
+        response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 500, 503) },
+      },
+      config: {
+        openapiBody: {
+          content: {
+            'multipart/form-data': {
+              schema: {
+                type: 'object',
+                required: ['file'],
+                properties: {
+                  file: { type: 'string', format: 'binary', description: 'The image' },
+                  metadata: {
+                    type: 'string',
+                    description: 'Optional JSON object of strings, recorded with the prediction',
+                  },
+                },
+              },
+            },
+            'image/jpeg': binaryImage,
+            'image/png': binaryImage,
+            'image/webp': binaryImage,
+            'application/octet-stream': binaryImage,
+          },
         },
       },
+      preValidation: async (req) => {
+        checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES);
+        // Overloaded: refuse before reading (and paying for) the upload.
+        backend.checkCapacity(req.query.model, req.query.version);
+      },
     },
-    preValidation: async (req) => {
-      checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES);
-      // Overloaded: refuse before reading (and paying for) the upload.
-      backend.checkCapacity(req.query.model, req.query.version);
+    async (req) => {
+      const upload = await readUpload(req);
+      const metadata = parseMetadata(upload.fields.metadata);
+      const result = await backend.classify({
+        model: req.query.model,
+        version: req.query.version,
+        image: upload.bytes,
+        topK: req.query.top_k,
+      });
+      const id = randomUUID();
+      if (history) await history.record(result, upload.bytes, metadata, undefined, id);
+      return { id, ...result };
     },
-  }, async (req) => {
-    const upload = await readUpload(req);
-    const metadata = parseMetadata(upload.fields.metadata);
-    const result = await backend.classify({ model: req.query.model, version: req.query.version, image: upload.bytes, topK: req.query.top_k });
-    const id = randomUUID();
-    if (history) await history.record(result, upload.bytes, metadata, undefined, id);
-    return { id, ...result };
-  });
+  );
 };

@@ -87,7 +87,12 @@ export class Batcher {
     admission?.();
     if (this.closed) return Promise.reject(this.shuttingDown());
     if (data.length !== this.opts.itemSize) {
-      return Promise.reject(new LoupeError(ErrorCode.InvalidTensor, `an item has ${data.length} values; the model takes ${this.opts.itemSize}`));
+      return Promise.reject(
+        new LoupeError(
+          ErrorCode.InvalidTensor,
+          `an item has ${data.length} values; the model takes ${this.opts.itemSize}`,
+        ),
+      );
     }
     if (this.pending.length >= this.opts.maxQueueSize) return Promise.reject(this.overloaded());
     return new Promise<BatchResult>((resolve, reject) => {
@@ -113,7 +118,11 @@ export class Batcher {
   /** The refusal of a full queue, counted as it is made. */
   private overloaded(): LoupeError {
     this.opts.onReject?.();
-    return new LoupeError(ErrorCode.Overloaded, `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`, { retryAfterS: this.opts.retryAfterS });
+    return new LoupeError(
+      ErrorCode.Overloaded,
+      `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`,
+      { retryAfterS: this.opts.retryAfterS },
+    );
   }
 
   private schedule(): void {
@@ -156,6 +165,8 @@ export class Batcher {
     }
     const end = performance.now();
     this.opts.onBatch?.(n, end - start);
-    items.forEach((it, i) => it.resolve({ output: outputs[i]!, queueMs: start - it.enqueuedAt, inferenceMs: end - start, batchSize: n }));
+    items.forEach((it, i) =>
+      it.resolve({ output: outputs[i]!, queueMs: start - it.enqueuedAt, inferenceMs: end - start, batchSize: n }),
+    );
   }
 }

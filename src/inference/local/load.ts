@@ -24,16 +24,27 @@ export interface LoadedModel {
 export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Promise<LoadedModel> {
   const { config, logger, metrics, cpus } = deps;
   const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
-  const loaded = await ThreadSession.create(entry.onnxPath, {
-    intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
-    interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
-    executionProviders: requested,
-    spinning: config.LOUPE_ORT_SPINNING,
-  }, { inputName: entry.config.input.name, outputName: entry.config.output.name }, entry.config.variants ?? {},
-  (provider, err) => logger.warn({ model: entry.name, version: entry.version, provider, err: err.message }, `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`));
+  const loaded = await ThreadSession.create(
+    entry.onnxPath,
+    {
+      intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
+      interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
+      executionProviders: requested,
+      spinning: config.LOUPE_ORT_SPINNING,
+    },
+    { inputName: entry.config.input.name, outputName: entry.config.output.name },
+    entry.config.variants ?? {},
+    (provider, err) =>
+      logger.warn(
+        { model: entry.name, version: entry.version, provider, err: err.message },
+        `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`,
+      ),
+  );
   if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
     await loaded.release();
-    throw new Error(`LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`);
+    throw new Error(
+      `LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`,
+    );
   }
   const mismatches = checkSession(entry, loaded);
   if (mismatches.length) {
@@ -84,7 +95,10 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     batching,
     description: entry.config.description,
   };
-  logger.info({ model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching }, `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`);
+  logger.info(
+    { model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching },
+    `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`,
+  );
   return { entry, info, loaded, batcher, spec: input, outputName };
 }
 

@@ -5,17 +5,39 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { createSession, type SessionOptions } from './session.ts';
 
-interface Init { onnxPath: string; opts: SessionOptions; variants: Record<string, string>; inputName: string; outputName?: string | undefined }
-interface RunMsg { id: number; data: ArrayBuffer; dims: number[] }
+interface Init {
+  onnxPath: string;
+  opts: SessionOptions;
+  variants: Record<string, string>;
+  inputName: string;
+  outputName?: string | undefined;
+}
+interface RunMsg {
+  id: number;
+  data: ArrayBuffer;
+  dims: number[];
+}
 
 const init = workerData as Init;
 const port = parentPort!;
 const fallbacks: Array<{ provider: string; error: string }> = [];
 
 try {
-  const loaded = await createSession(init.onnxPath, init.opts, (provider, err) => fallbacks.push({ provider, error: err.message.split('\n')[0]! }), init.variants);
+  const loaded = await createSession(
+    init.onnxPath,
+    init.opts,
+    (provider, err) => fallbacks.push({ provider, error: err.message.split('\n')[0]! }),
+    init.variants,
+  );
   const outputName = init.outputName ?? loaded.outputs[0]?.name ?? '';
-  port.postMessage({ type: 'ready', provider: loaded.provider, file: loaded.file, inputs: loaded.inputs, outputs: loaded.outputs, fallbacks });
+  port.postMessage({
+    type: 'ready',
+    provider: loaded.provider,
+    file: loaded.file,
+    inputs: loaded.inputs,
+    outputs: loaded.outputs,
+    fallbacks,
+  });
   port.on('message', (msg: RunMsg | { type: 'release' }) => {
     if ('type' in msg) {
       void loaded.session.release().finally(() => port.close());
@@ -24,7 +46,9 @@ try {
     void (async () => {
       try {
         const started = performance.now();
-        const out = await loaded.session.run({ [init.inputName]: new ort.Tensor('float32', new Float32Array(msg.data), msg.dims) });
+        const out = await loaded.session.run({
+          [init.inputName]: new ort.Tensor('float32', new Float32Array(msg.data), msg.dims),
+        });
         const computeMs = performance.now() - started;
         const t = out[outputName];
         if (!t) throw new Error(`the model returned no output "${outputName}"`);

@@ -3,7 +3,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SessionOptions } from './session.ts';
 
-type Meta = ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+type Meta = ReadonlyArray<{
+  name: string;
+  shape: ReadonlyArray<number | string> | undefined;
+  type: string | undefined;
+}>;
 
 // Next to this file: session-thread.ts from source, session-thread.js once compiled.
 const THREAD = new URL(`./session-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -33,14 +37,17 @@ export class ThreadSession {
     this.file = ready.file;
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
-    worker.on('message', (msg: { type?: string; id: number; data?: ArrayBuffer; computeMs?: number; error?: string }) => {
-      if (msg?.type !== 'result' && msg?.type !== 'error') return;
-      const p = this.pending.get(msg.id);
-      if (!p) return;
-      this.pending.delete(msg.id);
-      if (msg.type === 'result') p.resolve({ output: new Float32Array(msg.data!), computeMs: msg.computeMs ?? 0 });
-      else p.reject(new Error(msg.error));
-    });
+    worker.on(
+      'message',
+      (msg: { type?: string; id: number; data?: ArrayBuffer; computeMs?: number; error?: string }) => {
+        if (msg?.type !== 'result' && msg?.type !== 'error') return;
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        if (msg.type === 'result') p.resolve({ output: new Float32Array(msg.data!), computeMs: msg.computeMs ?? 0 });
+        else p.reject(new Error(msg.error));
+      },
+    );
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', () => this.failAll(new Error('the inference thread exited')));
   }
@@ -49,9 +56,23 @@ export class ThreadSession {
    * Starts the thread and loads the model on the first provider that initialises. Reports each
    * provider that failed through `onFallback`, as the in-thread createSession does.
    */
-  static async create(onnxPath: string, opts: SessionOptions, io: { inputName: string; outputName?: string | undefined }, variants: Readonly<Record<string, string>> = {}, onFallback?: (provider: string, err: Error) => void): Promise<ThreadSession> {
+  static async create(
+    onnxPath: string,
+    opts: SessionOptions,
+    io: { inputName: string; outputName?: string | undefined },
+    variants: Readonly<Record<string, string>> = {},
+    onFallback?: (provider: string, err: Error) => void,
+  ): Promise<ThreadSession> {
     const worker = new Worker(THREAD, { workerData: { onnxPath, opts, variants, ...io } });
-    const ready = await new Promise<{ type: string; provider: string; file: string; inputs: Meta; outputs: Meta; error?: string; fallbacks: Array<{ provider: string; error: string }> }>((resolve, reject) => {
+    const ready = await new Promise<{
+      type: string;
+      provider: string;
+      file: string;
+      inputs: Meta;
+      outputs: Meta;
+      error?: string;
+      fallbacks: Array<{ provider: string; error: string }>;
+    }>((resolve, reject) => {
       // Only our own messages: under `node --watch` the runtime posts its own ones too.
       const onMessage = (msg: { type?: string }) => {
         if (msg?.type !== 'ready' && msg?.type !== 'failed') return;
@@ -60,7 +81,9 @@ export class ThreadSession {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the inference thread exited (${code}) while loading ${onnxPath}`)));
+      worker.once('exit', (code) =>
+        reject(new Error(`the inference thread exited (${code}) while loading ${onnxPath}`)),
+      );
     });
     for (const f of ready.fallbacks) onFallback?.(f.provider, new Error(f.error));
     if (ready.type !== 'ready') {
@@ -75,7 +98,8 @@ export class ThreadSession {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      const buf = batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
+      const buf =
+        batch.byteOffset === 0 && batch.byteLength === batch.buffer.byteLength ? batch.buffer : batch.slice().buffer;
       this.worker.postMessage({ id, data: buf, dims }, [buf as ArrayBuffer]);
     });
   }
@@ -83,8 +107,13 @@ export class ThreadSession {
   async release(): Promise<void> {
     this.worker.postMessage({ type: 'release' });
     await new Promise<void>((resolve) => {
-      const t = setTimeout(() => { void this.worker.terminate().then(() => resolve()); }, 2000);
-      this.worker.once('exit', () => { clearTimeout(t); resolve(); });
+      const t = setTimeout(() => {
+        void this.worker.terminate().then(() => resolve());
+      }, 2000);
+      this.worker.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 

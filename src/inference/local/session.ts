@@ -14,15 +14,28 @@ export interface LoadedSession {
   readonly provider: string;
   /** The ONNX file this provider runs (a per-provider variant, or model.onnx). */
   readonly file: string;
-  readonly inputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
-  readonly outputs: ReadonlyArray<{ name: string; shape: ReadonlyArray<number | string> | undefined; type: string | undefined }>;
+  readonly inputs: ReadonlyArray<{
+    name: string;
+    shape: ReadonlyArray<number | string> | undefined;
+    type: string | undefined;
+  }>;
+  readonly outputs: ReadonlyArray<{
+    name: string;
+    shape: ReadonlyArray<number | string> | undefined;
+    type: string | undefined;
+  }>;
 }
 
 /**
  * One ONNX Runtime session, on the first execution provider in the list that initialises.
  * Returns the provider that is active, or throws with every provider's failure.
  */
-export async function createSession(onnxPath: string, opts: SessionOptions, onFallback?: (provider: string, err: Error) => void, variants: Readonly<Record<string, string>> = {}): Promise<LoadedSession> {
+export async function createSession(
+  onnxPath: string,
+  opts: SessionOptions,
+  onFallback?: (provider: string, err: Error) => void,
+  variants: Readonly<Record<string, string>> = {},
+): Promise<LoadedSession> {
   const failures: string[] = [];
   for (const provider of opts.executionProviders) {
     const file = variants[provider] ? path.join(path.dirname(onnxPath), variants[provider]) : onnxPath;
@@ -34,10 +47,25 @@ export async function createSession(onnxPath: string, opts: SessionOptions, onFa
         graphOptimizationLevel: 'all',
         executionMode: 'sequential',
         // Spinning threads would steal the cores that decode the next images.
-        extra: { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' }, inter_op: { allow_spinning: opts.spinning ? '1' : '0' } } },
+        extra: {
+          session: {
+            intra_op: { allow_spinning: opts.spinning ? '1' : '0' },
+            inter_op: { allow_spinning: opts.spinning ? '1' : '0' },
+          },
+        },
       });
-      const meta = (m: ort.InferenceSession.ValueMetadata) => ({ name: m.name, shape: m.isTensor ? m.shape : undefined, type: m.isTensor ? String(m.type) : undefined });
-      return { session, provider, file, inputs: session.inputMetadata.map(meta), outputs: session.outputMetadata.map(meta) };
+      const meta = (m: ort.InferenceSession.ValueMetadata) => ({
+        name: m.name,
+        shape: m.isTensor ? m.shape : undefined,
+        type: m.isTensor ? String(m.type) : undefined,
+      });
+      return {
+        session,
+        provider,
+        file,
+        inputs: session.inputMetadata.map(meta),
+        outputs: session.outputMetadata.map(meta),
+      };
     } catch (err) {
       failures.push(`${provider}: ${(err as Error).message.split('\n')[0]}`);
       onFallback?.(provider, err as Error);

@@ -16,7 +16,10 @@ export function decodeInput(input: OipInputTensor, binary?: Uint8Array): Decoded
   if (input.datatype === 'FP32') {
     let data: Float32Array;
     if (binary) {
-      if (binary.byteLength !== count * 4) throw bad(`input "${input.name}": ${binary.byteLength} binary bytes for shape [${input.shape}] (expected ${count * 4})`);
+      if (binary.byteLength !== count * 4)
+        throw bad(
+          `input "${input.name}": ${binary.byteLength} binary bytes for shape [${input.shape}] (expected ${count * 4})`,
+        );
       data = new Float32Array(count);
       new Uint8Array(data.buffer).set(binary);
     } else {
@@ -25,12 +28,16 @@ export function decodeInput(input: OipInputTensor, binary?: Uint8Array): Decoded
     return { kind: 'tensor', name: input.name, shape: input.shape, data };
   }
   if (input.datatype === 'BYTES') {
-    if (input.shape.length < 1 || input.shape.slice(1).some((d) => d !== 1)) throw bad(`input "${input.name}": BYTES image input takes shape [N] or [N, 1]`);
+    if (input.shape.length < 1 || input.shape.slice(1).some((d) => d !== 1))
+      throw bad(`input "${input.name}": BYTES image input takes shape [N] or [N, 1]`);
     const images = binary ? splitBinaryBytes(binary, input.name) : base64Images(input.data, input.name);
-    if (images.length !== count) throw bad(`input "${input.name}": shape [${input.shape}] says ${count} element(s), got ${images.length}`);
+    if (images.length !== count)
+      throw bad(`input "${input.name}": shape [${input.shape}] says ${count} element(s), got ${images.length}`);
     return { kind: 'images', name: input.name, images };
   }
-  throw bad(`input "${input.name}": datatype ${String(input.datatype)} is not supported; send FP32 tensors or BYTES images`);
+  throw bad(
+    `input "${input.name}": datatype ${String(input.datatype)} is not supported; send FP32 tensors or BYTES images`,
+  );
 }
 
 function flattenNumbers(data: unknown, shape: number[], name: string): Float32Array {
@@ -56,7 +63,8 @@ function base64Images(data: unknown, name: string): Uint8Array[] {
   if (!Array.isArray(data)) throw bad(`input "${name}": data must be an array of base64 strings`);
   return data.flat(4).map((s, i) => {
     if (typeof s !== 'string') throw bad(`input "${name}": element ${i} is not a base64 string`);
-    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s.replace(/\s+/g, ''))) throw bad(`input "${name}": element ${i} is not valid base64`);
+    if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s.replace(/\s+/g, '')))
+      throw bad(`input "${name}": element ${i} is not valid base64`);
     return Buffer.from(s, 'base64');
   });
 }
@@ -90,16 +98,24 @@ export function encodeBinaryBytes(strings: string[]): Uint8Array {
 }
 
 /** Builds the outputs a request asked for from the model's [N, K] scores. */
-export function encodeOutputs(req: OipInferRequest, outputName: string, scores: Float32Array, n: number, labels: readonly string[]): OipOutputTensor[] {
+export function encodeOutputs(
+  req: OipInferRequest,
+  outputName: string,
+  scores: Float32Array,
+  n: number,
+  labels: readonly string[],
+): OipOutputTensor[] {
   const k = labels.length;
   const wanted = req.outputs?.length ? req.outputs : [{ name: outputName }];
   const binaryDefault = req.parameters?.binary_data_output === true;
   return wanted.map((o) => {
-    if (o.name !== outputName) throw new LoupeError(ErrorCode.InvalidTensor, `unknown output "${o.name}"; the model has "${outputName}"`);
+    if (o.name !== outputName)
+      throw new LoupeError(ErrorCode.InvalidTensor, `unknown output "${o.name}"; the model has "${outputName}"`);
     const binary = typeof o.parameters?.binary_data === 'boolean' ? o.parameters.binary_data : binaryDefault;
     const cls = o.parameters?.classification;
     if (cls !== undefined) {
-      if (typeof cls !== 'number' || !Number.isInteger(cls) || cls < 1) throw bad('parameters.classification must be a positive integer');
+      if (typeof cls !== 'number' || !Number.isInteger(cls) || cls < 1)
+        throw bad('parameters.classification must be a positive integer');
       const top = Math.min(cls, k);
       const strings: string[] = [];
       for (let i = 0; i < n; i++) {

@@ -2,7 +2,14 @@ import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { softmax, topIndices, type OipInferRequest, type OipInferResponse } from '../oip/index.ts';
-import { resolveTopK, type Classification, type ClassifyRequest, type InferenceBackend, type ModelInfo, type Readiness } from '../types.ts';
+import {
+  resolveTopK,
+  type Classification,
+  type ClassifyRequest,
+  type InferenceBackend,
+  type ModelInfo,
+  type Readiness,
+} from '../types.ts';
 import { Endpoints } from './endpoints.ts';
 
 export interface RemoteBackendDeps {
@@ -11,7 +18,11 @@ export interface RemoteBackendDeps {
   readonly metrics: Metrics;
 }
 
-interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
@@ -31,7 +42,8 @@ export class RemoteBackend implements InferenceBackend {
 
   constructor(deps: RemoteBackendDeps) {
     this.deps = deps;
-    if (!deps.config.LOUPE_MODEL_SERVER_URL) throw new LoupeError(ErrorCode.Internal, 'LOUPE_MODEL_SERVER_URL is required for this role');
+    if (!deps.config.LOUPE_MODEL_SERVER_URL)
+      throw new LoupeError(ErrorCode.Internal, 'LOUPE_MODEL_SERVER_URL is required for this role');
     this.endpoints = new Endpoints(deps.config.LOUPE_MODEL_SERVER_URL);
   }
 
@@ -41,7 +53,9 @@ export class RemoteBackend implements InferenceBackend {
     this.started = true;
     await this.refresh();
     const every = Math.max(1, this.deps.config.LOUPE_MODEL_POLL_S || 5);
-    this.timer = setInterval(() => { void this.refresh(); }, every * 1000);
+    this.timer = setInterval(() => {
+      void this.refresh();
+    }, every * 1000);
     this.timer.unref();
   }
 
@@ -51,14 +65,18 @@ export class RemoteBackend implements InferenceBackend {
       const list = await this.json<{ models: Array<{ name: string; versions: string[] }> }>('GET', '/models');
       const infos: ModelInfo[] = [];
       for (const m of list.models) {
-        for (const v of m.versions) infos.push(toInfo(await this.json<RemoteModel>('GET', `/models/${encodeURIComponent(m.name)}?version=${v}`)));
+        for (const v of m.versions)
+          infos.push(toInfo(await this.json<RemoteModel>('GET', `/models/${encodeURIComponent(m.name)}?version=${v}`)));
       }
       this.models = infos;
       this.deps.metrics.modelsLoaded.set(infos.length);
       this.lastError = undefined;
     } catch (err) {
       this.lastError = (err as Error).message;
-      this.deps.logger.warn({ err: this.lastError, url: this.deps.config.LOUPE_MODEL_SERVER_URL }, 'model servers not reachable yet');
+      this.deps.logger.warn(
+        { err: this.lastError, url: this.deps.config.LOUPE_MODEL_SERVER_URL },
+        'model servers not reachable yet',
+      );
     }
   }
 
@@ -69,9 +87,16 @@ export class RemoteBackend implements InferenceBackend {
 
   readiness(): Readiness {
     const models = this.models.map((m) => ({ name: m.name, version: m.version, ready: true }));
-    if (this.endpoints.size === 0 || this.models.length === 0) return { ready: false, models, problems: [], reason: `no model server answers at ${this.deps.config.LOUPE_MODEL_SERVER_URL}${this.lastError ? ` (${this.lastError})` : ''}` };
+    if (this.endpoints.size === 0 || this.models.length === 0)
+      return {
+        ready: false,
+        models,
+        problems: [],
+        reason: `no model server answers at ${this.deps.config.LOUPE_MODEL_SERVER_URL}${this.lastError ? ` (${this.lastError})` : ''}`,
+      };
     const def = this.deps.config.LOUPE_DEFAULT_MODEL;
-    if (!this.models.some((m) => m.name === def)) return { ready: false, models, problems: [], reason: `the default model "${def}" is not served` };
+    if (!this.models.some((m) => m.name === def))
+      return { ready: false, models, problems: [], reason: `the default model "${def}" is not served` };
     return { ready: true, models, problems: [] };
   }
 
@@ -81,13 +106,21 @@ export class RemoteBackend implements InferenceBackend {
 
   getModel(name: string, version?: string): ModelInfo {
     if (this.models.length === 0) {
-      throw new LoupeError(ErrorCode.NotReady, `no model server has answered yet at ${this.deps.config.LOUPE_MODEL_SERVER_URL}`, { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S });
+      throw new LoupeError(
+        ErrorCode.NotReady,
+        `no model server has answered yet at ${this.deps.config.LOUPE_MODEL_SERVER_URL}`,
+        { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S },
+      );
     }
     const versions = this.models.filter((m) => m.name === name);
     if (!versions.length) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" is not loaded`);
     if (version === undefined) return versions.at(-1)!;
     const m = versions.find((x) => x.version === String(Number(version)));
-    if (!m) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" has no version "${version}" (versions: ${versions.map((x) => x.version).join(', ')})`);
+    if (!m)
+      throw new LoupeError(
+        ErrorCode.ModelNotFound,
+        `model "${name}" has no version "${version}" (versions: ${versions.map((x) => x.version).join(', ')})`,
+      );
     return m;
   }
 
@@ -105,7 +138,9 @@ export class RemoteBackend implements InferenceBackend {
       binaryInputs: new Map([['image', withLength(req.image)]]),
     });
     const out = res.outputs[0]!;
-    const raw = out.binary ? new Float32Array(out.binary.buffer.slice(out.binary.byteOffset, out.binary.byteOffset + out.binary.byteLength)) : Float32Array.from(out.data as number[]);
+    const raw = out.binary
+      ? new Float32Array(out.binary.buffer.slice(out.binary.byteOffset, out.binary.byteOffset + out.binary.byteLength))
+      : Float32Array.from(out.data as number[]);
     const scores = m.output_kind === 'logits' ? softmax(raw) : raw;
     const p = res.parameters ?? {};
     const num = (x: unknown) => (typeof x === 'number' ? Math.round(x * 1000) / 1000 : 0);
@@ -113,8 +148,18 @@ export class RemoteBackend implements InferenceBackend {
     return {
       model: { name: res.model_name, version: res.model_version ?? m.version },
       predictions: topIndices(scores, topK).map((index) => ({ label: m.labels[index]!, index, score: scores[index]! })),
-      image: { format: String(p.loupe_image_format ?? 'unknown'), width: Number(p.loupe_image_width ?? 0), height: Number(p.loupe_image_height ?? 0) },
-      timings_ms: { decode: num(p.loupe_decode_ms), preprocess: num(p.loupe_preprocess_ms), queue: num(p.loupe_queue_ms), inference: num(p.loupe_inference_ms), total: num(performance.now() - started) },
+      image: {
+        format: String(p.loupe_image_format ?? 'unknown'),
+        width: Number(p.loupe_image_width ?? 0),
+        height: Number(p.loupe_image_height ?? 0),
+      },
+      timings_ms: {
+        decode: num(p.loupe_decode_ms),
+        preprocess: num(p.loupe_preprocess_ms),
+        queue: num(p.loupe_queue_ms),
+        inference: num(p.loupe_inference_ms),
+        total: num(performance.now() - started),
+      },
     };
   }
 
@@ -130,7 +175,10 @@ export class RemoteBackend implements InferenceBackend {
     });
     const headJson = Buffer.from(JSON.stringify({ ...header, inputs }));
     const body = Buffer.concat([headJson, ...chunks]);
-    const answer = await this.send('POST', path, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headJson.length) });
+    const answer = await this.send('POST', path, body, {
+      'content-type': 'application/octet-stream',
+      'inference-header-content-length': String(headJson.length),
+    });
     return decodeResponse(answer);
   }
 
@@ -140,10 +188,18 @@ export class RemoteBackend implements InferenceBackend {
   }
 
   /** One request, retried on another replica when a replica is down or failing. */
-  private async send(method: string, path: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
+  private async send(
+    method: string,
+    path: string,
+    body?: Buffer,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
     const targets = this.endpoints.pick(Math.max(3, this.endpoints.size));
-    if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S });
+    if (targets.length === 0)
+      throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', {
+        retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S,
+      });
     let last: Answer | undefined;
     let lastErr: unknown;
     for (const { origin, pool } of targets) {
@@ -153,7 +209,10 @@ export class RemoteBackend implements InferenceBackend {
         answer = { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
       } catch (err) {
         lastErr = err;
-        this.deps.logger.warn({ origin, err: (err as Error).message, path }, 'model server unreachable; trying another replica');
+        this.deps.logger.warn(
+          { origin, err: (err as Error).message, path },
+          'model server unreachable; trying another replica',
+        );
         continue;
       }
       // A 4xx is the request's own fault: the same on every replica, so no retry.
@@ -163,17 +222,42 @@ export class RemoteBackend implements InferenceBackend {
     }
     void this.endpoints.resolve().catch(() => undefined);
     if (last) return check(last);
-    throw new LoupeError(ErrorCode.NotReady, `no model server answered (${(lastErr as Error)?.message ?? 'unknown error'})`, { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S, cause: lastErr });
+    throw new LoupeError(
+      ErrorCode.NotReady,
+      `no model server answered (${(lastErr as Error)?.message ?? 'unknown error'})`,
+      { retryAfterS: this.deps.config.LOUPE_RETRY_AFTER_S, cause: lastErr },
+    );
   }
 }
 
 interface RemoteModel {
-  name: string; version: string; provider: string; description?: string; labels: string[];
-  inputs: ModelInfo['inputs']; outputs: ModelInfo['outputs']; preprocessing: ModelInfo['input']; output_kind: ModelInfo['output_kind']; batching: ModelInfo['batching'];
+  name: string;
+  version: string;
+  provider: string;
+  description?: string;
+  labels: string[];
+  inputs: ModelInfo['inputs'];
+  outputs: ModelInfo['outputs'];
+  preprocessing: ModelInfo['input'];
+  output_kind: ModelInfo['output_kind'];
+  batching: ModelInfo['batching'];
 }
 
 function toInfo(r: RemoteModel): ModelInfo {
-  return { name: r.name, version: r.version, format: 'onnx', platform: 'onnxruntime_onnx', inputs: r.inputs, outputs: r.outputs, labels: r.labels, provider: r.provider, input: r.preprocessing, output_kind: r.output_kind, batching: r.batching, description: r.description };
+  return {
+    name: r.name,
+    version: r.version,
+    format: 'onnx',
+    platform: 'onnxruntime_onnx',
+    inputs: r.inputs,
+    outputs: r.outputs,
+    labels: r.labels,
+    provider: r.provider,
+    input: r.preprocessing,
+    output_kind: r.output_kind,
+    batching: r.batching,
+    description: r.description,
+  };
 }
 
 /** A non-2xx answer becomes the same LoupeError the model server raised. */
@@ -183,10 +267,19 @@ function check(a: Answer): Answer {
   let message = `model server answered ${a.status}`;
   try {
     const body = JSON.parse(a.body.toString('utf8')) as { error?: string | { message?: string } };
-    message = typeof body.error === 'string' ? body.error : body.error?.message ?? message;
-  } catch { /* not JSON */ }
+    message = typeof body.error === 'string' ? body.error : (body.error?.message ?? message);
+  } catch {
+    /* not JSON */
+  }
   const known = KNOWN_CODES.has(code) ? (code as ErrorCode) : undefined;
-  const fallback = a.status === 404 ? ErrorCode.ModelNotFound : a.status === 503 ? ErrorCode.Overloaded : a.status < 500 ? ErrorCode.BadRequest : ErrorCode.Internal;
+  const fallback =
+    a.status === 404
+      ? ErrorCode.ModelNotFound
+      : a.status === 503
+        ? ErrorCode.Overloaded
+        : a.status < 500
+          ? ErrorCode.BadRequest
+          : ErrorCode.Internal;
   const retry = a.headers['retry-after'];
   throw new LoupeError(known ?? fallback, message, retry ? { retryAfterS: Number(retry) } : {});
 }

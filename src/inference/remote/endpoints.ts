@@ -26,14 +26,21 @@ export class Endpoints {
   }
 
   async resolve(): Promise<void> {
-    const all = await Promise.all(this.bases.map(async (base) => {
-      const port = base.port || (base.protocol === 'https:' ? '443' : '80');
-      const found = await lookup(base.hostname.replace(/^\[|\]$/g, ''), { all: true }).catch(() => []);
-      return found.map((a) => `${base.protocol}//${a.family === 6 ? `[${a.address}]` : a.address}:${port}`);
-    }));
+    const all = await Promise.all(
+      this.bases.map(async (base) => {
+        const port = base.port || (base.protocol === 'https:' ? '443' : '80');
+        const found = await lookup(base.hostname.replace(/^\[|\]$/g, ''), { all: true }).catch(() => []);
+        return found.map((a) => `${base.protocol}//${a.family === 6 ? `[${a.address}]` : a.address}:${port}`);
+      }),
+    );
     const origins = [...new Set(all.flat())].sort();
     if (origins.length === 0) throw new Error(`cannot resolve ${this.bases.map((b) => b.host).join(', ')}`);
-    for (const o of origins) if (!this.pools.has(o)) this.pools.set(o, new Pool(o, { connections: 16, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }));
+    for (const o of origins)
+      if (!this.pools.has(o))
+        this.pools.set(
+          o,
+          new Pool(o, { connections: 16, keepAliveTimeout: 10_000, headersTimeout: 60_000, bodyTimeout: 60_000 }),
+        );
     for (const [o, pool] of this.pools) {
       if (!origins.includes(o)) {
         this.pools.delete(o);

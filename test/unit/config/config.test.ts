@@ -15,7 +15,12 @@ describe('loadConfig', () => {
     assert.ok(Object.isFrozen(c));
   });
   it('converts strings from the environment', () => {
-    const c = loadConfig({ PORT: '9001', LOUPE_REQUIRE_GPU: 'true', LOUPE_MAX_QUEUE_DELAY_MS: '0.5', LOUPE_EXECUTION_PROVIDERS: 'webgpu, cpu' });
+    const c = loadConfig({
+      PORT: '9001',
+      LOUPE_REQUIRE_GPU: 'true',
+      LOUPE_MAX_QUEUE_DELAY_MS: '0.5',
+      LOUPE_EXECUTION_PROVIDERS: 'webgpu, cpu',
+    });
     assert.equal(c.PORT, 9001);
     assert.equal(c.LOUPE_REQUIRE_GPU, true);
     assert.equal(c.LOUPE_MAX_QUEUE_DELAY_MS, 0.5);
@@ -28,12 +33,15 @@ describe('loadConfig', () => {
       [{ LOUPE_EXECUTION_PROVIDERS: 'cuda,tpu' }, 'LOUPE_EXECUTION_PROVIDERS'],
       [{ LOUPE_MAX_UPLOAD_BYTES: '-5' }, 'LOUPE_MAX_UPLOAD_BYTES'],
     ] as const) {
-      assert.throws(() => loadConfig(env), (err: Error) => {
-        assert.ok(err instanceof ConfigError);
-        assert.match(err.message, new RegExp(`^invalid configuration: ${name} `));
-        assert.ok(!err.message.includes('\n'));
-        return true;
-      });
+      assert.throws(
+        () => loadConfig(env),
+        (err: Error) => {
+          assert.ok(err instanceof ConfigError);
+          assert.match(err.message, new RegExp(`^invalid configuration: ${name} `));
+          assert.ok(!err.message.includes('\n'));
+          return true;
+        },
+      );
     }
   });
   it('README and .env.example document every variable', () => {

@@ -5,7 +5,15 @@ import { preprocess, type PreprocessSpec } from '../../../src/images/index.ts';
 import { LoupeError } from '../../../src/errors.ts';
 import { diff, fixture, fixtureTensor } from '../../helpers/fixtures.ts';
 
-const RGB: PreprocessSpec = { color: 'rgb', width: 32, height: 32, resize: 'shorter-side-center-crop', resize_shorter: 36, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+const RGB: PreprocessSpec = {
+  color: 'rgb',
+  width: 32,
+  height: 32,
+  resize: 'shorter-side-center-crop',
+  resize_shorter: 36,
+  mean: [0.485, 0.456, 0.406],
+  std: [0.229, 0.224, 0.225],
+};
 const GRAY: PreprocessSpec = { color: 'grayscale', width: 28, height: 28, resize: 'stretch', mean: [0.5], std: [0.25] };
 const limits = { maxPixels: 40_000_000 };
 
@@ -41,7 +49,9 @@ describe('preprocess matches torchvision', () => {
 
   it('is exact where no resampling happens (28×28 grayscale PNG)', async () => {
     const pixels = Buffer.from(Array.from({ length: 28 * 28 }, (_, i) => (i * 7) % 256));
-    const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+    const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+      .png()
+      .toBuffer();
     const out = await preprocess(png, { ...GRAY, resize: 'shorter-side-center-crop', resize_shorter: 28 }, limits);
     const expected = Array.from(pixels, (v) => (v / 255 - 0.5) / 0.25);
     assert.ok(diff(out.tensor, expected).max < 1e-5);
@@ -65,12 +75,17 @@ describe('preprocess refuses bad input', () => {
     assert.equal(await code(jpg.subarray(0, jpg.length / 2)), 'INVALID_IMAGE');
     const png = fixture('dog-160x120.png');
     assert.equal(await code(png.subarray(0, png.length / 2)), 'INVALID_IMAGE');
-    assert.equal(await code(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')), 'UNSUPPORTED_MEDIA_TYPE');
+    assert.equal(
+      await code(Buffer.from('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>')),
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
     assert.equal(await code(Buffer.from('BM\0\0\0\0')), 'UNSUPPORTED_MEDIA_TYPE');
     assert.equal(await code(jpg, RGB, { maxPixels: 1000 }), 'IMAGE_TOO_LARGE');
   });
   it('a PNG whose header claims 100k × 100k pixels is refused before decoding', async () => {
-    const bomb = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } }).png().toBuffer();
+    const bomb = await sharp({ create: { width: 1, height: 1, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     bomb.writeUInt32BE(100_000, 16); // IHDR width
     bomb.writeUInt32BE(100_000, 20); // IHDR height
     assert.equal(await code(bomb), 'IMAGE_TOO_LARGE');

@@ -9,7 +9,10 @@ describe('sniffFormat reads magic numbers, not names', () => {
     assert.deepEqual(sniffFormat(fixture('dog-160x120.png')), { kind: 'supported', format: 'png' });
     assert.deepEqual(sniffFormat(Buffer.from('RIFF\0\0\0\0WEBPVP8 ')), { kind: 'supported', format: 'webp' });
     assert.deepEqual(sniffFormat(Buffer.from('GIF89a......')), { kind: 'supported', format: 'gif' });
-    assert.deepEqual(sniffFormat(Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0])), { kind: 'supported', format: 'tiff' });
+    assert.deepEqual(sniffFormat(Buffer.from([0x49, 0x49, 0x2a, 0x00, 8, 0, 0, 0])), {
+      kind: 'supported',
+      format: 'tiff',
+    });
     assert.deepEqual(sniffFormat(Buffer.from('\0\0\0\x1cftypavif\0\0\0\0')), { kind: 'supported', format: 'avif' });
   });
   it('names refused formats so the client gets 415', () => {

@@ -8,7 +8,11 @@ import { LoupeError } from '../../../src/errors.ts';
 function make(opts: Partial<BatcherOptions> & { runMs?: number } = {}) {
   const sizes: number[] = [];
   const b = new Batcher({
-    maxBatchSize: 8, maxQueueDelayMs: 5, maxQueueSize: 100, itemSize: 2, retryAfterS: 1,
+    maxBatchSize: 8,
+    maxQueueDelayMs: 5,
+    maxQueueSize: 100,
+    itemSize: 2,
+    retryAfterS: 1,
     run: async (batch, n) => {
       sizes.push(n);
       await sleep(opts.runMs ?? 5);
@@ -34,7 +38,10 @@ describe('Batcher', () => {
     const { b, sizes } = make({ maxBatchSize: 4 });
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => b.submit(Float32Array.of(i, i))));
     assert.deepEqual(sizes, [4, 4, 2]);
-    assert.deepEqual(results.map((r) => r.output[0]), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    assert.deepEqual(
+      results.map((r) => r.output[0]),
+      [0, 2, 4, 6, 8, 10, 12, 14, 16, 18],
+    );
   });
 
   it('does not hold a lone request longer than max_queue_delay_ms', async () => {
@@ -51,7 +58,10 @@ describe('Batcher', () => {
     const { b } = make({ maxBatchSize: 2, maxQueueSize: 4, runMs: 30, retryAfterS: 3, onReject: () => rejected++ });
     const accepted = Array.from({ length: 6 }, () => b.submit(Float32Array.of(1, 1)));
     await sleep(10); // first batch of 2 is running, 4 wait
-    await assert.rejects(b.submit(Float32Array.of(1, 1)), (err: unknown) => err instanceof LoupeError && err.code === 'OVERLOADED' && err.retryAfterS === 3);
+    await assert.rejects(
+      b.submit(Float32Array.of(1, 1)),
+      (err: unknown) => err instanceof LoupeError && err.code === 'OVERLOADED' && err.retryAfterS === 3,
+    );
     assert.equal(rejected, 1);
     await Promise.all(accepted);
     const again = await b.submit(Float32Array.of(3, 3));
@@ -62,7 +72,10 @@ describe('Batcher', () => {
     const { b } = make({ maxBatchSize: 1, maxQueueSize: 2, runMs: 30 });
     const r1 = b.admit();
     const r2 = b.admit();
-    assert.throws(() => b.admit(), (err: unknown) => err instanceof LoupeError && err.code === 'OVERLOADED');
+    assert.throws(
+      () => b.admit(),
+      (err: unknown) => err instanceof LoupeError && err.code === 'OVERLOADED',
+    );
     r1();
     r1(); // idempotent
     const r3 = b.admit();
@@ -74,14 +87,21 @@ describe('Batcher', () => {
   it('rejects every item of a failed batch and keeps serving', async () => {
     let fail = true;
     const b = new Batcher({
-      maxBatchSize: 4, maxQueueDelayMs: 1, maxQueueSize: 10, itemSize: 1, retryAfterS: 1,
+      maxBatchSize: 4,
+      maxQueueDelayMs: 1,
+      maxQueueSize: 10,
+      itemSize: 1,
+      retryAfterS: 1,
       run: async (batch, n) => {
         if (fail) throw new Error('boom');
         return Array.from({ length: n }, (_, i) => batch.slice(i, i + 1));
       },
     });
     const r = await Promise.allSettled([b.submit(Float32Array.of(1)), b.submit(Float32Array.of(2))]);
-    assert.deepEqual(r.map((x) => x.status), ['rejected', 'rejected']);
+    assert.deepEqual(
+      r.map((x) => x.status),
+      ['rejected', 'rejected'],
+    );
     fail = false;
     assert.deepEqual([...(await b.submit(Float32Array.of(5))).output], [5]);
   });

@@ -11,9 +11,19 @@ import { tempDir } from '../../helpers/server.ts';
 
 function backend(env: Record<string, string>, store: string) {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const config = loadConfig({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', LOUPE_LOG_LEVEL: 'info', ...env });
-  const b = new LocalBackend({ config, logger: createLogger('info', { destination: dest }), metrics: createMetrics(), cpus: 1 });
+  const b = new LocalBackend({
+    config,
+    logger: createLogger('info', { destination: dest }),
+    metrics: createMetrics(),
+    cpus: 1,
+  });
   return { b, logs: () => lines.map((l) => JSON.parse(l) as { msg: string; provider?: string }) };
 }
 
@@ -33,8 +43,14 @@ describe('execution providers', () => {
     assert.equal(b.getModel('m').provider, 'cpu');
     assert.ok(b.readiness().ready);
     const msgs = logs().map((l) => l.msg);
-    assert.ok(msgs.some((m) => /execution provider cuda failed to initialise/.test(m)), msgs.join('\n'));
-    assert.ok(msgs.some((m) => /requested providers cuda,cpu, active cpu/.test(m)), msgs.join('\n'));
+    assert.ok(
+      msgs.some((m) => /execution provider cuda failed to initialise/.test(m)),
+      msgs.join('\n'),
+    );
+    assert.ok(
+      msgs.some((m) => /requested providers cuda,cpu, active cpu/.test(m)),
+      msgs.join('\n'),
+    );
     await b.close();
   });
 
@@ -52,7 +68,10 @@ describe('execution providers', () => {
   it('a model can pick another ONNX file per provider (e.g. an fp16 variant for GPUs)', async () => {
     const store = tempDir();
     writeStoreModel(store, { name: 'm', channels: 1, height: 4, width: 4, classes: 3, seed: 1 });
-    writeFileSync(path.join(store, 'm', '1', 'model.alt.onnx'), tinyModel({ channels: 1, height: 4, width: 4, classes: 3, seed: 2 }).bytes);
+    writeFileSync(
+      path.join(store, 'm', '1', 'model.alt.onnx'),
+      tinyModel({ channels: 1, height: 4, width: 4, classes: 3, seed: 2 }).bytes,
+    );
     const cfgPath = path.join(store, 'm', 'model.json');
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
     const input = { name: 'input', shape: [1, 1, 4, 4], datatype: 'FP32', data: new Array(16).fill(0.5) };

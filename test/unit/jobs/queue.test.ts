@@ -18,7 +18,12 @@ for (const [engine, url] of engines) {
     before(async () => {
       db = await openDatabase({ url, dataDir: 'memory://' });
       // A schema of its own, so this never meets the jobs of another test on the same server.
-      boss = await createQueue(db, { schema: `pgboss_t${process.pid}`, migrate: true, supervise: true, superviseIntervalSeconds: 1 });
+      boss = await createQueue(db, {
+        schema: `pgboss_t${process.pid}`,
+        migrate: true,
+        supervise: true,
+        superviseIntervalSeconds: 1,
+      });
       boss.on('error', (err: Error) => errors.push(err));
     });
     after(async () => {
@@ -39,7 +44,10 @@ for (const [engine, url] of engines) {
         [again] = await boss.fetch('lapse');
       }
       assert.equal(again?.id, id, 'the job was not handed out again after its heartbeat lapsed');
-      assert.deepEqual(errors.map((e) => e.message), []);
+      assert.deepEqual(
+        errors.map((e) => e.message),
+        [],
+      );
     });
   });
 }

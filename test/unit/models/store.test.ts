@@ -18,7 +18,10 @@ describe('model store', () => {
     writeStoreModel(s, { name: 'a', version: '10', channels: 3, height: 8, width: 8, classes: 3 });
     const scan = scanStore(s);
     assert.deepEqual(scan.problems, []);
-    assert.deepEqual(scan.entries.map((e) => `${e.name}/${e.version}`), ['a/2', 'a/10']);
+    assert.deepEqual(
+      scan.entries.map((e) => `${e.name}/${e.version}`),
+      ['a/2', 'a/10'],
+    );
     assert.deepEqual(scan.entries[0]!.labels, ['class-0', 'class-1', 'class-2']);
   });
 
@@ -29,12 +32,18 @@ describe('model store', () => {
     writeStoreModel(s, { name: 'bad-json', channels: 1, height: 4, width: 4, classes: 2 });
     writeFileSync(path.join(s, 'bad-json', 'model.json'), '{ nope');
     writeStoreModel(s, { name: 'bad-schema', channels: 1, height: 4, width: 4, classes: 2 });
-    writeFileSync(path.join(s, 'bad-schema', 'model.json'), JSON.stringify({ input: { name: 'x' }, output: { kind: 'logits' } }));
+    writeFileSync(
+      path.join(s, 'bad-schema', 'model.json'),
+      JSON.stringify({ input: { name: 'x' }, output: { kind: 'logits' } }),
+    );
     writeStoreModel(s, { name: 'no-labels', channels: 1, height: 4, width: 4, classes: 2 });
     writeFileSync(path.join(s, 'no-labels', 'labels.txt'), '');
     mkdirSync(path.join(s, 'no-onnx', '1'), { recursive: true });
     const scan = scanStore(s);
-    assert.deepEqual(scan.entries.map((e) => e.name), ['good']);
+    assert.deepEqual(
+      scan.entries.map((e) => e.name),
+      ['good'],
+    );
     const byName = Object.fromEntries(scan.problems.map((p) => [p.name, p.error]));
     assert.match(byName['no-versions']!, /no numeric version/);
     assert.match(byName['bad-json']!, /not valid JSON/);
@@ -48,12 +57,29 @@ describe('model store', () => {
     writeStoreModel(s, { name: 'ok', channels: 3, height: 8, width: 8, classes: 3 });
     const good = await validateModels(path.join(s, 'ok'));
     assert.equal(good.ok, true, good.lines.join('\n'));
-    assert.match(good.lines.join('\n'), /✓ ok\/1: input input \[batch, 3, 8, 8\] rgb, output logits \[batch, 3\] logits, 3 labels/);
+    assert.match(
+      good.lines.join('\n'),
+      /✓ ok\/1: input input \[batch, 3, 8, 8\] rgb, output logits \[batch, 3\] logits, 3 labels/,
+    );
 
     writeStoreModel(s, { name: 'wrong', channels: 3, height: 8, width: 8, classes: 3 });
     writeFileSync(path.join(s, 'wrong', 'labels.txt'), 'a\nb\nc\nd\n');
     const cfg = path.join(s, 'wrong', 'model.json');
-    writeFileSync(cfg, JSON.stringify({ input: { name: 'pixels', color: 'rgb', width: 8, height: 8, resize: 'stretch', mean: [0, 0, 0], std: [1, 1, 1] }, output: { kind: 'logits' } }));
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        input: {
+          name: 'pixels',
+          color: 'rgb',
+          width: 8,
+          height: 8,
+          resize: 'stretch',
+          mean: [0, 0, 0],
+          std: [1, 1, 1],
+        },
+        output: { kind: 'logits' },
+      }),
+    );
     const bad = await validateModels(s);
     assert.equal(bad.ok, false);
     const text = bad.lines.join('\n');

@@ -10,12 +10,17 @@ if (process.env.LOUPE_TEST_DATABASE_URL) engines.push(['PostgreSQL', process.env
 
 /** A classification of a model named for this run, so rows of earlier runs never match. */
 const model = `group-commit-${randomUUID().slice(0, 8)}`;
-const classification = (width = 768): Classification => ({
-  id: '', model: { name: model, version: '1' },
-  predictions: [{ label: 'cat', index: 3, score: 0.9 }, { label: 'dog', index: 5, score: 0.1 }],
-  timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 2, total: 4 },
-  image: { format: 'jpeg', width, height: 576 },
-} as unknown as Classification);
+const classification = (width = 768): Classification =>
+  ({
+    id: '',
+    model: { name: model, version: '1' },
+    predictions: [
+      { label: 'cat', index: 3, score: 0.9 },
+      { label: 'dog', index: 5, score: 0.1 },
+    ],
+    timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 2, total: 4 },
+    image: { format: 'jpeg', width, height: 576 },
+  }) as unknown as Classification;
 
 for (const [engine, url] of engines) {
   describe(`prediction history on ${engine}`, () => {
@@ -28,7 +33,13 @@ for (const [engine, url] of engines) {
       await migrate(db);
       // Count the INSERTs the store sends, to see concurrent records share them.
       const query = db.query.bind(db);
-      db = { ...db, query: (text: string, params?: unknown[]) => { if (/^\s*INSERT INTO predictions/.test(text)) inserts++; return query(text, params); } } as Database;
+      db = {
+        ...db,
+        query: (text: string, params?: unknown[]) => {
+          if (/^\s*INSERT INTO predictions/.test(text)) inserts++;
+          return query(text, params);
+        },
+      } as Database;
       store = new PredictionStore(db, { keepImages: false });
     });
     after(async () => {
@@ -39,8 +50,11 @@ for (const [engine, url] of engines) {
     it('records made at the same time share INSERTs (group commit), each stored as given', async () => {
       inserts = 0;
       const n = 40;
-      const made = await Promise.all(Array.from({ length: n }, (_, i) =>
-        store.record(classification(), new Uint8Array([i, 1, 2, 3]), { n: String(i) })));
+      const made = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          store.record(classification(), new Uint8Array([i, 1, 2, 3]), { n: String(i) }),
+        ),
+      );
       assert.ok(inserts < n / 2, `${inserts} INSERTs for ${n} concurrent records`);
       for (const [i, r] of made.entries()) {
         assert.equal(r.metadata.n, String(i), 'each caller gets its own row back');
@@ -59,7 +73,9 @@ for (const [engine, url] of engines) {
 
     // A first record keeps the writer busy, so the ones after it go into one group together.
     const grouped = (...rest: Array<() => Promise<unknown>>) =>
-      Promise.allSettled([store.record(classification(), new Uint8Array([0]), {}), ...rest.map((f) => f())]).then((r) => r.slice(1));
+      Promise.allSettled([store.record(classification(), new Uint8Array([0]), {}), ...rest.map((f) => f())]).then((r) =>
+        r.slice(1),
+      );
 
     it('a row the database refuses fails only its own caller', async () => {
       inserts = 0;
@@ -68,7 +84,10 @@ for (const [engine, url] of engines) {
         () => store.record(classification(1.5), new Uint8Array([2]), {}), // width is an integer column
         () => store.record(classification(), new Uint8Array([3]), {}),
       );
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'rejected', 'fulfilled'],
+      );
       assert.match(String((results[1] as PromiseRejectedResult).reason), /integer/);
       assert.ok(inserts >= 5, 'the failed group was retried row by row');
     });
@@ -79,8 +98,13 @@ for (const [engine, url] of engines) {
         () => store.record(classification(), new Uint8Array([1]), { which: 'first' }, undefined, id),
         () => store.record(classification(), new Uint8Array([2]), { which: 'second' }, undefined, id),
       );
-      assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'fulfilled']);
-      const [a, b] = results.map((r) => (r as PromiseFulfilledResult<{ id: string; metadata: Record<string, string> }>).value);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ['fulfilled', 'fulfilled'],
+      );
+      const [a, b] = results.map(
+        (r) => (r as PromiseFulfilledResult<{ id: string; metadata: Record<string, string> }>).value,
+      );
       assert.equal(a!.id, id);
       assert.equal(b!.id, id);
       assert.deepEqual(b!.metadata, a!.metadata);

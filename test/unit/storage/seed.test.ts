@@ -13,7 +13,15 @@ const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), p));
 /** A logger whose messages land in `lines`. */
 function capture() {
   const lines: string[] = [];
-  const logger = createLogger('info', { pretty: false, destination: { write: (s: string) => { lines.push(s); return true; } } });
+  const logger = createLogger('info', {
+    pretty: false,
+    destination: {
+      write: (s: string) => {
+        lines.push(s);
+        return true;
+      },
+    },
+  });
   return { logger, lines };
 }
 
@@ -35,7 +43,16 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
     const s = await openStorage(config, logger, { migrate: true, supervise: false });
     const v = await s.db.query<{ version: string }>('SELECT max(version)::text AS version FROM loupe_schema_version');
     assert.equal(v.rows[0]!.version, '2');
-    const rec = await s.history.record({ model: { name: 'm', version: '1' }, predictions: [{ label: 'cat', index: 0, score: 0.9 }], image: { format: 'png', width: 1, height: 1 }, timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 1, total: 3 } }, new Uint8Array([1, 2, 3]), {});
+    const rec = await s.history.record(
+      {
+        model: { name: 'm', version: '1' },
+        predictions: [{ label: 'cat', index: 0, score: 0.9 }],
+        image: { format: 'png', width: 1, height: 1 },
+        timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 1, total: 3 },
+      },
+      new Uint8Array([1, 2, 3]),
+      {},
+    );
     await s.boss.createQueue('seed-check');
     await s.boss.send('seed-check', { ok: true });
     await s.close();
@@ -52,7 +69,11 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
     const bad = path.join(tmp('loupe-bad-seed-'), 'seed.tar.gz');
     writeFileSync(bad, 'not a tarball');
     const { logger, lines } = capture();
-    const config = loadConfig({ LOUPE_DATA_DIR: tmp('loupe-bad-seeded-'), LOUPE_PGLITE_SEED: bad, LOUPE_LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      LOUPE_DATA_DIR: tmp('loupe-bad-seeded-'),
+      LOUPE_PGLITE_SEED: bad,
+      LOUPE_LOG_LEVEL: 'silent',
+    });
     const s = await openStorage(config, logger, { migrate: true, supervise: false });
     const v = await s.db.query<{ version: string }>('SELECT max(version)::text AS version FROM loupe_schema_version');
     assert.equal(v.rows[0]!.version, '2');

@@ -10,7 +10,10 @@ export const HEADER_LENGTH = 'inference-header-content-length';
  */
 export function splitBinaryRequest(body: Buffer, headerLength: number): OipInferRequest {
   if (!Number.isInteger(headerLength) || headerLength <= 0 || headerLength > body.length) {
-    throw new LoupeError(ErrorCode.InvalidTensor, `Inference-Header-Content-Length ${headerLength} does not fit a ${body.length}-byte body`);
+    throw new LoupeError(
+      ErrorCode.InvalidTensor,
+      `Inference-Header-Content-Length ${headerLength} does not fit a ${body.length}-byte body`,
+    );
   }
   let header: OipInferRequest;
   try {
@@ -24,12 +27,16 @@ export function splitBinaryRequest(body: Buffer, headerLength: number): OipInfer
     const size = input.parameters?.binary_data_size;
     if (size === undefined) continue;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || off + size > body.length) {
-      throw new LoupeError(ErrorCode.InvalidTensor, `input "${input.name}": binary_data_size ${String(size)} overruns the body`);
+      throw new LoupeError(
+        ErrorCode.InvalidTensor,
+        `input "${input.name}": binary_data_size ${String(size)} overruns the body`,
+      );
     }
     binaryInputs.set(input.name, body.subarray(off, off + size));
     off += size;
   }
-  if (off !== body.length) throw new LoupeError(ErrorCode.InvalidTensor, `${body.length - off} bytes after the last binary input`);
+  if (off !== body.length)
+    throw new LoupeError(ErrorCode.InvalidTensor, `${body.length - off} bytes after the last binary input`);
   return { ...header, binaryInputs };
 }
 

@@ -2,47 +2,95 @@ import { Type } from 'typebox';
 
 const Parameters = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 
-export const InferRequestSchema = Type.Object({
-  id: Type.Optional(Type.String()),
-  parameters: Type.Optional(Parameters),
-  inputs: Type.Array(Type.Object({
-    name: Type.String({ minLength: 1 }),
-    shape: Type.Array(Type.Integer({ minimum: 0 })),
-    datatype: Type.String({ minLength: 1 }),
+export const InferRequestSchema = Type.Object(
+  {
+    id: Type.Optional(Type.String()),
     parameters: Type.Optional(Parameters),
-    data: Type.Optional(Type.Array(Type.Unknown())),
-  }), { minItems: 1 }),
-  outputs: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), parameters: Type.Optional(Parameters) }))),
-}, {
-  examples: [
-    { id: 'req-1', inputs: [{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: ['…784 numbers…'] }] },
-    { inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: ['<base64 of a JPEG/PNG file>'] }], outputs: [{ name: 'logits', parameters: { classification: 3 } }] },
-  ],
-});
+    inputs: Type.Array(
+      Type.Object({
+        name: Type.String({ minLength: 1 }),
+        shape: Type.Array(Type.Integer({ minimum: 0 })),
+        datatype: Type.String({ minLength: 1 }),
+        parameters: Type.Optional(Parameters),
+        data: Type.Optional(Type.Array(Type.Unknown())),
+      }),
+      { minItems: 1 },
+    ),
+    outputs: Type.Optional(
+      Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), parameters: Type.Optional(Parameters) })),
+    ),
+  },
+  {
+    examples: [
+      { id: 'req-1', inputs: [{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: ['…784 numbers…'] }] },
+      {
+        inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: ['<base64 of a JPEG/PNG file>'] }],
+        outputs: [{ name: 'logits', parameters: { classification: 3 } }],
+      },
+    ],
+  },
+);
 
-export const InferResponseSchema = Type.Object({
-  model_name: Type.String(),
-  model_version: Type.Optional(Type.String()),
-  id: Type.Optional(Type.String()),
-  parameters: Type.Optional(Parameters),
-  outputs: Type.Array(Type.Object({
-    name: Type.String(),
-    shape: Type.Array(Type.Integer()),
-    datatype: Type.String(),
+export const InferResponseSchema = Type.Object(
+  {
+    model_name: Type.String(),
+    model_version: Type.Optional(Type.String()),
+    id: Type.Optional(Type.String()),
     parameters: Type.Optional(Parameters),
-    data: Type.Optional(Type.Array(Type.Union([Type.Number(), Type.String()]))),
-  })),
-}, {
-  examples: [{ model_name: 'fashion-mnist', model_version: '1', id: 'req-1', outputs: [{ name: 'logits', shape: [1, 3], datatype: 'BYTES', data: ['9.81:9:Ankle boot', '4.2:7:Sneaker', '1.1:5:Sandal'] }] }],
-});
+    outputs: Type.Array(
+      Type.Object({
+        name: Type.String(),
+        shape: Type.Array(Type.Integer()),
+        datatype: Type.String(),
+        parameters: Type.Optional(Parameters),
+        data: Type.Optional(Type.Array(Type.Union([Type.Number(), Type.String()]))),
+      }),
+    ),
+  },
+  {
+    examples: [
+      {
+        model_name: 'fashion-mnist',
+        model_version: '1',
+        id: 'req-1',
+        outputs: [
+          {
+            name: 'logits',
+            shape: [1, 3],
+            datatype: 'BYTES',
+            data: ['9.81:9:Ankle boot', '4.2:7:Sneaker', '1.1:5:Sandal'],
+          },
+        ],
+      },
+    ],
+  },
+);
 
-export const TensorMetadata = Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) });
-
-export const ModelMetadataSchema = Type.Object({
+export const TensorMetadata = Type.Object({
   name: Type.String(),
-  versions: Type.Array(Type.String()),
-  platform: Type.String(),
-  inputs: Type.Array(TensorMetadata),
-  outputs: Type.Array(TensorMetadata),
-  parameters: Type.Optional(Parameters),
-}, { examples: [{ name: 'fashion-mnist', versions: ['1'], platform: 'onnxruntime_onnx', inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }], outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }], parameters: { provider: 'cpu', labels: 10 } }] });
+  datatype: Type.String(),
+  shape: Type.Array(Type.Integer()),
+});
+
+export const ModelMetadataSchema = Type.Object(
+  {
+    name: Type.String(),
+    versions: Type.Array(Type.String()),
+    platform: Type.String(),
+    inputs: Type.Array(TensorMetadata),
+    outputs: Type.Array(TensorMetadata),
+    parameters: Type.Optional(Parameters),
+  },
+  {
+    examples: [
+      {
+        name: 'fashion-mnist',
+        versions: ['1'],
+        platform: 'onnxruntime_onnx',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
+        outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
+        parameters: { provider: 'cpu', labels: 10 },
+      },
+    ],
+  },
+);
