@@ -29,7 +29,8 @@ writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${table}\n${rea
 
 const compose = readFileSync(path.join(ROOT, 'scripts', 'env-compose.txt'), 'utf8');
 const env = [
-  '# Loupe configuration. Every variable is optional; the values shown are the defaults.',
+  '# Loupe configuration. Every variable is optional for `loupe serve` (gateway and worker need',
+  '# LOUPE_MODEL_SERVER_URL); the values shown are the defaults.',
   '# Export them before `npm start`, pass them with `docker run -e`, or copy this file to .env for',
   '# docker-compose (which also reads the compose-only settings at the end).',
   '',

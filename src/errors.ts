@@ -6,6 +6,9 @@ export const ErrorCode = {
   InvalidImage: 'INVALID_IMAGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  HeadersTooLarge: 'HEADERS_TOO_LARGE',
+  RequestTimeout: 'REQUEST_TIMEOUT',
+  IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
   ImageTooLarge: 'IMAGE_TOO_LARGE',
   ModelNotFound: 'MODEL_NOT_FOUND',
   NotFound: 'NOT_FOUND',
@@ -26,6 +29,9 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   IMAGE_TOO_LARGE: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
+  IDEMPOTENCY_KEY_REUSED: 422,
   MODEL_NOT_FOUND: 404,
   NOT_FOUND: 404,
   OVERLOADED: 503,
@@ -44,4 +50,12 @@ export class LoupeError extends Error {
     this.code = code;
     this.retryAfterS = opts.retryAfterS;
   }
+}
+
+/**
+ * A reason the process cannot start (bad configuration, no GPU where one is required): the
+ * CLI prints its message as one line and exits 1, without a stack trace.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
 }

@@ -1,10 +1,19 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config/index.ts';
+import { loadConfig } from '../config/index.ts';
+import { StartupError } from '../errors.ts';
 import { runUntilSignal } from '../lifecycle/index.ts';
 import { createLogger } from '../observability/index.ts';
-import { GatewayRole, ModelServerRole, ServeRole, WorkerRole, runMigrate, writeSeed } from '../roles/index.ts';
+import {
+  GatewayRole,
+  ModelServerRole,
+  ServeRole,
+  WorkerRole,
+  configureProcess,
+  runMigrate,
+  writeSeed,
+} from '../roles/index.ts';
 import { validateModels } from './models-validate.ts';
 
 const USAGE = `loupe — image classification service
@@ -51,7 +60,8 @@ async function main(argv: string[]): Promise<number> {
     case 'gateway':
     case 'model-server':
     case 'worker': {
-      const config = loadConfig();
+      const config = loadConfig(process.env, {}, { role: command });
+      configureProcess(config);
       const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
       const Role = { serve: ServeRole, gateway: GatewayRole, 'model-server': ModelServerRole, worker: WorkerRole }[
         command
@@ -93,7 +103,7 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof ConfigError) console.error(err.message);
+    if (err instanceof StartupError) console.error(err.message);
     else console.error(`loupe: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
   },

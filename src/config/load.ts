@@ -1,12 +1,29 @@
+import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
+import { StartupError } from '../errors.ts';
+import { parseProviders } from './providers.ts';
 import { ConfigSchema, type Config } from './schema.ts';
 
-export class ConfigError extends Error {
+/** Invalid configuration: the process exits 1 with this one line. */
+export class ConfigError extends StartupError {
   override name = 'ConfigError';
 }
 
-/** Parses the environment once into a frozen, typed Config; throws ConfigError naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+/** Roles that cannot run without a variable the schema leaves optional. */
+const REQUIRED: Readonly<Record<string, readonly (keyof typeof ConfigSchema.properties)[]>> = {
+  gateway: ['LOUPE_MODEL_SERVER_URL'],
+  worker: ['LOUPE_MODEL_SERVER_URL'],
+};
+
+/**
+ * Parses the environment once into a frozen, typed Config: every value checked, secret files
+ * read, derived values computed. Throws ConfigError naming the variable, in one line.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<Config> = {},
+  opts: { role?: string } = {},
+): Config {
   const raw: Record<string, unknown> = {};
   for (const key of Object.keys(ConfigSchema.properties)) {
     const value = env[key];
@@ -20,5 +37,34 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     const given = raw[name] === undefined ? '' : ` (got ${JSON.stringify(raw[name])})`;
     throw new ConfigError(`invalid configuration: ${name} ${first.message}${given}`);
   }
-  return Object.freeze(converted as Config);
+  const c = converted as Omit<Config, 'executionProviders' | 'webhookSecret' | 'databasePassword'>;
+  for (const key of REQUIRED[opts.role ?? ''] ?? []) {
+    if (!c[key]) throw new ConfigError(`invalid configuration: ${key} is required by \`loupe ${opts.role}\``);
+  }
+  const executionProviders = parseProviders(c.LOUPE_EXECUTION_PROVIDERS).filter(
+    (p) => !c.LOUPE_REQUIRE_GPU || p !== 'cpu',
+  );
+  if (executionProviders.length === 0) {
+    throw new ConfigError(
+      'invalid configuration: LOUPE_REQUIRE_GPU is set but LOUPE_EXECUTION_PROVIDERS names no GPU provider',
+    );
+  }
+  return Object.freeze({
+    ...c,
+    executionProviders: Object.freeze(executionProviders),
+    webhookSecret: readSecret('LOUPE_WEBHOOK_SECRET_FILE', c.LOUPE_WEBHOOK_SECRET_FILE) ?? c.LOUPE_WEBHOOK_SECRET,
+    databasePassword: readSecret('LOUPE_DATABASE_PASSWORD_FILE', c.LOUPE_DATABASE_PASSWORD_FILE),
+  });
+}
+
+/** A secret from a file (Docker/Compose/Kubernetes secrets); undefined when no file is named. */
+function readSecret(name: string, file: string): string | undefined {
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(
+      `invalid configuration: ${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: ${file})`,
+    );
+  }
 }

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { PROVIDER_LIST_PATTERN, type ExecutionProvider } from './providers.ts';
 
 const MiB = 1024 * 1024;
 
@@ -82,14 +83,15 @@ export const ConfigSchema = Type.Object({
     description: "Override batching.max_queue_size (requests waiting per model before 503); 0 keeps model.json's.",
   }),
   LOUPE_EXECUTION_PROVIDERS: Type.String({
-    pattern: '^\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml)(\\s*,\\s*(cpu|cuda|tensorrt|webgpu|dml|coreml))*\\s*$',
+    pattern: PROVIDER_LIST_PATTERN,
     default: 'cpu',
     description:
       'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.',
   }),
   LOUPE_REQUIRE_GPU: Type.Boolean({
     default: false,
-    description: 'Refuse to start a model on the CPU provider (a GPU provider must initialise).',
+    description:
+      'Serve only on a GPU: the CPU provider is not tried, and a model no GPU provider can load stops the process at start (exit 1).',
   }),
   LOUPE_RETRY_AFTER_S: Type.Integer({
     minimum: 1,
@@ -145,7 +147,20 @@ export const ConfigSchema = Type.Object({
     default: 10_000,
     description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
   }),
+  LOUPE_WEBHOOK_ALLOW: Type.String({
+    pattern: '^(\\s*[*]?[0-9A-Za-z._:-]+(/[0-9]{1,3})?(\\s*,\\s*[*]?[0-9A-Za-z._:-]+(/[0-9]{1,3})?)*\\s*)?$',
+    default: '',
+    description:
+      'Webhook receivers that may be on private, loopback, link-local or other non-public addresses: comma-separated CIDRs (10.0.0.0/8, fd00::/8), addresses and host names (hook, *.internal). Empty: public addresses only.',
+  }),
 });
 
-export type Config = Readonly<Static<typeof ConfigSchema>>;
-export type ConfigKey = keyof Config;
+/** The environment as validated, plus what is derived from it once, at load. */
+export interface Config extends Readonly<Static<typeof ConfigSchema>> {
+  /** LOUPE_EXECUTION_PROVIDERS, parsed: the providers to try, in order, without repeats. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** LOUPE_WEBHOOK_SECRET, or the contents of LOUPE_WEBHOOK_SECRET_FILE; '' turns webhooks off. */
+  readonly webhookSecret: string;
+  /** The contents of LOUPE_DATABASE_PASSWORD_FILE, when it is set. */
+  readonly databasePassword: string | undefined;
+}

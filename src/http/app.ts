@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import helmet from '@fastify/helmet';
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
@@ -20,6 +21,9 @@ import { predictRoutes } from './routes/predict.ts';
 import { oipRoutes } from './routes/v2/index.ts';
 import { ErrorBody, OipErrorBody } from './schemas.ts';
 import { sendError } from './errors.ts';
+import { requestLogHook } from './request-log.ts';
+import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
+import { docsCsp, helmetOptions } from './security-headers.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -53,6 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const { config, logger, metrics } = deps;
   const app = Fastify({
     loggerInstance: logger,
+    // Fastify's two lines per request (received, completed) become one: requestLogHook.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES,
     requestIdHeader: false,
     genReqId: (req) => {
@@ -61,6 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    clientErrorHandler,
+    frameworkErrors,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -70,16 +78,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
   });
-  app.addHook('onResponse', async (req, reply) => {
-    const labels = { route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-  });
+  app.addHook('onResponse', requestLogHook(metrics));
   app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
   app.setNotFoundHandler((req, reply) =>
     sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply),
   );
 
+  await app.register(helmet, helmetOptions);
   await app.register(multipart, {
     limits: {
       fileSize: config.LOUPE_MAX_UPLOAD_BYTES,
@@ -106,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(swaggerUi, {
     routePrefix: '/docs',
+    staticCSP: docsCsp,
     uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

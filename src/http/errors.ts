@@ -38,8 +38,7 @@ export function toLoupeError(err: FastifyError | Error): LoupeError {
 export function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
   const e = toLoupeError(err);
   const status = httpStatusOf[e.code];
-  if (status >= 500 && e.code === ErrorCode.Internal) req.log.error({ err }, 'request failed');
-  else req.log.info({ code: e.code, msg: e.message }, 'request refused');
+  req.loupeError = { error: e, original: err }; // logged once, with the response
   if (e.retryAfterS !== undefined) reply.header('retry-after', String(e.retryAfterS));
   // Lets a gateway re-raise a model server's error with its exact code (OIP bodies carry none).
   reply.header('x-loupe-error-code', e.code);

@@ -38,6 +38,9 @@ export const errorResponses = (...statuses: number[]) =>
 export const oipErrorResponses = (...statuses: number[]) =>
   Object.fromEntries(statuses.map((s) => [s, Type.Ref('OipError')]));
 
+/** A UUID as PostgreSQL's uuid type reads it; a looser pattern lets `----…` through to a failing cast. */
+export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
+
 export const ModelRef = Type.Object({ name: Type.String(), version: Type.String() });
 
 export const PredictionBody = Type.Object(

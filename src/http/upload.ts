@@ -69,8 +69,13 @@ export async function readUploads(
       const bytes = await part.toBuffer();
       if (bytes.length === 0)
         throw new LoupeError(ErrorCode.EmptyBody, `file ${files.length} ("${part.filename}") is empty`);
+      if (part.filename.includes('\0'))
+        throw new LoupeError(ErrorCode.BadRequest, `the name of file ${files.length} contains a NUL character`);
       files.push({ filename: part.filename, bytes });
     } else if (typeof part.value === 'string') {
+      // PostgreSQL text cannot hold NUL: refused here rather than failing the INSERT (a 500)
+      if (part.value.includes('\0'))
+        throw new LoupeError(ErrorCode.BadRequest, `the multipart field "${part.fieldname}" contains a NUL character`);
       fields[part.fieldname] = part.value;
     }
   }
@@ -97,6 +102,10 @@ export function parseMetadata(raw: string | undefined): Record<string, string> {
   }
   if (!v || typeof v !== 'object' || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
     throw new LoupeError(ErrorCode.BadRequest, 'metadata must be a JSON object of strings');
+  }
+  // PostgreSQL's jsonb cannot hold \u0000: refused here rather than failing the INSERT (a 500)
+  if (Object.entries(v).some(([k, x]) => k.includes('\0') || (x as string).includes('\0'))) {
+    throw new LoupeError(ErrorCode.BadRequest, 'metadata must not contain NUL characters (\\u0000)');
   }
   return v as Record<string, string>;
 }

@@ -10,7 +10,7 @@ export type {
 } from './types.ts';
 export { LocalBackend, type LocalBackendDeps } from './local/backend.ts';
 export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } from './local/batcher.ts';
-export { resolveProviders, KNOWN_PROVIDERS } from './local/providers.ts';
-export { createSession } from './local/session.ts';
+export { resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
+export { createSession } from './local/session.ts';
 export { RemoteBackend, type RemoteBackendDeps } from './remote/backend.ts';

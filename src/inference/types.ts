@@ -1,4 +1,3 @@
-import { ErrorCode, LoupeError } from '../errors.ts';
 import type { ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
 
@@ -51,17 +50,6 @@ export interface Classification {
   readonly predictions: Prediction[];
   readonly image: { format: string; width: number; height: number };
   readonly timings_ms: Timings;
-}
-
-const DEFAULT_TOP_K = 5;
-
-/** The labels a request gets: `requested`, or 5 (every class when fewer); 1..classes or a 400. */
-export function resolveTopK(requested: number | undefined, classes: number, model: string): number {
-  const topK = requested ?? Math.min(DEFAULT_TOP_K, classes);
-  if (!Number.isInteger(topK) || topK < 1 || topK > classes) {
-    throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${classes} for model "${model}"`);
-  }
-  return topK;
 }
 
 export interface Readiness {

@@ -4,7 +4,8 @@ import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger } from '../observability/index.ts';
 import type { JobStore, PredictionStore } from '../storage/index.ts';
 import { CLASSIFY_QUEUE, WEBHOOK_QUEUE, type ClassifyJob, type WebhookJob } from './queue.ts';
-import { deliver } from './webhook.ts';
+import type { WebhookPolicy } from './egress.ts';
+import { deliver, WebhookError } from './webhook.ts';
 
 export type WorkerState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -15,6 +16,8 @@ export interface WorkerDeps {
   readonly backend: InferenceBackend;
   readonly logger: Logger;
   readonly webhookSecret: string;
+  /** Which webhook receivers may be reached (LOUPE_WEBHOOK_ALLOW); public addresses only when absent. */
+  readonly webhookPolicy?: WebhookPolicy | undefined;
   readonly concurrency: number;
 }
 
@@ -24,7 +27,7 @@ export interface WorkerDeps {
  * idempotent, so a job re-delivered after a crash finishes where the last attempt stopped.
  */
 export class JobWorker {
-  state: WorkerState = 'idle';
+  private state: WorkerState = 'idle';
   private readonly deps: WorkerDeps;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -74,7 +77,7 @@ export class JobWorker {
           image: item.image,
           topK: job.top_k ?? undefined,
         });
-        const rec = await predictions.record(c, item.image, job.metadata, jobId);
+        const rec = await predictions.record(c, item.image, { metadata: job.metadata, jobId });
         await jobs.settleItem(jobId, item.idx, {
           predictionId: rec.id,
           result: { model: c.model, predictions: c.predictions, image: c.image },
@@ -100,13 +103,22 @@ export class JobWorker {
   }
 
   private async webhook(jobId: string): Promise<void> {
-    const job = await this.deps.jobs.get(jobId);
+    const { jobs, logger, webhookSecret, webhookPolicy } = this.deps;
+    const job = await jobs.get(jobId);
     if (!job?.webhook) return;
     try {
-      const status = await deliver(job.webhook.url, this.deps.webhookSecret, `job.${job.status}`, job);
-      await this.deps.jobs.setWebhookStatus(jobId, `delivered (${status})`);
+      const status = await deliver(job.webhook.url, webhookSecret, `job.${job.status}`, job, { policy: webhookPolicy });
+      await jobs.setWebhookStatus(jobId, `delivered (${status})`);
     } catch (err) {
-      await this.deps.jobs.setWebhookStatus(jobId, `retrying: ${(err as Error).message}`);
+      // The client sees no network detail (that would make webhooks a port scanner); the log does.
+      const detail = (err as Error).message;
+      if (err instanceof WebhookError && err.kind === 'refused') {
+        logger.warn({ job: jobId, err: detail }, 'webhook refused by the egress policy; not retried');
+        await jobs.setWebhookStatus(jobId, 'refused: the webhook address is not allowed');
+        return; // final: the policy does not change between retries
+      }
+      logger.warn({ job: jobId, err: detail }, 'webhook delivery failed; it will be retried');
+      await jobs.setWebhookStatus(jobId, 'retrying: delivery failed');
       throw err;
     }
   }

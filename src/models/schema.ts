@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox';
+import { PROVIDER_PATTERN } from '../config/index.ts';
 
 const Positive = (description: string, extra: object = {}) => Type.Integer({ minimum: 1, description, ...extra });
 
@@ -22,14 +23,10 @@ export const ModelConfigSchema = Type.Object({
     kind: Type.Union([Type.Literal('logits'), Type.Literal('probabilities')]),
   }),
   variants: Type.Optional(
-    Type.Record(
-      Type.String({ pattern: '^(cpu|cuda|tensorrt|webgpu|dml|coreml)$' }),
-      Type.String({ pattern: '^[A-Za-z0-9._-]+\\.onnx$' }),
-      {
-        description:
-          'Per execution provider, another ONNX file in the version directory (e.g. {"cuda": "model.fp16.onnx"}); same inputs and outputs.',
-      },
-    ),
+    Type.Record(Type.String({ pattern: PROVIDER_PATTERN }), Type.String({ pattern: '^[A-Za-z0-9._-]+\\.onnx$' }), {
+      description:
+        'Per execution provider, another ONNX file in the version directory (e.g. {"cuda": "model.fp16.onnx"}); same inputs and outputs.',
+    }),
   ),
   batching: Type.Optional(
     Type.Object({

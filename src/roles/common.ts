@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config/index.ts';
-import { createQueue } from '../jobs/index.ts';
+import type { InferenceBackend } from '../inference/index.ts';
+import { JobWorker, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
 import type { Logger } from '../observability/index.ts';
 import { JobStore, PredictionStore, migrate, openDatabase, type Database } from '../storage/index.ts';
 
@@ -24,7 +24,7 @@ export async function openStorage(
 ): Promise<Storage> {
   const db = await openDatabase({
     url: config.LOUPE_DATABASE_URL,
-    passwordFile: config.LOUPE_DATABASE_PASSWORD_FILE || undefined,
+    password: config.databasePassword,
     dataDir: config.LOUPE_DATA_DIR,
     seed: config.LOUPE_PGLITE_SEED || undefined,
     onSeedError: (err) =>
@@ -56,11 +56,6 @@ export async function openStorage(
   }
 }
 
-/** A secret from its variable or, preferably, from a file (Docker/Compose secrets). */
-export function readSecret(value: string, file: string): string {
-  return file ? readFileSync(file, 'utf8').trim() : value;
-}
-
 export const dbReadyCheck = (db: Database) => async (): Promise<string | undefined> => {
   try {
     await db.query('SELECT 1');
@@ -69,3 +64,22 @@ export const dbReadyCheck = (db: Database) => async (): Promise<string | undefin
     return `database unreachable: ${(err as Error).message}`;
   }
 };
+
+/** The job worker over a role's storage and inference backend (serve runs one, so does worker). */
+export function createJobWorker(
+  config: Config,
+  logger: Logger,
+  storage: Storage,
+  backend: InferenceBackend,
+): JobWorker {
+  return new JobWorker({
+    boss: storage.boss,
+    jobs: storage.jobs,
+    predictions: storage.history,
+    backend,
+    logger,
+    webhookSecret: config.webhookSecret,
+    webhookPolicy: webhookPolicyFromConfig(config),
+    concurrency: config.LOUPE_WORKER_CONCURRENCY,
+  });
+}

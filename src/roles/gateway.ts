@@ -1,4 +1,4 @@
-import { dbReadyCheck, readSecret } from './common.ts';
+import { dbReadyCheck } from './common.ts';
 import { RemoteRole } from './remote.ts';
 
 /**
@@ -9,7 +9,7 @@ export class GatewayRole extends RemoteRole {
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
     const { history, jobs, boss, db } = await this.openStorage(false);
-    const webhooksEnabled = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE) !== '';
+    const webhooksEnabled = config.webhookSecret !== '';
     await this.listen({ history, jobs: { store: jobs, boss, webhooksEnabled }, readyChecks: [dbReadyCheck(db)] });
     logger.info(
       { address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL },

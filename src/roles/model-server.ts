@@ -2,7 +2,8 @@ import { buildApp, type App } from '../http/index.ts';
 import type { LocalBackend } from '../inference/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
-import { createLocalBackend, type RoleDeps } from './serve.ts';
+import type { RoleDeps } from './deps.ts';
+import { createLocalBackend } from './local.ts';
 
 /** `loupe model-server`: the model store behind OIP v2, with batching, metrics and health. No database. */
 export class ModelServerRole extends Role {

@@ -3,7 +3,7 @@ import { RemoteBackend } from '../inference/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
-import type { RoleDeps } from './serve.ts';
+import type { RoleDeps } from './deps.ts';
 
 export interface RemoteRoleDeps extends RoleDeps {
   /** Lets one process host several roles on one database (tests, embedding). */

@@ -1,18 +1,11 @@
-import sharp from 'sharp';
-import { availableCpus, type Config } from '../config/index.ts';
 import { buildApp, type App } from '../http/index.ts';
-import { LocalBackend } from '../inference/index.ts';
-import { JobWorker } from '../jobs/index.ts';
+import type { LocalBackend } from '../inference/index.ts';
+import type { JobWorker } from '../jobs/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
-import { createMetrics, type Logger, type Metrics } from '../observability/index.ts';
-import { dbReadyCheck, openStorage, readSecret, type Storage } from './common.ts';
-
-export interface RoleDeps {
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly version: string;
-}
-export type ServeDeps = RoleDeps;
+import { createMetrics, type Metrics } from '../observability/index.ts';
+import { createJobWorker, dbReadyCheck, openStorage, type Storage } from './common.ts';
+import type { RoleDeps } from './deps.ts';
+import { createLocalBackend } from './local.ts';
 
 /**
  * `loupe serve`: the all-in-one process — HTTP API, in-process ONNX Runtime, job worker and
@@ -43,7 +36,7 @@ export class ServeRole extends Role {
     // Database and models load side by side.
     const storage = openStorage(config, logger, { migrate: true, supervise: true });
     const models = this.backend.start();
-    const webhookSecret = readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE);
+    models.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
     this.app = await buildApp({
@@ -53,21 +46,13 @@ export class ServeRole extends Role {
       backend: this.backend,
       version,
       history,
-      jobs: { store: jobs, boss, webhooksEnabled: webhookSecret !== '' },
+      jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
       readyChecks: [dbReadyCheck(db)],
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await models;
-    this.worker = new JobWorker({
-      boss,
-      jobs,
-      predictions: history,
-      backend: this.backend,
-      logger,
-      webhookSecret,
-      concurrency: config.LOUPE_WORKER_CONCURRENCY,
-    });
+    this.worker = createJobWorker(config, logger, this.storage, this.backend);
     await this.worker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
@@ -83,16 +68,4 @@ export class ServeRole extends Role {
     await this.backend.close();
     await this.storage?.close();
   }
-}
-
-/**
- * In-process inference sized to the CPUs this process may use. One libvips thread per image:
- * parallelism comes from decoding several uploads at once.
- */
-export function createLocalBackend(deps: RoleDeps, metrics: Metrics): LocalBackend {
-  const cpus = availableCpus(deps.config.LOUPE_CPUS);
-  sharp.concurrency(1);
-  sharp.cache(false);
-  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, deps.config.LOUPE_DECODE_THREADS || cpus));
-  return new LocalBackend({ config: deps.config, logger: deps.logger, metrics, cpus });
 }

@@ -1,5 +1,5 @@
-import { JobWorker } from '../jobs/index.ts';
-import { dbReadyCheck, readSecret } from './common.ts';
+import type { JobWorker } from '../jobs/index.ts';
+import { createJobWorker, dbReadyCheck } from './common.ts';
 import { RemoteRole } from './remote.ts';
 
 /** `loupe worker`: jobs from the queue → model servers → results and webhooks. Serves health and metrics only. */
@@ -8,17 +8,9 @@ export class WorkerRole extends RemoteRole {
 
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
-    const { history, jobs, boss, db } = await this.openStorage(true);
-    await this.listen({ surface: 'ops', readyChecks: [dbReadyCheck(db)] });
-    this.worker = new JobWorker({
-      boss,
-      jobs,
-      predictions: history,
-      backend: this.backend,
-      logger,
-      webhookSecret: readSecret(config.LOUPE_WEBHOOK_SECRET, config.LOUPE_WEBHOOK_SECRET_FILE),
-      concurrency: config.LOUPE_WORKER_CONCURRENCY,
-    });
+    const storage = await this.openStorage(true);
+    await this.listen({ surface: 'ops', readyChecks: [dbReadyCheck(storage.db)] });
+    this.worker = createJobWorker(config, logger, storage, this.backend);
     await this.worker.start();
     logger.info(
       { address: this.address, concurrency: config.LOUPE_WORKER_CONCURRENCY },

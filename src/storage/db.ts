@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from 'pg-boss';
 
@@ -16,7 +16,8 @@ export interface Database extends Db {
 export interface DatabaseOptions {
   /** postgres://… for a server; empty for embedded PGlite in `dataDir`. */
   readonly url: string;
-  readonly passwordFile?: string | undefined;
+  /** Overrides any password in `url` (read from a secret file by the config). */
+  readonly password?: string | undefined;
   readonly dataDir: string;
   readonly poolSize?: number | undefined;
   /**
@@ -103,7 +104,7 @@ async function unpackSeed(seed: string, dir: string): Promise<void> {
 
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {
   const pg = (await import('pg')).default;
-  const password = opts.passwordFile ? readFileSync(opts.passwordFile, 'utf8').trim() : undefined;
+  const { password } = opts;
   // node-postgres lets the connection string's fields win over `password`, so the secret goes into the URL.
   const url = new URL(opts.url);
   if (password) url.password = encodeURIComponent(password);

@@ -1,7 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Database } from './db.ts';
 
 export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+
+/** A job's webhook status as clients see it (never a network error's text). */
+export type WebhookStatus =
+  `delivered (${number})` | 'retrying: delivery failed' | 'refused: the webhook address is not allowed';
 
 export interface NewJob {
   readonly images: ReadonlyArray<{ filename?: string | undefined; bytes: Uint8Array }>;
@@ -10,7 +14,37 @@ export interface NewJob {
   readonly topK?: number | undefined;
   readonly webhookUrl?: string | undefined;
   readonly idempotencyKey?: string | undefined;
+  /** Whose Idempotency-Key it is: none yet ('' for everyone); the API key's id once there are API keys. */
+  readonly idempotencyScope?: string | undefined;
   readonly metadata: Record<string, string>;
+}
+
+/** What JobStore.create did: made the job, or found the job its Idempotency-Key made before. */
+export type CreatedJob =
+  | { readonly id: string; readonly created: true }
+  /** sameRequest: the request fingerprints match (or the job predates fingerprints). */
+  | { readonly id: string; readonly created: false; readonly sameRequest: boolean };
+
+/**
+ * The SHA-256 fingerprint of what defines a job: model, version, top_k, webhook_url, metadata
+ * (key order does not matter) and each image's bytes, in order (the SHA-256 of each, hashed
+ * off the main thread: a job may carry a gigabyte). File names are not part of it. An
+ * Idempotency-Key may only be sent again with the same fingerprint.
+ */
+export async function jobFingerprint(job: NewJob): Promise<string> {
+  const images = await Promise.all(
+    job.images.map(async ({ bytes }) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex')),
+  );
+  const canonical = JSON.stringify({
+    v: 1,
+    model: job.model ?? null,
+    version: job.version ?? null,
+    top_k: job.topK ?? null,
+    webhook_url: job.webhookUrl ?? null,
+    metadata: Object.entries(job.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    images,
+  });
+  return createHash('sha256').update(canonical).digest('hex');
 }
 
 export interface JobItemView {
@@ -74,15 +108,43 @@ export class JobStore {
 
   /**
    * Creates the job and all its items in one statement (atomic on Postgres and PGlite alike).
-   * With an Idempotency-Key that was used before, returns the existing job instead.
+   * With an Idempotency-Key that was used before, returns the existing job instead, and says
+   * whether it was made by the same request. Race-free: of concurrent requests with one key,
+   * the unique index lets one INSERT through; the others wait for it to commit, insert nothing
+   * (ON CONFLICT DO NOTHING) and then read the job it made.
    */
-  async create(job: NewJob): Promise<{ id: string; created: boolean }> {
+  async create(job: NewJob): Promise<CreatedJob> {
+    // Only a job with a key needs its fingerprint (a request without one is never compared).
+    const fingerprint = job.idempotencyKey === undefined ? null : await jobFingerprint(job);
+    const scope = job.idempotencyScope ?? '';
+    // Jobs are never deleted, so the job that took the key is there to read; the loop only
+    // guards against one that went away in between.
+    for (let attempt = 1; ; attempt++) {
+      const made = await this.insert(job, fingerprint, scope);
+      if (made) return { id: made, created: true };
+      if (job.idempotencyKey === undefined) throw new Error('the job INSERT returned no row');
+      const { rows } = await this.db.query<{ id: string; request_sha256: string | null }>(
+        'SELECT id, request_sha256 FROM jobs WHERE idempotency_scope = $1 AND idempotency_key = $2',
+        [scope, job.idempotencyKey],
+      );
+      const existing = rows[0];
+      if (existing) {
+        const sameRequest = existing.request_sha256 === null || existing.request_sha256 === fingerprint;
+        return { id: existing.id, created: false, sameRequest };
+      }
+      if (attempt === 3) throw new Error('the Idempotency-Key is taken, yet no job has it');
+    }
+  }
+
+  /** The INSERT of a job and its items; the new id, or undefined when the Idempotency-Key is taken. */
+  private async insert(job: NewJob, fingerprint: string | null, scope: string): Promise<string | undefined> {
     const id = randomUUID();
     const { rows } = await this.db.query<{ id: string }>(
       `WITH j AS (
-         INSERT INTO jobs (id, status, model, version, top_k, total, webhook_url, idempotency_key, metadata)
-         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (idempotency_key) DO NOTHING
+         INSERT INTO jobs (id, status, model, version, top_k, total, webhook_url, idempotency_key, metadata,
+                           request_sha256, idempotency_scope)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10, $11)
+         ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
          RETURNING id
        ), items AS (
          INSERT INTO job_items (job_id, idx, filename, image)
@@ -103,13 +165,11 @@ export class JobStore {
         JSON.stringify(
           job.images.map((i) => ({ filename: i.filename ?? null, b64: Buffer.from(i.bytes).toString('base64') })),
         ),
+        fingerprint,
+        scope,
       ],
     );
-    if (rows[0]) return { id: rows[0].id, created: true };
-    const existing = await this.db.query<{ id: string }>('SELECT id FROM jobs WHERE idempotency_key = $1', [
-      job.idempotencyKey,
-    ]);
-    return { id: existing.rows[0]!.id, created: false };
+    return rows[0]?.id;
   }
 
   async get(id: string): Promise<JobView | undefined> {
@@ -193,7 +253,11 @@ export class JobStore {
     return rows.length > 0;
   }
 
-  async setWebhookStatus(id: string, status: string): Promise<void> {
+  /**
+   * What GET /jobs/{id} shows of the webhook. A fixed set of words: a network error, or the
+   * status of a receiver that failed, would let clients probe the network through the worker.
+   */
+  async setWebhookStatus(id: string, status: WebhookStatus): Promise<void> {
     await this.db.query('UPDATE jobs SET webhook_status = $2, updated_at = now() WHERE id = $1', [id, status]);
   }
 

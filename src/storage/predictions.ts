@@ -2,6 +2,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import type { Classification } from '../inference/index.ts';
 import type { Database } from './db.ts';
 import { GroupWriter } from './group-commit.ts';
+import { canonicalTimestamp, cursorTimestampSql, decodeCursor, encodeCursor } from './timestamps.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
 
 export interface PredictionRecord {
   readonly id: string;
@@ -76,13 +78,16 @@ export class PredictionStore {
     this.writer = new GroupWriter({ writeRows: (rows) => this.insert(rows), maxRows: 64 });
   }
 
+  /**
+   * Stores one classification. `id` lets the caller answer with the id before the write
+   * lands (and makes a retried write keep the first record); `jobId` links a job's items.
+   */
   async record(
     c: Classification,
     image: Uint8Array,
-    metadata: Record<string, string>,
-    jobId?: string,
-    id: string = randomUUID(),
+    opts: { metadata: Record<string, string>; jobId?: string | undefined; id?: string | undefined },
   ): Promise<PredictionRecord> {
+    const { metadata, jobId, id = randomUUID() } = opts;
     const sha = createHash('sha256').update(image).digest('hex');
     return toRecord(
       await this.writer.write([
@@ -127,7 +132,10 @@ export class PredictionStore {
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
-  /** Newest first, keyset-paged on (created_at, id) so pages stay stable while rows arrive. */
+  /**
+   * Newest first, keyset-paged on (created_at, id) so pages stay stable while rows arrive.
+   * Filters and cursors are checked here, before SQL: a bad one is a 400 (BAD_REQUEST), never a failed cast.
+   */
   async list(q: ListQuery): Promise<{ items: PredictionRecord[]; next_cursor: string | null }> {
     const where: string[] = [];
     const params: unknown[] = [];
@@ -135,17 +143,19 @@ export class PredictionStore {
       params.push(v);
       where.push(sql.replace('?', `$${params.length}`));
     };
+    if (q.model?.includes('\0')) throw new LoupeError(ErrorCode.BadRequest, 'model must not contain NUL characters');
     if (q.model) add('model = ?', q.model);
-    if (q.since) add('created_at >= ?', q.since);
-    if (q.until) add('created_at < ?', q.until);
+    if (q.since) add('created_at >= ?::timestamptz', timestampParam('since', q.since));
+    if (q.until) add('created_at < ?::timestamptz', timestampParam('until', q.until));
     if (q.cursor) {
-      const [ts, id] = Buffer.from(q.cursor, 'base64url').toString().split('|');
-      params.push(ts, id);
+      const c = decodeCursor(q.cursor);
+      if (!c) throw new LoupeError(ErrorCode.BadRequest, 'cursor is not a next_cursor this API returned');
+      params.push(c.timestamp, c.id);
       where.push(`(created_at, id) < ($${params.length - 1}::timestamptz, $${params.length}::uuid)`);
     }
     params.push(q.limit + 1);
     const { rows } = await this.db.query<Row>(
-      `SELECT ${RECORD_COLUMNS}, created_at::text AS cursor_ts
+      `SELECT ${RECORD_COLUMNS}, ${cursorTimestampSql('created_at')} AS cursor_ts
        FROM predictions ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,
       params,
@@ -153,7 +163,18 @@ export class PredictionStore {
     const items = rows.slice(0, q.limit).map(toRecord);
     const last = rows.length > q.limit ? rows[q.limit - 1] : undefined;
     // the cursor keeps Postgres' microseconds: a JS Date would round them away and skip rows
-    const next = last ? Buffer.from(`${last.cursor_ts}|${last.id}`).toString('base64url') : null;
+    const next = last ? encodeCursor(last.cursor_ts!, last.id) : null;
     return { items, next_cursor: next };
   }
+}
+
+/** A client's since/until in the canonical UTC form, or a 400 naming the parameter. */
+function timestampParam(name: string, value: string): string {
+  const ts = canonicalTimestamp(value);
+  if (!ts)
+    throw new LoupeError(
+      ErrorCode.BadRequest,
+      `${name} must be an RFC 3339 date-time between the years 0001 and 9999, such as 2024-05-01T12:00:00Z`,
+    );
+  return ts;
 }

@@ -83,6 +83,8 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
       LOUPE_PORT: String(port),
       LOUPE_MODEL_POLL_S: '2',
       LOUPE_LOG_LEVEL: 'warn',
+      // The test's webhook receiver joins the private egress network as "hook".
+      LOUPE_WEBHOOK_ALLOW: 'hook',
       ...(offline
         ? { NGINX_IMAGE: 'loupe-offline/nginx:trixie', POSTGRES_IMAGE: 'loupe-offline/postgres:17-trixie' }
         : {}),

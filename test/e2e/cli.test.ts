@@ -18,6 +18,34 @@ describe('the loupe CLI', () => {
     assert.match(r.stderr, /^invalid configuration: PORT must be integer \(got "eighty"\)/);
   });
 
+  it('gateway and worker need LOUPE_MODEL_SERVER_URL; secret files are read at start', () => {
+    for (const role of ['gateway', 'worker']) {
+      const r = loupe([role], { LOUPE_MODEL_SERVER_URL: '' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        new RegExp(`^invalid configuration: LOUPE_MODEL_SERVER_URL is required by \`loupe ${role}\``),
+      );
+    }
+    const missing = path.join(tempDir(), 'no-such-secret');
+    const r = loupe(['serve'], { LOUPE_WEBHOOK_SECRET_FILE: missing });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^invalid configuration: LOUPE_WEBHOOK_SECRET_FILE cannot be read \(ENOENT: /);
+  });
+
+  it('LOUPE_REQUIRE_GPU with no GPU exits 1 at start, naming the model and the providers tried', () => {
+    const store = tempDir();
+    writeStoreModel(store, { name: 'm', channels: 1, height: 4, width: 4, classes: 3 });
+    const env = { LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', PORT: '0', LOUPE_LOG_LEVEL: 'silent' };
+    const r = loupe(['model-server'], { ...env, LOUPE_EXECUTION_PROVIDERS: 'cuda,cpu', LOUPE_REQUIRE_GPU: 'true' });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    // ONNX Runtime's native logger may write its own lines first; Loupe's is one line, the last.
+    const last = r.stderr.trim().split('\n').at(-1)!;
+    assert.match(last, /^LOUPE_REQUIRE_GPU is set and no GPU provider could load m\/1 \(tried: cuda\): /);
+  });
+
   it('prints usage, version, and refuses unknown commands', () => {
     assert.match(
       loupe(['--help']).stdout,
@@ -43,7 +71,7 @@ describe('the loupe CLI', () => {
   it('`migrate` brings a PGlite database up to date and exits 0', () => {
     const r = loupe(['migrate'], { LOUPE_DATA_DIR: tempDir(), LOUPE_LOG_LEVEL: 'info' });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /database migrated from version 0 to 2[\s\S]*migrations complete/);
+    assert.match(r.stdout, /database migrated from version 0 to 3[\s\S]*migrations complete/);
   });
 
   it('`migrate --write-seed` writes a PGlite seed; it refuses to with a Postgres URL', () => {

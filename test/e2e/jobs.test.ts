@@ -49,6 +49,8 @@ for (const [engine, dbEnv] of engines) {
       LOUPE_MODEL_STORE: store,
       LOUPE_DEFAULT_MODEL: 'colors',
       LOUPE_WEBHOOK_SECRET: SECRET,
+      // The receiver is on loopback, which webhooks may not reach unless allowed.
+      LOUPE_WEBHOOK_ALLOW: '127.0.0.1/32',
       LOUPE_DATA_DIR: dataDir,
       ...dbEnv,
     };
@@ -125,18 +127,42 @@ for (const [engine, dbEnv] of engines) {
       assert.equal(headers['x-loupe-signature'], expected);
       assert.equal(JSON.parse(body).data.id, accepted.id);
       assert.equal(JSON.parse(body).event, 'job.completed');
+      // The job shows the outcome, never a network error's text (the first try got a 500).
+      let status = '';
+      for (let i = 0; i < 50 && !status.startsWith('delivered'); i++) {
+        status = (await json(await fetch(`${srv.url}/jobs/${accepted.id}`))).webhook.status ?? '';
+        if (!status.startsWith('delivered')) await sleep(100);
+      }
+      assert.equal(status, 'delivered (204)');
     });
 
     it('Idempotency-Key returns the first job; bad job requests get 4xx', async () => {
       // A key of its own per run: a PostgreSQL test database may outlive one run.
       const key = `same-key-${randomUUID()}`;
       const a = await submit([fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
-      const b = await submit([fixture('dog-160x120.png'), fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
+      const b = await submit([fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
       assert.equal(a.status, 202);
       assert.equal(b.status, 200);
       assert.equal((await json(a)).id, (await json(b)).id);
+      // The same key with a different request is refused (draft-ietf-httpapi-idempotency-key-header).
+      const c = await submit([fixture('dog-160x120.png'), fixture('dog-160x120.png')], {}, { 'idempotency-key': key });
+      assert.equal(c.status, 422);
+      assert.equal((await json(c)).error.code, 'IDEMPOTENCY_KEY_REUSED');
       assert.equal((await submit([])).status, 400);
       assert.equal((await submit([fixture('dog-160x120.png')], { webhook_url: 'ftp://x' })).status, 400);
+      // Credentials and literal addresses outside the allow-list are refused at once (no traffic).
+      for (const webhook_url of [
+        'https://user:pw@example.com/hook',
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[::1]:8000/',
+        'http://127.0.0.2/',
+        'http://10.0.0.5/',
+      ]) {
+        const res = await submit([fixture('dog-160x120.png')], { webhook_url });
+        const body = await json(res);
+        assert.equal(res.status, 400, webhook_url);
+        assert.equal(body.error.code, 'BAD_REQUEST');
+      }
       assert.equal((await submit([fixture('dog-160x120.png')], { metadata: '[1]' })).status, 400);
       assert.equal((await fetch(`${srv.url}/jobs/00000000-0000-0000-0000-000000000000`)).status, 404);
     });

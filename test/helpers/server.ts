@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import { createLogger } from '../../src/observability/index.ts';
+import { createLogger, type Logger } from '../../src/observability/index.ts';
 import { ServeRole } from '../../src/roles/index.ts';
 
 export interface TestServer {
@@ -15,6 +15,7 @@ export interface TestServer {
 export async function startServe(
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
+  opts: { logger?: Logger } = {},
 ): Promise<TestServer> {
   const config = loadConfig(
     { PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', LOUPE_DATA_DIR: 'memory://', ...env },
@@ -22,7 +23,7 @@ export async function startServe(
   );
   const role = new ServeRole({
     config,
-    logger: createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }),
+    logger: opts.logger ?? createLogger(config.LOUPE_LOG_LEVEL, { pretty: false }),
     version: '0.0.0-test',
   });
   await role.start();

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { PredictionStore } from '../../storage/index.ts';
 import type { AppDeps } from '../app.ts';
-import { PredictionBody, errorResponses } from '../schemas.ts';
+import { PredictionBody, UUID_PATTERN, errorResponses } from '../schemas.ts';
 
 export const PredictionRecordBody = Type.Object({
   id: Type.String(),
@@ -22,7 +22,7 @@ export const PredictionRecordBody = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-const Uuid = Type.String({ pattern: '^[0-9a-fA-F-]{36}$' });
+const Uuid = Type.String({ pattern: UUID_PATTERN });
 
 export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: PredictionStore }> = async (
   app,

@@ -2,10 +2,11 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { PgBoss } from 'pg-boss';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import { submitJob } from '../../jobs/index.ts';
+import { submitJob, webhookPolicyFromConfig } from '../../jobs/index.ts';
 import type { JobStore } from '../../storage/index.ts';
 import type { AppDeps } from '../app.ts';
-import { errorResponses } from '../schemas.ts';
+import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
+import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { checkDeclaredLength, parseMetadata, readUploads } from '../upload.ts';
 
 const JobBody = Type.Object({
@@ -56,6 +57,7 @@ const Accepted = Type.Object(
 export const jobRoutes: FastifyPluginAsyncTypebox<
   AppDeps & { jobs: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } }
 > = async (app, { jobs, config }) => {
+  const webhookPolicy = webhookPolicyFromConfig(config);
   app.post(
     '/jobs',
     {
@@ -64,10 +66,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
         summary: 'Classify many images asynchronously',
         description:
           'multipart/form-data with one or more `file` fields, and optional fields `model`, `version`, `top_k`, `webhook_url` and `metadata` (a JSON object of strings). ' +
-          'Answers 202 with the job id at once. With `Idempotency-Key`, a repeated request returns the first job (200). The webhook is POSTed on completion with ' +
-          '`X-Loupe-Signature: sha256=HMAC_SHA256(secret, "<X-Loupe-Timestamp>.<body>")`, retried with backoff.',
-        headers: Type.Object({ 'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 })) }),
-        response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 503) },
+          'Answers 202 with the job id at once. With `Idempotency-Key`, a repeated request returns the first job (200); the key sent again with a different request is refused (422, `IDEMPOTENCY_KEY_REUSED`). The webhook is POSTed on completion with ' +
+          '`X-Loupe-Signature: sha256=HMAC_SHA256(secret, "<X-Loupe-Timestamp>.<body>")`, retried with backoff. ' +
+          '`webhook_url` must be http(s) without credentials and reach a public address (unless the server allows it); redirects are not followed.',
+        headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKeyHeader) }),
+        response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 422, 503) },
       },
       config: {
         openapiBody: {
@@ -92,6 +95,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       preValidation: async (req) => checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES * 8),
     },
     async (req, reply) => {
+      const key = idempotencyKey(req.headers['idempotency-key']); // a bad key is refused before the upload is read
       const { files, fields } = await readUploads(req, config.LOUPE_MAX_JOB_IMAGES);
       const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
       if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
@@ -107,10 +111,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
           version: fields.version,
           topK,
           webhookUrl: fields.webhook_url,
-          idempotencyKey: req.headers['idempotency-key'],
+          idempotencyKey: key,
           metadata: parseMetadata(fields.metadata),
         },
-        { webhooksEnabled: jobs.webhooksEnabled },
+        { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy },
       );
       const job = await jobs.store.get(res.id);
       reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
@@ -124,7 +128,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       schema: {
         tags: ['jobs'],
         summary: 'Job status, progress and per-image results',
-        params: Type.Object({ id: Type.String({ pattern: '^[0-9a-fA-F-]{36}$' }) }),
+        params: Type.Object({ id: Type.String({ pattern: UUID_PATTERN }) }),
         response: { 200: JobBody, ...errorResponses(400, 404) },
       },
     },

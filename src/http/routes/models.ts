@@ -1,31 +1,9 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { InferenceBackend, ModelInfo } from '../../inference/index.ts';
+import type { ModelInfo } from '../../inference/index.ts';
 import type { AppDeps } from '../app.ts';
+import { describeModel } from '../model-views.ts';
 import { ModelBody, errorResponses } from '../schemas.ts';
-
-export function describeModel(backend: InferenceBackend, m: ModelInfo, withLabels: boolean) {
-  const versions = backend
-    .listModels()
-    .filter((x) => x.name === m.name)
-    .map((x) => x.version);
-  return {
-    name: m.name,
-    version: m.version,
-    versions,
-    format: m.format,
-    platform: m.platform,
-    provider: m.provider,
-    ...(m.description ? { description: m.description } : {}),
-    inputs: m.inputs.map((t) => ({ ...t, shape: [...t.shape] })),
-    outputs: m.outputs.map((t) => ({ ...t, shape: [...t.shape] })),
-    labels_count: m.labels.length,
-    ...(withLabels ? { labels: [...m.labels] } : {}),
-    preprocessing: { ...m.input, mean: [...m.input.mean], std: [...m.input.std] },
-    output_kind: m.output_kind,
-    batching: m.batching,
-  };
-}
 
 export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend }) => {
   app.get(

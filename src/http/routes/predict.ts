@@ -74,7 +74,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         topK: req.query.top_k,
       });
       const id = randomUUID();
-      if (history) await history.record(result, upload.bytes, metadata, undefined, id);
+      if (history) await history.record(result, upload.bytes, { metadata, id });
       return { id, ...result };
     },
   );

@@ -56,10 +56,6 @@ export class Batcher {
     return this.pending.length ? 'waiting' : 'idle';
   }
 
-  get depth(): number {
-    return this.pending.length;
-  }
-
   /** Throws (and counts the refusal) when no queue place is free. */
   checkCapacity(): void {
     if (this.closed) throw this.shuttingDown();

@@ -1,10 +1,10 @@
 import type { PreprocessSpec } from '../../images/index.ts';
 import { DEFAULT_BATCHING, checkSession, type ModelEntry } from '../../models/index.ts';
+import { StartupError } from '../../errors.ts';
 import type { ModelInfo } from '../types.ts';
 import { Batcher } from './batcher.ts';
 import type { LocalBackendDeps } from './backend.ts';
-import { resolveProviders } from './providers.ts';
-import { ThreadSession } from './session-worker.ts';
+import { ThreadSession } from './thread-session.ts';
 
 /** One servable model version: its session thread, its batcher and how APIs describe it. */
 export interface LoadedModel {
@@ -22,30 +22,9 @@ export interface LoadedModel {
  * Throws, with the session released, when the version cannot serve.
  */
 export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Promise<LoadedModel> {
-  const { config, logger, metrics, cpus } = deps;
-  const requested = resolveProviders(config.LOUPE_EXECUTION_PROVIDERS);
-  const loaded = await ThreadSession.create(
-    entry.onnxPath,
-    {
-      intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
-      interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
-      executionProviders: requested,
-      spinning: config.LOUPE_ORT_SPINNING,
-    },
-    { inputName: entry.config.input.name, outputName: entry.config.output.name },
-    entry.config.variants ?? {},
-    (provider, err) =>
-      logger.warn(
-        { model: entry.name, version: entry.version, provider, err: err.message },
-        `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`,
-      ),
-  );
-  if (config.LOUPE_REQUIRE_GPU && loaded.provider === 'cpu') {
-    await loaded.release();
-    throw new Error(
-      `LOUPE_REQUIRE_GPU is set but only the CPU provider initialised (requested: ${requested.join(',')})`,
-    );
-  }
+  const { config, logger, metrics } = deps;
+  const requested = config.executionProviders;
+  const loaded = await startSession(entry, deps);
   const mismatches = checkSession(entry, loaded);
   if (mismatches.length) {
     await loaded.release();
@@ -106,4 +85,35 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
 export async function unloadModel(m: LoadedModel): Promise<void> {
   await m.batcher.close();
   await m.loaded.release();
+}
+
+/**
+ * The session thread, on the first execution provider that initialises. With
+ * LOUPE_REQUIRE_GPU the CPU provider is not in the list, so a model that no GPU provider can
+ * load is a StartupError naming the model and every provider tried.
+ */
+async function startSession(entry: ModelEntry, deps: LocalBackendDeps): Promise<ThreadSession> {
+  const { config, logger, cpus } = deps;
+  const opts = {
+    intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
+    interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
+    executionProviders: config.executionProviders,
+    spinning: config.LOUPE_ORT_SPINNING,
+  };
+  const io = { inputName: entry.config.input.name, outputName: entry.config.output.name };
+  const onFallback = (provider: string, err: Error) =>
+    logger.warn(
+      { model: entry.name, version: entry.version, provider, err: err.message },
+      `execution provider ${provider} failed to initialise for ${entry.name}/${entry.version}; trying the next`,
+    );
+  try {
+    return await ThreadSession.create(entry.onnxPath, opts, io, entry.config.variants ?? {}, onFallback);
+  } catch (err) {
+    if (!config.LOUPE_REQUIRE_GPU) throw err;
+    const tried = config.executionProviders.join(', ');
+    throw new StartupError(
+      `LOUPE_REQUIRE_GPU is set and no GPU provider could load ${entry.name}/${entry.version} (tried: ${tried}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
 }

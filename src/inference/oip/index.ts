@@ -1,2 +1,17 @@
 export * from './types.ts';
-export { decodeInput, encodeOutputs, encodeBinaryBytes, topIndices, softmax, type DecodedInput } from './codec.ts';
+export { decodeInput, encodeOutputs, type DecodedInput } from './codec.ts';
+export {
+  HEADER_LENGTH,
+  decodeBytesElements,
+  decodeInferRequest,
+  decodeInferResponse,
+  encodeBytesElements,
+  encodeInferRequest,
+  encodeInferResponse,
+  float32FromBytes,
+  type Framed,
+} from './wire.ts';
+
+/** The protocol extensions Loupe speaks, as `GET /v2` lists them. */
+export const OIP_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'classification', 'loupe_image_bytes'];
+export { imageParameters, readImageParameters } from './loupe-parameters.ts';

@@ -22,6 +22,8 @@ export interface OipInputTensor {
   datatype: string;
   parameters?: OipParameters | undefined;
   data?: unknown;
+  /** Raw bytes sent after the JSON header (binary tensor data extension) instead of `data`. */
+  binary?: Uint8Array | undefined;
 }
 
 export interface OipOutputRequest {
@@ -34,8 +36,6 @@ export interface OipInferRequest {
   parameters?: OipParameters | undefined;
   inputs: OipInputTensor[];
   outputs?: OipOutputRequest[] | undefined;
-  /** Binary payloads of inputs that set parameters.binary_data_size, in order (binary extension). */
-  binaryInputs?: Map<string, Uint8Array> | undefined;
 }
 
 export interface OipOutputTensor {
@@ -44,7 +44,7 @@ export interface OipOutputTensor {
   datatype: OipDatatype;
   parameters?: OipParameters | undefined;
   data?: number[] | string[] | undefined;
-  /** Raw little-endian bytes when the client asked for binary_data output. */
+  /** Raw little-endian bytes, sent after the JSON header, when the client asked for binary_data output. */
   binary?: Uint8Array | undefined;
 }
 

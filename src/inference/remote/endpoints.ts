@@ -21,10 +21,6 @@ export class Endpoints {
     return this.order.length;
   }
 
-  get addresses(): readonly string[] {
-    return this.order;
-  }
-
   async resolve(): Promise<void> {
     const all = await Promise.all(
       this.bases.map(async (base) => {

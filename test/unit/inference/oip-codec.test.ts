@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeInput, encodeOutputs, encodeBinaryBytes, softmax, topIndices } from '../../../src/inference/index.ts';
-import { encodeResponse, splitBinaryRequest } from '../../../src/http/routes/v2/binary.ts';
+import {
+  decodeInferRequest,
+  decodeInferResponse,
+  decodeInput,
+  encodeBytesElements,
+  encodeInferRequest,
+  encodeInferResponse,
+  encodeOutputs,
+  float32FromBytes,
+  softmax,
+  topIndices,
+} from '../../../src/inference/index.ts';
 
 describe('OIP codec', () => {
   it('accepts flat and nested FP32 data and checks it against the shape', () => {
@@ -40,7 +50,12 @@ describe('OIP codec', () => {
       json.images.map((b) => Buffer.from(b).toString()),
       ['ab', 'cde'],
     );
-    const bin = decodeInput({ name: 'img', shape: [2, 1], datatype: 'BYTES' }, encodeBinaryBytes(['ab', 'cde']));
+    const bin = decodeInput({
+      name: 'img',
+      shape: [2, 1],
+      datatype: 'BYTES',
+      binary: encodeBytesElements(['ab', 'cde']),
+    });
     assert.ok(bin.kind === 'images');
     assert.deepEqual(
       bin.images.map((b) => Buffer.from(b).toString()),
@@ -81,12 +96,12 @@ describe('OIP codec', () => {
         outputs: [{ name: 'y', parameters: { binary_data: true } }],
       }),
     );
-    const req = splitBinaryRequest(Buffer.concat([header, Buffer.from(data.buffer)]), header.length);
-    const decoded = decodeInput(req.inputs[0]!, req.binaryInputs?.get('x'));
+    const req = decodeInferRequest(Buffer.concat([header, Buffer.from(data.buffer)]), header.length);
+    const decoded = decodeInput(req.inputs[0]!);
     assert.ok(decoded.kind === 'tensor');
     assert.deepEqual([...decoded.data], [...data]);
     const outputs = encodeOutputs(req, 'y', data, 3, ['a', 'b', 'c', 'd']);
-    const { body, headerLength } = encodeResponse({ model_name: 'm', outputs });
+    const { body, headerLength } = encodeInferResponse({ model_name: 'm', outputs });
     assert.ok(Buffer.isBuffer(body) && headerLength !== undefined);
     const json = JSON.parse(body.subarray(0, headerLength).toString()) as {
       outputs: Array<{ parameters: { binary_data_size: number }; data?: unknown }>;
@@ -95,8 +110,37 @@ describe('OIP codec', () => {
     assert.equal(json.outputs[0]!.data, undefined);
     const back = new Float32Array(body.buffer.slice(body.byteOffset + headerLength, body.byteOffset + body.length));
     assert.deepEqual([...back], [...data]);
-    assert.throws(() => splitBinaryRequest(Buffer.concat([header, Buffer.alloc(40)]), header.length), /overruns/);
-    assert.throws(() => splitBinaryRequest(header, header.length + 5), /does not fit/);
+    assert.throws(() => decodeInferRequest(Buffer.concat([header, Buffer.alloc(40)]), header.length), /overruns/);
+    assert.throws(() => decodeInferRequest(header, header.length + 5), /does not fit/);
+    assert.throws(() => decodeInferRequest(Buffer.concat([header, Buffer.alloc(52)]), header.length), /4 bytes after/);
+    // The client side reads what the server side wrote, and writes what the server reads.
+    const back2 = decodeInferResponse(body, headerLength);
+    assert.deepEqual([...float32FromBytes(back2.outputs[0]!.binary!)], [...data]);
+    const sent = encodeInferRequest({
+      inputs: [{ name: 'x', shape: [1, 3, 2, 2], datatype: 'FP32', binary: new Uint8Array(data.buffer) }],
+    });
+    const received = decodeInferRequest(sent.body, sent.headerLength);
+    assert.equal(received.inputs[0]!.parameters?.binary_data_size, 48);
+    assert.deepEqual([...(decodeInput(received.inputs[0]!) as { data: Float32Array }).data], [...data]);
+    const plain = encodeInferRequest({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] });
+    assert.equal(plain.headerLength, undefined);
+    assert.deepEqual(decodeInferRequest(plain.body, undefined).inputs[0]!.data, [1]);
+  });
+
+  it('refuses hostile shapes and data before allocating', () => {
+    const huge = (shape: number[]) => decodeInput({ name: 'x', shape, datatype: 'FP32', data: [1, 2, 3] });
+    assert.throws(() => huge([4294967297, 1, 28, 28]), /data has 3 elements/);
+    assert.throws(() => huge([1e12]), /data has 3 elements/);
+    assert.throws(() => huge([2 ** 30, 2 ** 30]), /too many elements/);
+    assert.throws(() => decodeInput({ name: 'x', shape: [0], datatype: 'BYTES', data: [] }), /no elements/);
+    let deep: unknown = [1];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    assert.throws(() => decodeInput({ name: 'x', shape: [1], datatype: 'FP32', data: deep }), /nested deeper/);
+    // `binary` set from a JSON body is ignored: only the framing gives tensors their bytes.
+    assert.throws(
+      () => decodeInput({ name: 'x', shape: [1], datatype: 'BYTES', binary: 'AAAA' as unknown as Uint8Array }),
+      /data must be an array/,
+    );
   });
 
   it('softmax and top-k', () => {

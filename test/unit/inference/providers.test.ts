@@ -3,8 +3,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../../../src/config/index.ts';
-import { LocalBackend, resolveProviders } from '../../../src/inference/index.ts';
+import { ConfigError, loadConfig, parseProviders } from '../../../src/config/index.ts';
+import { StartupError } from '../../../src/errors.ts';
+import { LocalBackend } from '../../../src/inference/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
 import { tinyModel, writeStoreModel } from '../../helpers/onnx-model.ts';
 import { tempDir } from '../../helpers/server.ts';
@@ -29,10 +30,18 @@ function backend(env: Record<string, string>, store: string) {
 
 describe('execution providers', () => {
   it('parses the ordered list and refuses unknown names', () => {
-    assert.deepEqual(resolveProviders('cuda, webgpu,cpu'), ['cuda', 'webgpu', 'cpu']);
-    assert.deepEqual(resolveProviders('cpu,cpu'), ['cpu']);
-    assert.deepEqual(resolveProviders(''), ['cpu']);
-    assert.throws(() => resolveProviders('tpu'), /unknown execution provider "tpu"/);
+    assert.deepEqual(parseProviders('cuda, webgpu,cpu'), ['cuda', 'webgpu', 'cpu']);
+    assert.deepEqual(parseProviders('cpu,cpu'), ['cpu']);
+    assert.deepEqual(loadConfig({}).executionProviders, ['cpu']);
+    assert.deepEqual(loadConfig({ LOUPE_EXECUTION_PROVIDERS: 'cuda, cpu ,cuda' }).executionProviders, ['cuda', 'cpu']);
+    assert.throws(() => loadConfig({ LOUPE_EXECUTION_PROVIDERS: 'tpu' }), /LOUPE_EXECUTION_PROVIDERS/);
+    // With LOUPE_REQUIRE_GPU the CPU provider is never tried; a CPU-only list is a config error.
+    const gpu = loadConfig({ LOUPE_EXECUTION_PROVIDERS: 'cuda,cpu', LOUPE_REQUIRE_GPU: 'true' });
+    assert.deepEqual(gpu.executionProviders, ['cuda']);
+    assert.throws(
+      () => loadConfig({ LOUPE_EXECUTION_PROVIDERS: 'cpu', LOUPE_REQUIRE_GPU: 'true' }),
+      (e: Error) => e instanceof ConfigError && /names no GPU provider/.test(e.message),
+    );
   });
 
   it('falls back to the next provider when one cannot initialise, and says which is active', async () => {
@@ -54,14 +63,19 @@ describe('execution providers', () => {
     await b.close();
   });
 
-  it('LOUPE_REQUIRE_GPU turns a CPU fallback into a load error', async () => {
+  it('LOUPE_REQUIRE_GPU: a model no GPU provider can load stops the start, naming model and providers', async () => {
     const store = tempDir();
     writeStoreModel(store, { name: 'm', channels: 1, height: 4, width: 4, classes: 3 });
-    const { b } = backend({ LOUPE_EXECUTION_PROVIDERS: 'cuda,cpu', LOUPE_REQUIRE_GPU: 'true' }, store);
-    await b.start();
-    const r = b.readiness();
-    assert.equal(r.ready, false);
-    assert.match(r.problems[0]!.error, /LOUPE_REQUIRE_GPU is set but only the CPU provider initialised/);
+    const { b } = backend({ LOUPE_EXECUTION_PROVIDERS: 'cuda,webgpu,cpu', LOUPE_REQUIRE_GPU: 'true' }, store);
+    await assert.rejects(b.start(), (err: Error) => {
+      assert.ok(err instanceof StartupError, String(err));
+      assert.match(
+        err.message,
+        /^LOUPE_REQUIRE_GPU is set and no GPU provider could load m\/1 \(tried: cuda, webgpu\)/,
+      );
+      assert.ok(!err.message.includes('\n'));
+      return true;
+    });
     await b.close();
   });
 

@@ -52,7 +52,7 @@ for (const [engine, url] of engines) {
       const n = 40;
       const made = await Promise.all(
         Array.from({ length: n }, (_, i) =>
-          store.record(classification(), new Uint8Array([i, 1, 2, 3]), { n: String(i) }),
+          store.record(classification(), new Uint8Array([i, 1, 2, 3]), { metadata: { n: String(i) } }),
         ),
       );
       assert.ok(inserts < n / 2, `${inserts} INSERTs for ${n} concurrent records`);
@@ -66,23 +66,24 @@ for (const [engine, url] of engines) {
 
     it('a lone record is written at once, in one INSERT', async () => {
       inserts = 0;
-      const r = await store.record(classification(), new Uint8Array([9]), {});
+      const r = await store.record(classification(), new Uint8Array([9]), { metadata: {} });
       assert.equal(inserts, 1);
       assert.equal((await store.get(r.id))?.model.name, model);
     });
 
     // A first record keeps the writer busy, so the ones after it go into one group together.
     const grouped = (...rest: Array<() => Promise<unknown>>) =>
-      Promise.allSettled([store.record(classification(), new Uint8Array([0]), {}), ...rest.map((f) => f())]).then((r) =>
-        r.slice(1),
-      );
+      Promise.allSettled([
+        store.record(classification(), new Uint8Array([0]), { metadata: {} }),
+        ...rest.map((f) => f()),
+      ]).then((r) => r.slice(1));
 
     it('a row the database refuses fails only its own caller', async () => {
       inserts = 0;
       const results = await grouped(
-        () => store.record(classification(), new Uint8Array([1]), {}),
-        () => store.record(classification(1.5), new Uint8Array([2]), {}), // width is an integer column
-        () => store.record(classification(), new Uint8Array([3]), {}),
+        () => store.record(classification(), new Uint8Array([1]), { metadata: {} }),
+        () => store.record(classification(1.5), new Uint8Array([2]), { metadata: {} }), // width is an integer column
+        () => store.record(classification(), new Uint8Array([3]), { metadata: {} }),
       );
       assert.deepEqual(
         results.map((r) => r.status),
@@ -95,8 +96,8 @@ for (const [engine, url] of engines) {
     it('the same id recorded twice in one group keeps the first record', async () => {
       const id = randomUUID();
       const results = await grouped(
-        () => store.record(classification(), new Uint8Array([1]), { which: 'first' }, undefined, id),
-        () => store.record(classification(), new Uint8Array([2]), { which: 'second' }, undefined, id),
+        () => store.record(classification(), new Uint8Array([1]), { metadata: { which: 'first' }, id }),
+        () => store.record(classification(), new Uint8Array([2]), { metadata: { which: 'second' }, id }),
       );
       assert.deepEqual(
         results.map((r) => r.status),

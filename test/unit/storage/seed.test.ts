@@ -42,7 +42,7 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
     const { logger, lines } = capture();
     const s = await openStorage(config, logger, { migrate: true, supervise: false });
     const v = await s.db.query<{ version: string }>('SELECT max(version)::text AS version FROM loupe_schema_version');
-    assert.equal(v.rows[0]!.version, '2');
+    assert.equal(v.rows[0]!.version, '3');
     const rec = await s.history.record(
       {
         model: { name: 'm', version: '1' },
@@ -51,7 +51,7 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
         timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 1, total: 3 },
       },
       new Uint8Array([1, 2, 3]),
-      {},
+      { metadata: {} },
     );
     await s.boss.createQueue('seed-check');
     await s.boss.send('seed-check', { ok: true });
@@ -76,9 +76,9 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
     });
     const s = await openStorage(config, logger, { migrate: true, supervise: false });
     const v = await s.db.query<{ version: string }>('SELECT max(version)::text AS version FROM loupe_schema_version');
-    assert.equal(v.rows[0]!.version, '2');
+    assert.equal(v.rows[0]!.version, '3');
     await s.close();
     assert.match(lines[0]!, /PGlite seed unusable; initialising a new database instead/);
-    assert.match(lines[1]!, /database migrated from version 0 to 2/);
+    assert.match(lines[1]!, /database migrated from version 0 to 3/);
   });
 });

@@ -3,13 +3,17 @@ import { Value } from 'typebox/value';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../../../errors.ts';
-import type { OipInferRequest } from '../../../inference/index.ts';
+import {
+  HEADER_LENGTH,
+  OIP_EXTENSIONS,
+  decodeInferRequest,
+  encodeInferResponse,
+  type OipInferRequest,
+} from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
+import { oipModelMetadata } from '../../model-views.ts';
 import { oipErrorResponses } from '../../schemas.ts';
-import { HEADER_LENGTH, encodeResponse, splitBinaryRequest } from './binary.ts';
 import { InferRequestSchema, InferResponseSchema, ModelMetadataSchema } from './schemas.ts';
-
-export const OIP_EXTENSIONS = ['binary_tensor_data', 'classification', 'loupe_image_bytes'];
 
 const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
 const ready = (b: boolean) => Type.Object({ ready: Type.Literal(b) });
@@ -29,7 +33,7 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backe
         },
       },
     },
-    async () => ({ name: 'loupe', version, extensions: OIP_EXTENSIONS }),
+    async () => ({ name: 'loupe', version, extensions: [...OIP_EXTENSIONS] }),
   );
 
   app.get(
@@ -54,20 +58,8 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backe
     },
   );
 
-  const metadata = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>) => {
-    const m = backend.getModel(req.params.model, req.params.version);
-    return {
-      name: m.name,
-      versions: backend
-        .listModels()
-        .filter((x) => x.name === m.name)
-        .map((x) => x.version),
-      platform: m.platform,
-      inputs: m.inputs.map((t) => ({ ...t, shape: [...t.shape] })),
-      outputs: m.outputs.map((t) => ({ ...t, shape: [...t.shape] })),
-      parameters: { provider: m.provider, labels: m.labels.length, version: m.version },
-    };
-  };
+  const metadata = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>) =>
+    oipModelMetadata(backend, backend.getModel(req.params.model, req.params.version));
   const metaSchema = {
     tags,
     summary: 'Model metadata',
@@ -93,13 +85,13 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backe
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
-    const encoded = encodeResponse(res);
-    if (encoded.headerLength !== undefined) {
-      reply.header('inference-header-content-length', String(encoded.headerLength)).type('application/octet-stream');
+    const { body, headerLength } = encodeInferResponse(res);
+    if (headerLength !== undefined) {
+      reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream');
     } else {
       reply.type('application/json; charset=utf-8');
     }
-    return reply.send(encoded.body);
+    return reply.send(body);
   };
   const inferSchema = {
     tags,
@@ -131,25 +123,15 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backe
 
 function parseInferBody(req: FastifyRequest): OipInferRequest {
   const headerLength = req.headers[HEADER_LENGTH];
-  let body: unknown = req.body;
-  if (Buffer.isBuffer(body)) {
-    if (headerLength === undefined) {
-      try {
-        body = JSON.parse(body.toString('utf8'));
-      } catch {
-        throw new LoupeError(ErrorCode.InvalidTensor, 'binary bodies need the Inference-Header-Content-Length header');
-      }
-    } else {
-      body = splitBinaryRequest(body, Number(headerLength));
-    }
-  }
+  const body: unknown = Buffer.isBuffer(req.body)
+    ? decodeInferRequest(req.body, Array.isArray(headerLength) ? headerLength[0] : headerLength)
+    : req.body;
   if (body === undefined || body === null)
     throw new LoupeError(ErrorCode.EmptyBody, 'the inference request body is empty');
   const first = [...Value.Errors(InferRequestSchema, body)][0];
-  if (first)
-    throw new LoupeError(
-      ErrorCode.InvalidTensor,
-      `malformed inference request: ${first.instancePath || 'body'} ${first.message}`,
-    );
+  if (first) {
+    const where = first.instancePath || 'body';
+    throw new LoupeError(ErrorCode.InvalidTensor, `malformed inference request: ${where} ${first.message}`);
+  }
   return body as OipInferRequest;
 }

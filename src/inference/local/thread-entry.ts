@@ -1,4 +1,5 @@
-// The body of an inference thread: one ONNX Runtime session, fed batches by the main thread.
+// Runs inside an inference thread: one ONNX Runtime session, fed batches by the main thread
+// through ThreadSession (thread-session.ts).
 // onnxruntime-node's run() is synchronous on whatever thread calls it; running it here keeps
 // the main event loop free for HTTP and image decoding while a batch computes.
 import { parentPort, workerData } from 'node:worker_threads';

@@ -9,8 +9,8 @@ type Meta = ReadonlyArray<{
   type: string | undefined;
 }>;
 
-// Next to this file: session-thread.ts from source, session-thread.js once compiled.
-const THREAD = new URL(`./session-thread${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+// Next to this file: thread-entry.ts from source, thread-entry.js once compiled.
+const THREAD = new URL(`./thread-entry${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
 
 /**
  * A batch's output and ONNX Runtime's own time for it on the thread; the caller's wall time

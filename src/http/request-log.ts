@@ -1,0 +1,42 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LoupeError } from '../errors.ts';
+import type { Metrics } from '../observability/index.ts';
+
+/** Probes that orchestrators call every few seconds: logged at debug, not info. */
+const PROBES = new Set(['/livez', '/readyz', '/healthz', '/v2/health/live', '/v2/health/ready']);
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The error this request was answered with (set by sendError), for its log line. */
+    loupeError?: { error: LoupeError; original: Error } | undefined;
+  }
+}
+
+/**
+ * One log line per request, when its response is sent: method, route, status, duration and
+ * (through the request logger) the request id; a refused request adds its error code and
+ * message, a failed one its error. The same onResponse hook feeds the HTTP metrics.
+ */
+export function requestLogHook(metrics: Metrics) {
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const status = reply.statusCode;
+    const labels = { route, method: req.method, status: String(status) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const fields: Record<string, unknown> = {
+      method: req.method,
+      route,
+      status,
+      duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+    };
+    const failure = req.loupeError;
+    if (failure) {
+      fields.code = failure.error.code;
+      fields.error = failure.error.message;
+      if (status >= 500) fields.err = failure.original;
+    }
+    const level = status >= 500 ? 'error' : PROBES.has(route) ? 'debug' : 'info';
+    req.log[level](fields, `${req.method} ${route} ${status}`);
+  };
+}

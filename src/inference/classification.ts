@@ -1,0 +1,79 @@
+import { ErrorCode, LoupeError } from '../errors.ts';
+import type { ModelInfo, Prediction } from './types.ts';
+
+/**
+ * Scores → labels, the same for every backend and every API: softmax where the model gives
+ * logits, top-k with a stable tie order, and the one rule for how many labels a request gets.
+ */
+
+const DEFAULT_TOP_K = 5;
+
+/** The labels a request gets: `requested`, or 5 (every class when fewer); 1..classes or a 400. */
+export function resolveTopK(requested: number | undefined, classes: number, model: string): number {
+  const topK = requested ?? Math.min(DEFAULT_TOP_K, classes);
+  if (!Number.isInteger(topK) || topK < 1 || topK > classes) {
+    throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${classes} for model "${model}"`);
+  }
+  return topK;
+}
+
+/** Indices of the `k` largest values, largest first (ties: lower index first). */
+export function topIndices(row: ArrayLike<number>, k: number): number[] {
+  const idx = Array.from({ length: row.length }, (_, i) => i);
+  idx.sort((a, b) => row[b]! - row[a]! || a - b);
+  return idx.slice(0, k);
+}
+
+export function softmax(row: Float32Array): Float32Array {
+  let max = -Infinity;
+  for (const v of row) if (v > max) max = v;
+  const out = new Float32Array(row.length);
+  let sum = 0;
+  for (let i = 0; i < row.length; i++) sum += out[i] = Math.exp(row[i]! - max);
+  for (let i = 0; i < row.length; i++) out[i]! /= sum;
+  return out;
+}
+
+/** One image's model output (logits or probabilities, as model.json says) → its top-k predictions. */
+export function toPredictions(
+  output: Float32Array,
+  model: Pick<ModelInfo, 'output_kind' | 'labels'>,
+  topK: number,
+): Prediction[] {
+  const scores = model.output_kind === 'logits' ? softmax(output) : output;
+  return topIndices(scores, topK).map((index) => ({ label: model.labels[index]!, index, score: scores[index]! }));
+}
+
+/**
+ * OIP's classification extension: for each of the `n` rows of [n, K] raw model scores, the
+ * `top` best as "<score>:<index>:<label>" strings (Triton reports the raw output values).
+ */
+export function classificationStrings(
+  scores: Float32Array,
+  n: number,
+  labels: readonly string[],
+  top: number,
+): string[] {
+  const k = labels.length;
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const row = scores.subarray(i * k, (i + 1) * k);
+    for (const idx of topIndices(row, top)) out.push(`${row[idx]!}:${idx}:${labels[idx]!}`);
+  }
+  return out;
+}
+
+/**
+ * Which of a model's versions a request means: the latest when it names none, else the exact
+ * one ("01" means 1). `versions` are one model's, sorted ascending. Throws MODEL_NOT_FOUND.
+ */
+export function selectVersion(name: string, versions: readonly string[], requested: string | undefined): string {
+  if (versions.length === 0) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" is not loaded`);
+  if (requested === undefined) return versions.at(-1)!;
+  const found = /^\d+$/.test(requested) ? versions.find((v) => v === String(Number(requested))) : undefined;
+  if (found === undefined) {
+    const known = versions.join(', ');
+    throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" has no version "${requested}" (versions: ${known})`);
+  }
+  return found;
+}

@@ -1,0 +1,122 @@
+import { ErrorCode, LoupeError } from '../../errors.ts';
+import { preprocess, type Preprocessed } from '../../images/index.ts';
+import type { Metrics } from '../../observability/index.ts';
+import { resolveTopK, toPredictions } from '../classification.ts';
+import {
+  decodeInput,
+  encodeOutputs,
+  imageParameters,
+  type OipInferRequest,
+  type OipInferResponse,
+} from '../oip/index.ts';
+import type { Classification, ClassifyRequest } from '../types.ts';
+import type { BatchResult } from './batcher.ts';
+import type { LoadedModel } from './load.ts';
+
+/** What running a request on a loaded model version needs from its backend. */
+export interface RunDeps {
+  readonly metrics: Metrics;
+  readonly maxPixels: number;
+}
+
+interface Admitted {
+  readonly image: Preprocessed;
+  readonly release: () => void;
+}
+
+/** One uploaded image → its top-k labels, with the time each stage took. */
+export async function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps): Promise<Classification> {
+  const started = performance.now();
+  const topK = resolveTopK(req.topK, m.entry.labels.length, m.info.name);
+  const { image, release } = await decodeAdmitted(m, req.image, deps);
+  const result = await m.batcher.submit(image.tensor, release);
+  const model = { name: m.info.name, version: m.info.version };
+  const labels = { model: model.name, version: model.version };
+  deps.metrics.queueDuration.observe(labels, result.queueMs / 1000);
+  deps.metrics.predictions.inc(labels);
+  const { decode, preprocess } = image.timings;
+  const timings = { decode, preprocess, queue: result.queueMs, inference: result.inferenceMs };
+  return {
+    model,
+    predictions: toPredictions(result.output, m.info, topK),
+    image: { format: image.format, width: image.width, height: image.height },
+    timings_ms: round({ ...timings, total: performance.now() - started }),
+  };
+}
+
+/** An OIP inference request: an FP32 batch, or encoded images this server preprocesses. */
+export async function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDeps): Promise<OipInferResponse> {
+  const want = m.info.inputs[0]!;
+  if (!Array.isArray(req.inputs) || req.inputs.length !== 1) {
+    throw new LoupeError(ErrorCode.InvalidTensor, `model "${m.info.name}" takes exactly one input ("${want.name}")`);
+  }
+  const input = decodeInput(req.inputs[0]!);
+  let results: BatchResult[];
+  let parameters: OipInferResponse['parameters'];
+  if (input.kind === 'tensor') {
+    if (input.name !== want.name) {
+      throw new LoupeError(ErrorCode.InvalidTensor, `unknown input "${input.name}"; the model takes "${want.name}"`);
+    }
+    const [, ...chw] = want.shape;
+    if (input.shape.length !== 4 || input.shape.slice(1).some((d, i) => d !== chw[i])) {
+      const msg = `input "${input.name}" has shape [${input.shape}]; the model takes [N, ${chw.join(', ')}]`;
+      throw new LoupeError(ErrorCode.InvalidTensor, msg);
+    }
+    const size = chw.reduce((a, b) => a * b, 1);
+    const items = Array.from({ length: input.shape[0]! }, (_, i) => input.data.subarray(i * size, (i + 1) * size));
+    results = await Promise.all(items.map((t) => m.batcher.submit(t)));
+  } else {
+    const pre = await decodeAllAdmitted(m, input.images, deps);
+    results = await Promise.all(pre.map((p) => m.batcher.submit(p.image.tensor, p.release)));
+    if (pre.length === 1) {
+      const { image } = pre[0]!;
+      const timings = { ...image.timings, queue: results[0]!.queueMs, inference: results[0]!.inferenceMs };
+      parameters = imageParameters(image, timings);
+    }
+  }
+  deps.metrics.predictions.inc({ model: m.info.name, version: m.info.version }, results.length);
+  const k = m.entry.labels.length;
+  const scores = new Float32Array(results.length * k);
+  results.forEach((r, i) => scores.set(r.output, i * k));
+  return {
+    model_name: m.info.name,
+    model_version: m.info.version,
+    ...(req.id !== undefined ? { id: req.id } : {}),
+    ...(parameters ? { parameters } : {}),
+    outputs: encodeOutputs(req, m.outputName, scores, results.length, m.entry.labels),
+  };
+}
+
+/**
+ * Decodes an upload only after reserving its queue place: an overloaded model refuses at
+ * once instead of decoding images to drop them. The release goes to batcher.submit().
+ */
+async function decodeAdmitted(m: LoadedModel, bytes: Uint8Array, deps: RunDeps): Promise<Admitted> {
+  const release = m.batcher.admit();
+  try {
+    return { image: await preprocess(bytes, m.spec, { maxPixels: deps.maxPixels }), release };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+/** All or nothing: when one image fails, the places the others took are given back. */
+async function decodeAllAdmitted(m: LoadedModel, images: Uint8Array[], deps: RunDeps): Promise<Admitted[]> {
+  const decoded = await Promise.allSettled(images.map((img) => decodeAdmitted(m, img, deps)));
+  const failed = decoded.find((d) => d.status === 'rejected');
+  if (!failed) return decoded.map((d) => (d as PromiseFulfilledResult<Admitted>).value);
+  for (const d of decoded) if (d.status === 'fulfilled') d.value.release();
+  throw failed.reason;
+}
+
+function round(t: Classification['timings_ms']): Classification['timings_ms'] {
+  const r = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    decode: r(t.decode),
+    preprocess: r(t.preprocess),
+    queue: r(t.queue),
+    inference: r(t.inference),
+    total: r(t.total),
+  };
+}
