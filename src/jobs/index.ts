@@ -1,14 +1,6 @@
 export { createQueue, CLASSIFY_QUEUE, WEBHOOK_QUEUE, type ClassifyJob, type WebhookJob } from './queue.ts';
 export { JobWorker, type WorkerDeps, type WorkerState } from './worker.ts';
 export { deliver, sign, SIGNATURE_HEADER, WebhookError, type DeliverOptions } from './webhook.ts';
-export {
-  classifyAddress,
-  isPublicAddress,
-  systemResolver,
-  webhookPolicyFromConfig,
-  webhookUrlProblem,
-  WebhookPolicy,
-  type AddressClass,
-  type Resolver,
-} from './egress.ts';
+export { classifyAddress, isPublicAddress, type AddressClass } from './addresses.ts';
+export { systemResolver, webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy, type Resolver } from './egress.ts';
 export { submitJob } from './service.ts';

@@ -1,102 +1,13 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Database } from './db.ts';
+import { jobFingerprint, type CreatedJob, type NewJob } from './job-request.ts';
+import { toView, type ItemRow, type JobRow, type JobView } from './job-views.ts';
 
-export type JobStatus = 'queued' | 'running' | 'completed' | 'failed';
+export type { JobItemView, JobStatus, JobView } from './job-views.ts';
 
 /** A job's webhook status as clients see it (never a network error's text). */
 export type WebhookStatus =
   `delivered (${number})` | 'retrying: delivery failed' | 'refused: the webhook address is not allowed';
-
-export interface NewJob {
-  readonly images: ReadonlyArray<{ filename?: string | undefined; bytes: Uint8Array }>;
-  readonly model?: string | undefined;
-  readonly version?: string | undefined;
-  readonly topK?: number | undefined;
-  readonly webhookUrl?: string | undefined;
-  readonly idempotencyKey?: string | undefined;
-  /** Whose Idempotency-Key it is: none yet ('' for everyone); the API key's id once there are API keys. */
-  readonly idempotencyScope?: string | undefined;
-  readonly metadata: Record<string, string>;
-}
-
-/** What JobStore.create did: made the job, or found the job its Idempotency-Key made before. */
-export type CreatedJob =
-  | { readonly id: string; readonly created: true }
-  /** sameRequest: the request fingerprints match (or the job predates fingerprints). */
-  | { readonly id: string; readonly created: false; readonly sameRequest: boolean };
-
-/**
- * The SHA-256 fingerprint of what defines a job: model, version, top_k, webhook_url, metadata
- * (key order does not matter) and each image's bytes, in order (the SHA-256 of each, hashed
- * off the main thread: a job may carry a gigabyte). File names are not part of it. An
- * Idempotency-Key may only be sent again with the same fingerprint.
- */
-export async function jobFingerprint(job: NewJob): Promise<string> {
-  const images = await Promise.all(
-    job.images.map(async ({ bytes }) => Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex')),
-  );
-  const canonical = JSON.stringify({
-    v: 1,
-    model: job.model ?? null,
-    version: job.version ?? null,
-    top_k: job.topK ?? null,
-    webhook_url: job.webhookUrl ?? null,
-    metadata: Object.entries(job.metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    images,
-  });
-  return createHash('sha256').update(canonical).digest('hex');
-}
-
-export interface JobItemView {
-  readonly index: number;
-  readonly filename: string | null;
-  readonly status: 'pending' | 'done' | 'failed';
-  readonly prediction_id: string | null;
-  readonly result: unknown;
-  readonly error: { code: string; message: string } | null;
-}
-
-export interface JobView {
-  readonly id: string;
-  readonly status: JobStatus;
-  readonly model: string | null;
-  readonly version: string | null;
-  readonly top_k: number | null;
-  readonly progress: { total: number; done: number; failed: number };
-  readonly webhook: { url: string; status: string | null } | null;
-  readonly metadata: Record<string, string>;
-  readonly created_at: string;
-  readonly updated_at: string;
-  readonly completed_at: string | null;
-  readonly items: JobItemView[];
-}
-
-interface JobRow {
-  id: string;
-  status: JobStatus;
-  model: string | null;
-  version: string | null;
-  top_k: number | null;
-  total: number;
-  done: number;
-  failed: number;
-  webhook_url: string | null;
-  webhook_status: string | null;
-  metadata: Record<string, string>;
-  created_at: Date | string;
-  updated_at: Date | string;
-  completed_at: Date | string | null;
-}
-interface ItemRow {
-  idx: number;
-  filename: string | null;
-  status: JobItemView['status'];
-  prediction_id: string | null;
-  result: unknown;
-  error: JobItemView['error'];
-}
-
-const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
 /** Jobs and their images in Postgres; the queue (pg-boss) only carries job ids. */
 export class JobStore {
@@ -180,27 +91,7 @@ export class JobStore {
       'SELECT idx, filename, status, prediction_id, result, error FROM job_items WHERE job_id = $1 ORDER BY idx',
       [id],
     );
-    return {
-      id: j.id,
-      status: j.status,
-      model: j.model,
-      version: j.version,
-      top_k: j.top_k,
-      progress: { total: j.total, done: j.done, failed: j.failed },
-      webhook: j.webhook_url ? { url: j.webhook_url, status: j.webhook_status } : null,
-      metadata: j.metadata,
-      created_at: iso(j.created_at)!,
-      updated_at: iso(j.updated_at)!,
-      completed_at: iso(j.completed_at),
-      items: items.rows.map((r) => ({
-        index: r.idx,
-        filename: r.filename,
-        status: r.status,
-        prediction_id: r.prediction_id,
-        result: r.result,
-        error: r.error,
-      })),
-    };
+    return toView(j, items.rows);
   }
 
   async markRunning(id: string): Promise<void> {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { JobStore, migrate, openDatabase, type Database, type NewJob } from '../../../src/storage/index.ts';
-import { jobFingerprint } from '../../../src/storage/jobs.ts';
+import { jobFingerprint } from '../../../src/storage/job-request.ts';
 
 // PGlite always; PostgreSQL where LOUPE_TEST_DATABASE_URL is set (CI).
 const engines: Array<[string, string]> = [['PGlite', '']];
