@@ -17,6 +17,7 @@ import { load, multipartBody, type LoadResult } from './lib/load.ts';
 import { rawInference, rawPreprocess } from './lib/raw.ts';
 import { startServer } from './lib/server.ts';
 import { cpuShare, markdownReport, pct, type ModelReport } from './lib/report.ts';
+import { cleanStatuses, uploadMarkdown, uploadScenario } from './lib/uploads.ts';
 
 const { values: opts } = parseArgs({
   options: {
@@ -33,6 +34,7 @@ const { values: opts } = parseArgs({
     'raw-batches': { type: 'string', default: '', description: 'extra raw-baseline batch sizes (e.g. 1,32)' },
     store: { type: 'string', default: '', description: 'model store to use instead of bench/.cache/model-store' },
     out: { type: 'string', default: '', description: 'results directory (default bench/results)' },
+    'uploads-only': { type: 'boolean', default: false, description: 'run only the upload-memory scenario' },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -96,7 +98,24 @@ async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }
   return { web: readFileSync(webPath), phone: readFileSync(phonePath) };
 }
 
+/** The upload-memory scenario (bench/lib/uploads.ts); results in uploads.{json,md}. */
+async function uploads(model: string, photo: Buffer): Promise<void> {
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${availableCpus()} usable), Node ${process.version}`;
+  const r = await uploadScenario(STORE, model, photo, log);
+  log(
+    `  idle ${r.idle_rss_mb} MB, peak ${r.peak_rss_mb} MB (+${r.delta_mb}), settled ${r.settled_rss_mb} MB; /predict ${JSON.stringify(r.uploads)}, /jobs ${r.job.status} after ${r.job.sent_mb} MB; ${cleanStatuses(r) ? 'only 2xx/4xx/503' : 'OTHER ANSWERS'}`,
+  );
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(path.join(RESULTS, 'uploads.json'), JSON.stringify({ machine, ...r }, null, 2) + '\n');
+  writeFileSync(path.join(RESULTS, 'uploads.md'), uploadMarkdown(r, machine));
+  console.log(`\n${uploadMarkdown(r, machine)}`);
+}
+
 async function main(): Promise<void> {
+  if (opts['uploads-only']) {
+    const { phone } = await prepare(['fashion-mnist']);
+    return uploads('fashion-mnist', phone);
+  }
   const models = opts
     .models!.split(',')
     .map((s) => s.trim())
@@ -261,6 +280,7 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`\n${md}`);
+  await uploads(models.includes('fashion-mnist') ? 'fashion-mnist' : models[0]!, images.phone);
   log(`wrote ${path.relative(process.cwd(), RESULTS) || '.'}/latest.{json,md} and throughput.png`);
 }
 

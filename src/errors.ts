@@ -1,6 +1,8 @@
 /** Every error code Loupe answers with. The HTTP status lives in one map, applied at the edge. */
 export const ErrorCode = {
   BadRequest: 'BAD_REQUEST',
+  Unauthorized: 'UNAUTHORIZED',
+  Forbidden: 'FORBIDDEN',
   EmptyBody: 'EMPTY_BODY',
   MissingFile: 'MISSING_FILE',
   InvalidImage: 'INVALID_IMAGE',
@@ -9,6 +11,7 @@ export const ErrorCode = {
   HeadersTooLarge: 'HEADERS_TOO_LARGE',
   RequestTimeout: 'REQUEST_TIMEOUT',
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
+  RateLimited: 'RATE_LIMITED',
   ImageTooLarge: 'IMAGE_TOO_LARGE',
   ModelNotFound: 'MODEL_NOT_FOUND',
   NotFound: 'NOT_FOUND',
@@ -22,6 +25,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   BAD_REQUEST: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   EMPTY_BODY: 400,
   MISSING_FILE: 400,
   INVALID_TENSOR: 400,
@@ -32,6 +37,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
   IDEMPOTENCY_KEY_REUSED: 422,
+  RATE_LIMITED: 429,
   MODEL_NOT_FOUND: 404,
   NOT_FOUND: 404,
   OVERLOADED: 503,

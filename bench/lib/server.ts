@@ -19,7 +19,16 @@ export type MetricReader = (name: string, labels?: Record<string, string>) => nu
 export async function startServer(env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
   const child = spawn(process.execPath, [MAIN, 'serve'], {
-    env: { ...process.env, LOUPE_LOG_LEVEL: 'warn', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // One load generator is one client: per-client limits would measure themselves, not Loupe.
+    env: {
+      ...process.env,
+      LOUPE_LOG_LEVEL: 'warn',
+      LOUPE_RATE_LIMIT_PER_MINUTE: '0',
+      LOUPE_MAX_INFLIGHT_PER_CLIENT: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;

@@ -14,6 +14,7 @@ import {
   runMigrate,
   writeSeed,
 } from '../roles/index.ts';
+import { runKeys } from './keys.ts';
 import { validateModels } from './models-validate.ts';
 
 const USAGE = `loupe — image classification service
@@ -26,6 +27,9 @@ Usage:
   loupe migrate                  database migrations, then exit
   loupe migrate --write-seed F   write a new, migrated PGlite database to F (LOUPE_PGLITE_SEED)
   loupe models validate <dir>    check a model store, a model or one version
+  loupe keys create --name N --scope predict|read|admin [--scope …]
+                                 a new API key, printed once
+  loupe keys list | revoke <id>  API keys: list them, revoke one
   loupe --version | --help
 
 Configuration comes from environment variables (see README / .env.example).`;
@@ -83,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
       else await runMigrate(config, logger);
       return 0;
     }
+    case 'keys':
+      // Parsed again, strictly: its options (--name, --scope) are its own.
+      return runKeys(argv.slice(argv.indexOf('keys') + 1));
     case 'models': {
       if (rest[0] !== 'validate' || !rest[1]) {
         console.error('usage: loupe models validate <dir>');

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
+import { parseKeysFile, type FileKey } from '../auth/index.ts';
 import { StartupError } from '../errors.ts';
 import { parseProviders } from './providers.ts';
 import { ConfigSchema, type Config } from './schema.ts';
@@ -37,9 +38,15 @@ export function loadConfig(
     const given = raw[name] === undefined ? '' : ` (got ${JSON.stringify(raw[name])})`;
     throw new ConfigError(`invalid configuration: ${name} ${first.message}${given}`);
   }
-  const c = converted as Omit<Config, 'executionProviders' | 'webhookSecret' | 'databasePassword'>;
+  const c = converted as Omit<
+    Config,
+    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'apiKeys'
+  >;
   for (const key of REQUIRED[opts.role ?? ''] ?? []) {
     if (!c[key]) throw new ConfigError(`invalid configuration: ${key} is required by \`loupe ${opts.role}\``);
+  }
+  if (c.LOUPE_REQUEST_TIMEOUT_MS > 0 && c.LOUPE_HEADERS_TIMEOUT_MS > c.LOUPE_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('invalid configuration: LOUPE_HEADERS_TIMEOUT_MS must not exceed LOUPE_REQUEST_TIMEOUT_MS');
   }
   const executionProviders = parseProviders(c.LOUPE_EXECUTION_PROVIDERS).filter(
     (p) => !c.LOUPE_REQUIRE_GPU || p !== 'cpu',
@@ -54,7 +61,26 @@ export function loadConfig(
     executionProviders: Object.freeze(executionProviders),
     webhookSecret: readSecret('LOUPE_WEBHOOK_SECRET_FILE', c.LOUPE_WEBHOOK_SECRET_FILE) ?? c.LOUPE_WEBHOOK_SECRET,
     databasePassword: readSecret('LOUPE_DATABASE_PASSWORD_FILE', c.LOUPE_DATABASE_PASSWORD_FILE),
+    authRequired: c.LOUPE_AUTH === 'required' || (c.LOUPE_AUTH === 'auto' && !isLoopbackHost(c.HOST)),
+    apiKeys: readKeysFile(c.LOUPE_API_KEYS_FILE),
   });
+}
+
+/** Whether HOST only takes connections from this machine (then `LOUPE_AUTH=auto` needs no keys). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/** LOUPE_API_KEYS_FILE's keys, hashed; a bad line exits 1 naming the line, never quoting it. */
+function readKeysFile(file: string): readonly FileKey[] | undefined {
+  const text = readSecret('LOUPE_API_KEYS_FILE', file);
+  if (text === undefined) return undefined;
+  try {
+    return Object.freeze(parseKeysFile(text));
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: LOUPE_API_KEYS_FILE ${(err as Error).message} (${file})`);
+  }
 }
 
 /** A secret from a file (Docker/Compose/Kubernetes secrets); undefined when no file is named. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import helmet from '@fastify/helmet';
-import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { registerAuth, type KeyVerifier } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
@@ -21,7 +21,12 @@ import { predictRoutes } from './routes/predict.ts';
 import { oipRoutes } from './routes/v2/index.ts';
 import { ErrorBody, OipErrorBody } from './schemas.ts';
 import { sendError } from './errors.ts';
+import { registerClientLimits } from './rate-limit.ts';
+import { registerBodyLimits } from './body-limits.ts';
+import { registerMultipart } from './multipart.ts';
 import { requestLogHook } from './request-log.ts';
+import { limitConnections, serverOptions } from './server-options.ts';
+import { UploadBudget } from './upload-budget.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
 
@@ -42,6 +47,10 @@ export interface AppDeps {
   readonly history?: PredictionStore | undefined;
   /** Async jobs; absent on roles without a database. */
   readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
+  /** Per-client rate and in-flight limits: on for the public roles (serve, gateway), off for model servers, whose one client is the gateway. */
+  readonly clientLimits?: boolean | undefined;
+  /** API keys: present, every route but the open ones (health, metrics, docs) needs one (LOUPE_AUTH). */
+  readonly auth?: KeyVerifier | undefined;
   /** 'ops' serves only health and metrics (the worker role). */
   readonly surface?: 'api' | 'ops' | undefined;
   /** Extra readiness conditions of the role (database reachable, …). */
@@ -60,17 +69,20 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     // Fastify's two lines per request (received, completed) become one: requestLogHook.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES,
+    ...serverOptions(config),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
     },
+    trustProxy: trustProxy(config.LOUPE_TRUST_PROXY),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler,
     frameworkErrors,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
+  limitConnections(app.server, config);
 
   app.addSchema(ErrorBody);
   app.addSchema(OipErrorBody);
@@ -85,15 +97,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
 
   await app.register(helmet, helmetOptions);
-  await app.register(multipart, {
-    limits: {
-      fileSize: config.LOUPE_MAX_UPLOAD_BYTES,
-      files: Math.max(4, config.LOUPE_MAX_JOB_IMAGES),
-      fields: 32,
-      fieldSize: 64 * 1024,
-      parts: config.LOUPE_MAX_JOB_IMAGES + 40,
-    },
+  // Every body is metered (route limits, upload budget) before a parser reads it.
+  registerBodyLimits(app as unknown as FastifyInstance, {
+    maxBytes: config.LOUPE_MAX_UPLOAD_BYTES,
+    budget: new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
+    retryAfterS: config.LOUPE_RETRY_AFTER_S,
   });
+  registerMultipart(app as unknown as FastifyInstance);
   for (const type of [/^image\//, 'application/octet-stream']) {
     app.addContentTypeParser(
       type,
@@ -102,9 +112,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
   }
 
+  // auth first: rate limits and fairness key on req.principal
+  registerAuth(app as unknown as FastifyInstance, deps.auth);
+  // After authentication (limits key on the API key), before the routes they apply to.
+  if (deps.clientLimits) await registerClientLimits(app as unknown as FastifyInstance, config);
+
   const api = deps.surface !== 'ops';
   // Swagger first: it documents the routes registered after it.
-  if (api) await app.register(swagger, { openapi: openapiDocument(deps.version), transform: swaggerTransform });
+  if (api)
+    await app.register(swagger, {
+      openapi: openapiDocument(deps.version, { auth: deps.auth !== undefined }),
+      transform: swaggerTransform({ auth: deps.auth !== undefined }),
+    });
   await app.register(healthRoutes, deps);
   await app.register(metricsRoutes, deps);
   if (!api) return app as unknown as App;
@@ -122,4 +141,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.history) await app.register(historyRoutes, { ...deps, history: deps.history });
   if (deps.jobs) await app.register(jobRoutes, { ...deps, jobs: deps.jobs });
   return app as unknown as App;
+}
+
+/** LOUPE_TRUST_PROXY as Fastify takes it: off, on, a hop count, or addresses/CIDRs. */
+function trustProxy(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (value === '' || value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) return (_address, hop) => hop < Number(value);
+  return value.split(',').map((s) => s.trim());
 }

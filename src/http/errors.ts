@@ -4,15 +4,9 @@ import { ErrorCode, LoupeError, httpStatusOf } from '../errors.ts';
 /** Fastify's and its plugins' error codes, in Loupe's vocabulary. */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: ErrorCode.PayloadTooLarge,
-  FST_REQ_FILE_TOO_LARGE: ErrorCode.PayloadTooLarge,
   FST_ERR_CTP_INVALID_MEDIA_TYPE: ErrorCode.UnsupportedMediaType,
   FST_ERR_CTP_EMPTY_JSON_BODY: ErrorCode.EmptyBody,
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.BadRequest,
-  FST_INVALID_MULTIPART_CONTENT_TYPE: ErrorCode.BadRequest,
-  FST_FILES_LIMIT: ErrorCode.BadRequest,
-  FST_PARTS_LIMIT: ErrorCode.BadRequest,
-  FST_FIELDS_LIMIT: ErrorCode.BadRequest,
-  FST_PROTO_VIOLATION: ErrorCode.BadRequest,
 };
 
 export function toLoupeError(err: FastifyError | Error): LoupeError {

@@ -1,8 +1,12 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
+import { accessFor } from '../auth/index.ts';
 
 type Transform = NonNullable<FastifyDynamicSwaggerOptions['transform']>;
 
-export function openapiDocument(version: string): NonNullable<FastifyDynamicSwaggerOptions['openapi']> {
+export function openapiDocument(
+  version: string,
+  opts: { auth: boolean } = { auth: false },
+): NonNullable<FastifyDynamicSwaggerOptions['openapi']> {
   return {
     openapi: '3.1.0',
     info: {
@@ -12,7 +16,10 @@ export function openapiDocument(version: string): NonNullable<FastifyDynamicSwag
         'Image classification over HTTP: upload a picture, an ONNX CNN runs, labels come back as JSON. ' +
         'Also speaks the Open Inference Protocol v2 (KServe / Triton REST) under /v2. ' +
         'Every error is `{"error": {"code", "message", "request_id"}}` (OIP routes: `{"error": "..."}`), ' +
-        'and every response carries `X-Request-Id`.',
+        'and every response carries `X-Request-Id`.' +
+        (opts.auth
+          ? ' Requests carry an API key (`Authorization: Bearer <key>` or `X-API-Key`); the scopes a route needs are listed with its security requirement.'
+          : ''),
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
     },
     tags: [
@@ -27,16 +34,37 @@ export function openapiDocument(version: string): NonNullable<FastifyDynamicSwag
           'Open Inference Protocol v2 (KServe/Triton REST), with the binary tensor and classification extensions',
       },
     ],
+    ...(opts.auth ? { components: { securitySchemes: SECURITY_SCHEMES } } : {}),
   };
 }
+
+const SECURITY_SCHEMES = {
+  bearer: { type: 'http', scheme: 'bearer', description: 'An API key: `Authorization: Bearer lp_…`' },
+  apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same API key in `X-API-Key`' },
+} as const;
 
 /**
  * Routes that stream their body (multipart/raw uploads) cannot let Fastify validate it, so
  * they declare the documented request body in `config.openapiBody`; this puts it into the
- * OpenAPI document without turning on validation.
+ * OpenAPI document without turning on validation. With auth on, it adds each route's
+ * security requirement (the scopes it needs, from the auth policy) and its 401/403 answers.
  */
-export const swaggerTransform: Transform = ({ schema, url, route }) => {
-  const body = (route?.config as { openapiBody?: unknown } | undefined)?.openapiBody;
-  if (!body) return { schema, url };
-  return { schema: { ...schema, body } as typeof schema, url };
-};
+export const swaggerTransform =
+  (opts: { auth: boolean }): Transform =>
+  ({ schema, url, route }) => {
+    const body = (route?.config as { openapiBody?: unknown } | undefined)?.openapiBody;
+    const access = opts.auth ? accessFor([route?.method ?? 'GET'].flat()[0]!, url) : 'open';
+    if (!body && access === 'open') return { schema, url };
+    const out: Record<string, unknown> = { ...schema, ...(body ? { body } : {}) };
+    if (access !== 'open') {
+      const scopes = access === 'key' ? [] : [...access];
+      const error = { $ref: url === '/v2' || url.startsWith('/v2/') ? 'OipError' : 'Error' };
+      out.security = [{ bearer: scopes }, { apiKey: scopes }];
+      out.response = {
+        ...(schema.response as object | undefined),
+        401: error,
+        ...(scopes.length ? { 403: error } : {}),
+      };
+    }
+    return { schema: out as typeof schema, url };
+  };

@@ -30,6 +30,7 @@ export function requestLogHook(metrics: Metrics) {
       status,
       duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
     };
+    if (req.principal) fields.key_id = req.principal.keyId; // the key's public id, never the key
     const failure = req.loupeError;
     if (failure) {
       fields.code = failure.error.code;

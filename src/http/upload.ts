@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { multipartBody, multipartParts, readFilePart, unsafeName } from './multipart.ts';
 
 export interface Upload {
   readonly bytes: Buffer;
@@ -7,22 +8,26 @@ export interface Upload {
   readonly fields: Record<string, string>;
 }
 
+/** Bytes multipart adds around a file (boundaries, part headers, small fields). */
+export const MULTIPART_SLACK = 64 * 1024;
+
 /**
  * The image of a request: multipart field `file`, or a raw image/* (or octet-stream) body.
- * Size limits are enforced while streaming (multipart) or by the body parser (raw), so an
- * oversized upload is refused without being held in memory.
+ * Size limits are enforced while streaming (the body meter, busboy's per-file limit, Fastify's
+ * body limit), so an oversized upload is refused without being held in memory.
  */
-export async function readUpload(req: FastifyRequest): Promise<Upload> {
-  if (req.isMultipart()) {
+export async function readUpload(req: FastifyRequest, maxBytes: number): Promise<Upload> {
+  const multipart = multipartBody(req);
+  if (multipart) {
     let bytes: Buffer | undefined;
     const fields: Record<string, string> = {};
-    for await (const part of req.parts()) {
-      if (part.type === 'file') {
-        if (part.fieldname === 'file' && !bytes) bytes = await part.toBuffer();
-        else part.file.resume(); // a second or misnamed file: drain it, never keep it
-      } else if (typeof part.value === 'string') {
-        fields[part.fieldname] = part.value;
-      }
+    const limits = { fileSize: maxBytes, files: 8, fields: 32, fieldSize: MULTIPART_SLACK, parts: 40 };
+    for await (const part of multipartParts(multipart, req.headers, limits)) {
+      if (unsafeName(part.name)) throw unsafeField(part.name);
+      // a second or misnamed file is dropped unread, never kept
+      if (part.kind === 'file' && part.name === 'file' && !bytes)
+        bytes = await readFilePart(part, maxBytes, Number(req.headers['content-length'] ?? 0));
+      else if (part.kind === 'field') fields[part.name] = part.value;
     }
     if (!bytes)
       throw new LoupeError(
@@ -49,47 +54,9 @@ export async function readUpload(req: FastifyRequest): Promise<Upload> {
   );
 }
 
-/** Every `file` part of a multipart body (POST /jobs), each within the per-file limit. */
-export async function readUploads(
-  req: FastifyRequest,
-  maxFiles: number,
-): Promise<{ files: Array<{ filename: string; bytes: Buffer }>; fields: Record<string, string> }> {
-  if (!req.isMultipart())
-    throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
-  const files: Array<{ filename: string; bytes: Buffer }> = [];
-  const fields: Record<string, string> = {};
-  for await (const part of req.parts()) {
-    if (part.type === 'file') {
-      if (part.fieldname !== 'file' && part.fieldname !== 'files') {
-        part.file.resume();
-        continue;
-      }
-      if (files.length >= maxFiles)
-        throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${maxFiles} images`);
-      const bytes = await part.toBuffer();
-      if (bytes.length === 0)
-        throw new LoupeError(ErrorCode.EmptyBody, `file ${files.length} ("${part.filename}") is empty`);
-      if (part.filename.includes('\0'))
-        throw new LoupeError(ErrorCode.BadRequest, `the name of file ${files.length} contains a NUL character`);
-      files.push({ filename: part.filename, bytes });
-    } else if (typeof part.value === 'string') {
-      // PostgreSQL text cannot hold NUL: refused here rather than failing the INSERT (a 500)
-      if (part.value.includes('\0'))
-        throw new LoupeError(ErrorCode.BadRequest, `the multipart field "${part.fieldname}" contains a NUL character`);
-      fields[part.fieldname] = part.value;
-    }
-  }
-  return { files, fields };
-}
-
-/** Refuses a declared Content-Length over the limit before a byte of the body is read. */
-export function checkDeclaredLength(req: FastifyRequest, maxBytes: number): void {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  // multipart adds boundaries and part headers around the file
-  if (declared > maxBytes + 64 * 1024) {
-    throw new LoupeError(ErrorCode.PayloadTooLarge, `the upload is ${declared} bytes; the limit is ${maxBytes}`);
-  }
-}
+/** A multipart field named like an object's own machinery (`__proto__`…), refused rather than used as a key. */
+export const unsafeField = (name: string) =>
+  new LoupeError(ErrorCode.BadRequest, `the multipart field name "${name}" is not allowed`);
 
 /** The multipart `metadata` field: a JSON object of strings, stored with the prediction or job. */
 export function parseMetadata(raw: string | undefined): Record<string, string> {

@@ -3,4 +3,4 @@ export { JobWorker, type WorkerDeps, type WorkerState } from './worker.ts';
 export { deliver, sign, SIGNATURE_HEADER, WebhookError, type DeliverOptions } from './webhook.ts';
 export { classifyAddress, isPublicAddress, type AddressClass } from './addresses.ts';
 export { systemResolver, webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy, type Resolver } from './egress.ts';
-export { submitJob } from './service.ts';
+export { acceptStagedJob, submitJob, type SubmitOptions } from './service.ts';

@@ -1,17 +1,45 @@
 import type { PgBoss } from 'pg-boss';
 import { ErrorCode, LoupeError } from '../errors.ts';
-import type { JobStore, NewJob } from '../storage/index.ts';
+import type { JobRequest, JobStore, NewJob, StagedJob } from '../storage/index.ts';
 import { webhookUrlProblem, WebhookPolicy } from './egress.ts';
 import { CLASSIFY_QUEUE } from './queue.ts';
 
-/** Accepts a job: stores it with its images, then queues its id. */
+export interface SubmitOptions {
+  readonly webhooksEnabled: boolean;
+  readonly webhookPolicy?: WebhookPolicy | undefined;
+  /** Refuses a model, version or top_k the server cannot serve (404/400 now, not failed items later). */
+  readonly checkModel?:
+    ((model: string | undefined, version: string | undefined, topK: number | undefined) => void) | undefined;
+}
+
+/** Accepts a job whose images are all at hand: stores it with its images, then queues its id. */
 export async function submitJob(
   store: JobStore,
   boss: PgBoss,
   job: NewJob,
-  opts: { webhooksEnabled: boolean; webhookPolicy?: WebhookPolicy | undefined },
+  opts: SubmitOptions,
 ): Promise<{ id: string; created: boolean }> {
-  if (job.images.length === 0)
+  checkJob(job, job.images.length, opts);
+  return queueNew(boss, await store.create(job));
+}
+
+/**
+ * Accepts a job whose images were stored as they arrived (POST /jobs): checks the request now
+ * that it is complete, makes the staged job a queued one (or finds the job of its
+ * Idempotency-Key), then queues its id. The caller discards the staged job if this throws.
+ */
+export async function acceptStagedJob(
+  staged: StagedJob,
+  boss: PgBoss,
+  request: JobRequest,
+  opts: SubmitOptions,
+): Promise<{ id: string; created: boolean }> {
+  checkJob(request, staged.count, opts);
+  return queueNew(boss, await staged.finish(request));
+}
+
+function checkJob(job: JobRequest, images: number, opts: SubmitOptions): void {
+  if (images === 0)
     throw new LoupeError(ErrorCode.MissingFile, 'a job needs at least one image (multipart field "file", repeated)');
   if (job.webhookUrl) {
     if (!opts.webhooksEnabled)
@@ -19,7 +47,13 @@ export async function submitJob(
     const problem = webhookUrlProblem(job.webhookUrl, opts.webhookPolicy ?? WebhookPolicy.publicOnly);
     if (problem) throw new LoupeError(ErrorCode.BadRequest, problem);
   }
-  const res = await store.create(job);
+  opts.checkModel?.(job.model, job.version, job.topK);
+}
+
+async function queueNew(
+  boss: PgBoss,
+  res: { id: string; created: true } | { id: string; created: false; sameRequest: boolean },
+): Promise<{ id: string; created: boolean }> {
   if (!res.created && !res.sameRequest)
     throw new LoupeError(
       ErrorCode.IdempotencyKeyReused,

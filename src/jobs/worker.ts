@@ -19,6 +19,8 @@ export interface WorkerDeps {
   /** Which webhook receivers may be reached (LOUPE_WEBHOOK_ALLOW); public addresses only when absent. */
   readonly webhookPolicy?: WebhookPolicy | undefined;
   readonly concurrency: number;
+  /** After how long without a new image a job still being received is abandoned (its process died mid-upload). */
+  readonly abandonedUploadS?: number | undefined;
 }
 
 /**
@@ -69,7 +71,8 @@ export class JobWorker {
     const job = await jobs.get(jobId);
     if (!job || job.status === 'completed' || job.status === 'failed') return;
     await jobs.markRunning(jobId);
-    for (const item of await jobs.pendingItems(jobId)) {
+    const owner = await jobs.ownerOf(jobId); // the job's predictions belong to whoever submitted it
+    for await (const item of jobs.pendingItems(jobId)) {
       try {
         const c = await backend.classify({
           model: job.model ?? undefined,
@@ -77,7 +80,7 @@ export class JobWorker {
           image: item.image,
           topK: job.top_k ?? undefined,
         });
-        const rec = await predictions.record(c, item.image, { metadata: job.metadata, jobId });
+        const rec = await predictions.record(c, item.image, { metadata: job.metadata, jobId, owner });
         await jobs.settleItem(jobId, item.idx, {
           predictionId: rec.id,
           result: { model: c.model, predictions: c.predictions, image: c.image },
@@ -124,6 +127,8 @@ export class JobWorker {
   }
 
   private async sweep(): Promise<void> {
+    const removed = await this.deps.jobs.removeAbandoned(this.deps.abandonedUploadS ?? 3600);
+    if (removed) this.deps.logger.info({ removed }, 'removed jobs whose upload never finished');
     for (const id of await this.deps.jobs.unfinished(120)) {
       await this.deps.boss.send(CLASSIFY_QUEUE, { jobId: id }, { singletonKey: id });
     }

@@ -1,4 +1,5 @@
 import type { PgBoss } from 'pg-boss';
+import { ApiKeyStore } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import { JobWorker, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
@@ -81,5 +82,26 @@ export function createJobWorker(
     webhookSecret: config.webhookSecret,
     webhookPolicy: webhookPolicyFromConfig(config),
     concurrency: config.LOUPE_WORKER_CONCURRENCY,
+    // No upload outlives the request timeout; a minute more covers clocks and the last INSERT.
+    abandonedUploadS: config.LOUPE_REQUEST_TIMEOUT_MS > 0 ? config.LOUPE_REQUEST_TIMEOUT_MS / 1000 + 60 : 3600,
   });
+}
+
+/**
+ * The API keys of a role that answers the public API (serve, gateway): LOUPE_API_KEYS_FILE's
+ * keys are brought into the database first, so they work from the first request. The role
+ * checks keys when `config.authRequired`; the store is returned either way.
+ */
+export async function openApiKeys(config: Config, logger: Logger, db: Database): Promise<ApiKeyStore> {
+  const keys = new ApiKeyStore(db);
+  const synced = config.apiKeys ? await keys.syncFile(config.apiKeys) : undefined;
+  logger.info(
+    { auth: config.authRequired ? 'required' : 'off', ...(synced ? { keys_file: synced } : {}) },
+    config.authRequired ? 'API keys are required' : 'API keys are off (LOUPE_AUTH)',
+  );
+  if (config.authRequired && (await keys.activeCount()) === 0)
+    logger.warn(
+      'API keys are required (LOUPE_AUTH) and none is active: every API request gets 401 until one is made (`loupe keys create`, or LOUPE_API_KEYS_FILE)',
+    );
+  return keys;
 }

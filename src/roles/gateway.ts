@@ -1,4 +1,4 @@
-import { dbReadyCheck } from './common.ts';
+import { dbReadyCheck, openApiKeys } from './common.ts';
 import { RemoteRole } from './remote.ts';
 
 /**
@@ -10,7 +10,14 @@ export class GatewayRole extends RemoteRole {
     const { config, logger } = this.deps;
     const { history, jobs, boss, db } = await this.openStorage(false);
     const webhooksEnabled = config.webhookSecret !== '';
-    await this.listen({ history, jobs: { store: jobs, boss, webhooksEnabled }, readyChecks: [dbReadyCheck(db)] });
+    const keys = await openApiKeys(config, logger, db);
+    await this.listen({
+      history,
+      jobs: { store: jobs, boss, webhooksEnabled },
+      readyChecks: [dbReadyCheck(db)],
+      clientLimits: true,
+      auth: config.authRequired ? keys : undefined,
+    });
     logger.info(
       { address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,

@@ -3,7 +3,8 @@ import type { LocalBackend } from '../inference/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics, type Metrics } from '../observability/index.ts';
-import { createJobWorker, dbReadyCheck, openStorage, type Storage } from './common.ts';
+import type { ApiKeyStore } from '../auth/index.ts';
+import { createJobWorker, dbReadyCheck, openApiKeys, openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
 import { createLocalBackend } from './local.ts';
 
@@ -19,6 +20,7 @@ export class ServeRole extends Role {
   private app: App | undefined;
   private storage: Storage | undefined;
   private worker: JobWorker | undefined;
+  private apiKeys: ApiKeyStore | undefined;
 
   constructor(deps: RoleDeps) {
     super();
@@ -31,6 +33,11 @@ export class ServeRole extends Role {
     return addressOf(this.app?.server);
   }
 
+  /** The API key store, once started (tests and embedding make keys with it). */
+  get keys(): ApiKeyStore | undefined {
+    return this.apiKeys;
+  }
+
   protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
     // Database and models load side by side.
@@ -39,6 +46,7 @@ export class ServeRole extends Role {
     models.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
+    this.apiKeys = await openApiKeys(config, logger, db);
     this.app = await buildApp({
       config,
       logger,
@@ -48,6 +56,8 @@ export class ServeRole extends Role {
       history,
       jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
       readyChecks: [dbReadyCheck(db)],
+      clientLimits: true,
+      auth: config.authRequired ? this.apiKeys : undefined,
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });

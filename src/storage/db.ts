@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from 'pg-boss';
+import { claimDataDir, type WhenInUse } from './pglite-owner.ts';
 
 /** The few things Loupe needs from Postgres, whichever engine runs it. */
 export interface Database extends Db {
@@ -28,6 +29,8 @@ export interface DatabaseOptions {
   readonly seed?: string | undefined;
   /** Told when the seed could not be used and a fresh database was made instead. */
   readonly onSeedError?: ((err: Error) => void) | undefined;
+  /** PGlite: when another process has `dataDir` open, take it over (roles) or refuse (one-shot commands). */
+  readonly whenInUse?: WhenInUse | undefined;
 }
 
 /**
@@ -36,30 +39,15 @@ export interface DatabaseOptions {
  */
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.url) return openPostgres(opts);
-  const { PGlite } = await import('@electric-sql/pglite');
   const dir = opts.dataDir === 'memory://' ? undefined : path.resolve(opts.dataDir, 'pglite');
-  const seeded =
-    dir && opts.seed && isEmptyDir(dir)
-      ? await unpackSeed(opts.seed, dir).then(
-          () => true,
-          (err: Error) => {
-            opts.onSeedError?.(err);
-            return false;
-          },
-        )
-      : false;
-  if (dir) mkdirSync(dir, { recursive: true });
-  // One connection; PGlite queues statements itself, so callers need no lock of their own.
+  if (dir) mkdirSync(path.dirname(dir), { recursive: true });
+  const release = dir ? claimDataDir(dir, opts.whenInUse ?? 'take-over') : () => undefined;
   let pg;
   try {
-    pg = await PGlite.create(dir ? { dataDir: dir } : {});
+    pg = await createPglite(dir, opts);
   } catch (err) {
-    if (!seeded || !dir) throw err;
-    // A seed from another PGlite version: start over with an empty directory.
-    opts.onSeedError?.(err as Error);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    pg = await PGlite.create({ dataDir: dir });
+    release();
+    throw err;
   }
   // pg-boss's own adapter: it routes multi-statement DDL through exec() and clears aborted
   // transactions, which a single connection needs.
@@ -73,11 +61,41 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       await pg.exec(text);
     },
     dump: async () => new Uint8Array(await (await pg.dumpDataDir('gzip')).arrayBuffer()),
-    close: () => pg.close(),
+    close: async () => {
+      await pg.close();
+      release();
+    },
   };
 }
 
 const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir).length === 0;
+
+/** PGlite in `dir` (unpacking the seed into an empty one), or in memory without a `dir`. */
+async function createPglite(dir: string | undefined, opts: DatabaseOptions) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const seeded =
+    dir && opts.seed && isEmptyDir(dir)
+      ? await unpackSeed(opts.seed, dir).then(
+          () => true,
+          (err: Error) => {
+            opts.onSeedError?.(err);
+            return false;
+          },
+        )
+      : false;
+  if (dir) mkdirSync(dir, { recursive: true });
+  // One connection; PGlite queues statements itself, so callers need no lock of their own.
+  try {
+    return await PGlite.create(dir ? { dataDir: dir } : {});
+  } catch (err) {
+    if (!seeded || !dir) throw err;
+    // A seed from another PGlite version: start over with an empty directory.
+    opts.onSeedError?.(err as Error);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    return PGlite.create({ dataDir: dir });
+  }
+}
 
 /**
  * Unpacks a seed next to `dir` and renames it into place, so a crash mid-way never leaves a

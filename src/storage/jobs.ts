@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Database } from './db.ts';
 import { jobFingerprint, type CreatedJob, type NewJob } from './job-request.ts';
+import { loadImage } from './job-images.ts';
+import { StagedJob, type JobSender } from './job-staging.ts';
 import { toView, type ItemRow, type JobRow, type JobView } from './job-views.ts';
 
 export type { JobItemView, JobStatus, JobView } from './job-views.ts';
@@ -53,8 +55,8 @@ export class JobStore {
     const { rows } = await this.db.query<{ id: string }>(
       `WITH j AS (
          INSERT INTO jobs (id, status, model, version, top_k, total, webhook_url, idempotency_key, metadata,
-                           request_sha256, idempotency_scope)
-         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10, $11)
+                           request_sha256, idempotency_scope, owner)
+         VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $10, $11, $12)
          ON CONFLICT (idempotency_scope, idempotency_key) DO NOTHING
          RETURNING id
        ), items AS (
@@ -78,13 +80,18 @@ export class JobStore {
         ),
         fingerprint,
         scope,
+        job.owner ?? null,
       ],
     );
     return rows[0]?.id;
   }
 
-  async get(id: string): Promise<JobView | undefined> {
-    const { rows } = await this.db.query<JobRow>('SELECT * FROM jobs WHERE id = $1', [id]);
+  /** A job as clients see it; with `owner`, only if that API key made it. */
+  async get(id: string, owner?: string): Promise<JobView | undefined> {
+    const { rows } = await this.db.query<JobRow>(
+      `SELECT * FROM jobs WHERE id = $1 AND status <> 'receiving'${owner === undefined ? '' : ' AND owner = $2'}`,
+      owner === undefined ? [id] : [id, owner],
+    );
     const j = rows[0];
     if (!j) return undefined;
     const items = await this.db.query<ItemRow>(
@@ -94,18 +101,28 @@ export class JobStore {
     return toView(j, items.rows);
   }
 
+  /** The API key that made the job (null when auth was off). */
+  async ownerOf(id: string): Promise<string | null> {
+    const { rows } = await this.db.query<{ owner: string | null }>('SELECT owner FROM jobs WHERE id = $1', [id]);
+    return rows[0]?.owner ?? null;
+  }
+
   async markRunning(id: string): Promise<void> {
     await this.db.query(`UPDATE jobs SET status = 'running', updated_at = now() WHERE id = $1 AND status = 'queued'`, [
       id,
     ]);
   }
 
-  async pendingItems(id: string): Promise<Array<{ idx: number; image: Buffer }>> {
-    const { rows } = await this.db.query<{ idx: number; image: Uint8Array }>(
-      `SELECT idx, image FROM job_items WHERE job_id = $1 AND status = 'pending' ORDER BY idx`,
+  /** The images still to classify, read one at a time: a job may hold a gigabyte. */
+  async *pendingItems(id: string): AsyncGenerator<{ idx: number; image: Buffer }> {
+    const { rows } = await this.db.query<{ idx: number }>(
+      `SELECT idx FROM job_items WHERE job_id = $1 AND status = 'pending' ORDER BY idx`,
       [id],
     );
-    return rows.map((r) => ({ idx: r.idx, image: Buffer.from(r.image) }));
+    for (const { idx } of rows) {
+      const image = await loadImage(this.db, id, idx);
+      if (image) yield { idx, image };
+    }
   }
 
   /** Records one item's outcome once (a re-delivered job skips items already settled). */
@@ -119,7 +136,7 @@ export class JobStore {
       `WITH it AS (
          UPDATE job_items SET status = $3, prediction_id = $4, result = $5, error = $6, image = NULL
          WHERE job_id = $1 AND idx = $2 AND status = 'pending' RETURNING status
-       )
+       ), pieces AS (DELETE FROM job_item_parts WHERE job_id = $1 AND idx = $2)
        UPDATE jobs SET done = done + (SELECT count(*) FROM it WHERE status = 'done'),
                        failed = failed + (SELECT count(*) FROM it WHERE status = 'failed'), updated_at = now()
        WHERE id = $1`,
@@ -150,6 +167,20 @@ export class JobStore {
    */
   async setWebhookStatus(id: string, status: WebhookStatus): Promise<void> {
     await this.db.query('UPDATE jobs SET webhook_status = $2, updated_at = now() WHERE id = $1', [id, status]);
+  }
+
+  /** Starts a job whose images are stored as they arrive (POST /jobs streams them). */
+  stage(sender: JobSender): Promise<StagedJob> {
+    return StagedJob.begin(this.db, sender);
+  }
+
+  /** Removes jobs left 'receiving' by a process that died mid-upload; returns how many. */
+  async removeAbandoned(idleS: number): Promise<number> {
+    const { rows } = await this.db.query<{ id: string }>(
+      `DELETE FROM jobs WHERE status = 'receiving' AND updated_at < now() - make_interval(secs => $1) RETURNING id`,
+      [idleS],
+    );
+    return rows.length;
   }
 
   /** Jobs that should be in the queue but may have been lost (crash between insert and send). */

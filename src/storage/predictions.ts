@@ -57,10 +57,12 @@ export interface ListQuery {
   readonly limit: number;
   /** Opaque cursor from the previous page. */
   readonly cursor?: string | undefined;
+  /** Only the records of this API key (undefined: everyone's). */
+  readonly owner?: string | undefined;
 }
 
 const INSERT_COLUMNS =
-  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image';
+  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image, owner';
 /** What a record shows: every column but the image bytes. */
 const RECORD_COLUMNS =
   'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at';
@@ -80,14 +82,20 @@ export class PredictionStore {
 
   /**
    * Stores one classification. `id` lets the caller answer with the id before the write
-   * lands (and makes a retried write keep the first record); `jobId` links a job's items.
+   * lands (and makes a retried write keep the first record); `jobId` links a job's items;
+   * `owner` is the API key that made it (null when auth is off).
    */
   async record(
     c: Classification,
     image: Uint8Array,
-    opts: { metadata: Record<string, string>; jobId?: string | undefined; id?: string | undefined },
+    opts: {
+      metadata: Record<string, string>;
+      jobId?: string | undefined;
+      id?: string | undefined;
+      owner?: string | null | undefined;
+    },
   ): Promise<PredictionRecord> {
-    const { metadata, jobId, id = randomUUID() } = opts;
+    const { metadata, jobId, id = randomUUID(), owner = null } = opts;
     const sha = createHash('sha256').update(image).digest('hex');
     return toRecord(
       await this.writer.write([
@@ -104,6 +112,7 @@ export class PredictionStore {
         JSON.stringify(metadata),
         jobId ?? null,
         this.keepImages ? Buffer.from(image) : null,
+        owner,
       ]),
     );
   }
@@ -127,8 +136,12 @@ export class PredictionStore {
     });
   }
 
-  async get(id: string): Promise<PredictionRecord | undefined> {
-    const { rows } = await this.db.query<Row>(`SELECT ${RECORD_COLUMNS} FROM predictions WHERE id = $1`, [id]);
+  /** One record; with `owner`, only if that API key made it. */
+  async get(id: string, owner?: string): Promise<PredictionRecord | undefined> {
+    const { rows } = await this.db.query<Row>(
+      `SELECT ${RECORD_COLUMNS} FROM predictions WHERE id = $1${owner === undefined ? '' : ' AND owner = $2'}`,
+      owner === undefined ? [id] : [id, owner],
+    );
     return rows[0] ? toRecord(rows[0]) : undefined;
   }
 
@@ -145,6 +158,7 @@ export class PredictionStore {
     };
     if (q.model?.includes('\0')) throw new LoupeError(ErrorCode.BadRequest, 'model must not contain NUL characters');
     if (q.model) add('model = ?', q.model);
+    if (q.owner !== undefined) add('owner = ?', q.owner);
     if (q.since) add('created_at >= ?::timestamptz', timestampParam('since', q.since));
     if (q.until) add('created_at < ?::timestamptz', timestampParam('until', q.until));
     if (q.cursor) {

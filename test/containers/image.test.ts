@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { generateKey } from '../../src/auth/index.ts';
 import { baseImage, docker, dockerBuild, freePort, waitHealthy, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
@@ -36,14 +37,25 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
   const started: string[] = [];
   const report: Record<string, unknown> = {};
 
+  // The image binds 0.0.0.0, so API keys are required: every container gets this keys file.
+  const key = generateKey().key;
+  const keysDir = mkdtempSync(path.join(os.tmpdir(), 'loupe-keys-'));
+  const keysFile = path.join(keysDir, 'api_keys');
+  const authed = (url: string, init: RequestInit = {}) =>
+    fetch(url, { ...init, headers: { ...(init.headers as object), authorization: `Bearer ${key}` } });
+
   const start = async (name: string, args: string[] = [], image = TAG) => {
     const port = await freePort();
-    const id = await docker('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8000`, ...args, image);
+    const keys = ['-v', `${keysFile}:/run/secrets/api_keys:ro`, '-e', 'LOUPE_API_KEYS_FILE=/run/secrets/api_keys'];
+    const id = await docker('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8000`, ...keys, ...args, image);
     started.push(id);
     return { id, url: `http://127.0.0.1:${port}` };
   };
 
   before(async () => {
+    writeFileSync(keysFile, `tests predict,read ${key}\n`);
+    execFileSync('chmod', ['a+rx', keysDir]);
+    execFileSync('chmod', ['a+r', keysFile]); // the container runs as uid 1000
     base = await baseImage();
     ctx = contextCopy();
     for (const n of ['loupe-t-basic', 'loupe-t-hardened', 'loupe-t-stop', 'loupe-t-volume'])
@@ -58,6 +70,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
   after(async () => {
     for (const id of started) await docker('rm', '-f', id).catch(() => '');
     if (ctx) rmSync(ctx, { recursive: true, force: true });
+    rmSync(keysDir, { recursive: true, force: true });
     mkdirSync(path.dirname(RESULTS), { recursive: true });
     writeFileSync(
       RESULTS,
@@ -72,7 +85,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     // Time to the first answer by polling readiness over HTTP (Docker's own health status
     // only updates every HEALTHCHECK interval).
     await waitHttp(`${url}/readyz`, 60_000, 20);
-    const res = await fetch(`${url}/predict`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+    const res = await authed(`${url}/predict`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
     const body = await json(res);
     assert.equal(res.status, 200, JSON.stringify(body));
     assert.equal(body.model.name, 'fashion-mnist');
@@ -83,6 +96,10 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     const docs = await fetch(`${url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
+    // Not on loopback: a request without a key is refused.
+    const bare = await fetch(`${url}/models`);
+    assert.equal(bare.status, 401);
+    assert.equal((await json(bare)).error.code, 'UNAUTHORIZED');
     const logs = await docker('logs', id);
     assert.match(logs, /"msg":"loupe serve listening on http:\/\/0\.0\.0\.0:8000"/);
     // The new /data volume started from the seed built into the image: no initdb, nothing to migrate.
@@ -119,7 +136,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
       'no-new-privileges',
     ]);
     await waitHealthy(id);
-    const res = await fetch(`${url}/predict`, {
+    const res = await authed(`${url}/predict`, {
       method: 'POST',
       body: fixture('dog-160x120.png'),
       headers: { 'content-type': 'image/png' },
@@ -137,7 +154,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
       port,
       path: '/predict',
       method: 'POST',
-      headers: { 'content-type': 'image/jpeg', 'content-length': img.length },
+      headers: { 'content-type': 'image/jpeg', 'content-length': img.length, authorization: `Bearer ${key}` },
     });
     const done = new Promise<number>((resolve, reject) => {
       req.on('response', (res) => {
@@ -167,10 +184,10 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     execFileSync('chmod', ['-R', 'a+rX', store]);
     const { id, url } = await start('loupe-t-volume', ['-v', `${store}:/models:ro`]);
     await waitHealthy(id);
-    const models = await json(await fetch(`${url}/models`));
+    const models = await json(await authed(`${url}/models`));
     assert.deepEqual(models.models.map((m: { name: string }) => m.name).sort(), ['extra', 'fashion-mnist']);
     const res = await json(
-      await fetch(`${url}/predict?model=extra`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }),
+      await authed(`${url}/predict?model=extra`, { method: 'POST', body: form(fixture('dog-160x120.jpg')) }),
     );
     assert.deepEqual(res.model, { name: 'extra', version: '1' });
   });

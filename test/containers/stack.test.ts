@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,13 +46,18 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
   let port = 0;
   let url = '';
   let compose: ReturnType<typeof composeFor>;
+  let key = '';
+
+  /** A request through the proxy with the API key compose-init.sh put in deploy/secrets/api_keys. */
+  const api = (p: string, init: RequestInit = {}) =>
+    fetch(`${url}${p}`, { ...init, headers: { ...(init.headers as object), authorization: `Bearer ${key}` } });
 
   const predict = (query = '') =>
-    fetch(`${url}/predict${query}`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+    api(`/predict${query}`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
   const waitJob = async (id: string, timeoutMs = 120_000) => {
     const end = Date.now() + timeoutMs;
     for (;;) {
-      const res = await fetch(`${url}/jobs/${id}`).catch(() => undefined);
+      const res = await api(`/jobs/${id}`).catch(() => undefined);
       const j = res?.status === 200 ? await json(res) : undefined;
       if (j && (j.status === 'completed' || j.status === 'failed')) return j;
       if (Date.now() > end) throw new Error(`job ${id} not done: ${JSON.stringify(j)}`);
@@ -65,6 +71,11 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
 
   before(async () => {
     execFileSync('bash', ['scripts/compose-init.sh'], { cwd: ROOT });
+    // "<name> <scopes> <key>" lines; the first key is the one compose-init made (predict,read).
+    const line = readFileSync(path.join(ROOT, 'deploy/secrets/api_keys'), 'utf8')
+      .split('\n')
+      .find((l) => l.trim() && !l.startsWith('#'))!;
+    key = line.trim().split(/\s+/)[2]!;
     const base = await baseImage();
     const offline = base.startsWith('loupe-offline/');
     await dockerBuild(['-q', '-t', IMAGE, '--build-arg', `BASE_IMAGE=${base}`, ROOT]);
@@ -118,6 +129,42 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.match(published[0]!, /proxy.*127\.0\.0\.1:\d+->8080/);
   });
 
+  it('requires the API key at the proxy, and keeps /metrics inside', async () => {
+    const bare = await fetch(`${url}/predict`, { method: 'POST', body: form(fixture('dog-160x120.jpg'), 'dog.jpg') });
+    assert.equal(bare.status, 401);
+    assert.equal(bare.headers.get('www-authenticate'), 'Bearer realm="loupe"');
+    assert.equal((await json(bare)).error.code, 'UNAUTHORIZED');
+    const wrong = await fetch(`${url}/models`, { headers: { 'x-api-key': `${key.slice(0, -4)}AAAA` } });
+    assert.equal(wrong.status, 401);
+    assert.equal((await fetch(`${url}/livez`)).status, 200);
+    const metrics = await fetch(`${url}/metrics`);
+    assert.equal(metrics.status, 404);
+    assert.equal((await json(metrics)).error.code, 'NOT_FOUND');
+    assert.equal((await api('/metrics?x=1')).status, 404);
+    // Only the key's own records: compose-init's key has no admin scope.
+    const mine = await json(await api('/predictions?limit=500'));
+    assert.ok(Array.isArray(mine.items));
+    // An operator makes more keys with the same image, in the same database.
+    const out = await compose(
+      'run',
+      '--rm',
+      '--no-deps',
+      '-T',
+      'gateway',
+      'keys',
+      'create',
+      '--name',
+      'ops',
+      '--scope',
+      'admin',
+    );
+    const admin = /lp_[0-9a-f]{8}_[A-Za-z0-9_-]{43}/.exec(out)?.[0];
+    assert.ok(admin, out);
+    const all = await fetch(`${url}/predictions?limit=500`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(all.status, 200);
+    assert.ok((await json(all)).items.length >= mine.items.length);
+  });
+
   it('PostgreSQL publishes no port and sits only on the internal network', async () => {
     const [db] = await containers('db');
     const bindings = JSON.parse(await docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', db!)) as Record<
@@ -159,7 +206,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     f.append('webhook_url', 'http://hook:9000/loupe');
     f.append('file', new Blob([fixture('dog-160x120.jpg')]), 'a.jpg');
     f.append('file', new Blob([fixture('dog-160x120.png')]), 'b.png');
-    const accepted = await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }));
+    const accepted = await json(await api(`/jobs`, { method: 'POST', body: f }));
     const job = await waitJob(accepted.id);
     assert.equal(job.status, 'completed');
     assert.deepEqual(job.progress, { total: 2, done: 2, failed: 0 });
@@ -229,7 +276,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     for (let i = 0; i < 4; i++) {
       const f = new FormData();
       for (let k = 0; k < 3; k++) f.append('file', new Blob([fixture('dog-160x120.jpg')]), `${i}-${k}.jpg`);
-      ids.push((await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }))).id);
+      ids.push((await json(await api(`/jobs`, { method: 'POST', body: f }))).id);
     }
     await compose('restart', 'db');
     for (const id of ids) {
@@ -244,16 +291,16 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     const photo = await sharp(fixture('dog-160x120.jpg')).resize(1024, 768).jpeg({ quality: 90 }).toBuffer();
     const f = new FormData();
     for (let k = 0; k < 64; k++) f.append('file', new Blob([photo]), `${k}.jpg`);
-    const accepted = await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }));
+    const accepted = await json(await api(`/jobs`, { method: 'POST', body: f }));
     let seen: { status: string; progress: { done: number } } | undefined;
     for (const end = Date.now() + 60_000; Date.now() < end && seen?.status !== 'running'; await sleep(10)) {
-      seen = await json(await fetch(`${url}/jobs/${accepted.id}`));
+      seen = await json(await api(`/jobs/${accepted.id}`));
     }
     assert.equal(seen?.status, 'running');
     const [worker] = await containers('worker');
     await docker('kill', worker!);
     assert.ok(
-      (await json(await fetch(`${url}/jobs/${accepted.id}`))).progress.done < 64,
+      (await json(await api(`/jobs/${accepted.id}`))).progress.done < 64,
       'the job ended before the worker was killed',
     );
     await docker('start', worker!); // `restart: unless-stopped` may have done so already
@@ -268,12 +315,12 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     const p = await json(await predict());
     const f = new FormData();
     f.append('file', new Blob([fixture('dog-160x120.png')]), 'x.png');
-    const job = await waitJob((await json(await fetch(`${url}/jobs`, { method: 'POST', body: f }))).id);
+    const job = await waitJob((await json(await api(`/jobs`, { method: 'POST', body: f }))).id);
     await compose('down');
     await up();
-    const rec = await json(await fetch(`${url}/predictions/${p.id}`));
+    const rec = await json(await api(`/predictions/${p.id}`));
     assert.deepEqual(rec.predictions, p.predictions);
-    assert.equal((await json(await fetch(`${url}/jobs/${job.id}`))).status, 'completed');
+    assert.equal((await json(await api(`/jobs/${job.id}`))).status, 'completed');
   });
 
   it('the train profile writes a new version that the model servers then serve, reproducibly', async () => {
@@ -297,7 +344,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     await train();
     let version = '';
     for (let i = 0; i < 60 && version !== '2'; i++) {
-      version = (await json(await fetch(`${url}/models/fashion-mnist`))).version;
+      version = (await json(await api(`/models/fashion-mnist`))).version;
       if (version !== '2') await sleep(1000);
     }
     assert.equal(version, '2');

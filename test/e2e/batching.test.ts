@@ -24,7 +24,8 @@ describe('dynamic batching and backpressure over HTTP', () => {
       width: 32,
       classes: 5,
       resizeShorter: 36,
-      batching: { max_batch_size: 16, max_queue_delay_ms: 25, max_queue_size: 24 },
+      // A queue shorter than a batch: one request of max_batch_size items can overfill it.
+      batching: { max_batch_size: 64, max_queue_delay_ms: 25, max_queue_size: 24 },
     });
     srv = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', LOUPE_RETRY_AFTER_S: '2' });
   });
@@ -57,7 +58,7 @@ describe('dynamic batching and backpressure over HTTP', () => {
   });
 
   it('a full queue answers 503 with Retry-After at once, and the server recovers', async () => {
-    // One OIP request of 60 items overfills a 24-slot queue (16 run, 24 wait) deterministically.
+    // One OIP request of 60 items (within max_batch_size) overfills the 24-slot queue deterministically.
     const n = 60;
     const res = await fetch(`${srv.url}/v2/models/m/infer`, {
       method: 'POST',
@@ -73,7 +74,12 @@ describe('dynamic batching and backpressure over HTTP', () => {
     assert.match((await json(res)).error, /queue .* full/);
     const text = await (await fetch(`${srv.url}/metrics`)).text();
     assert.ok(metric(text, 'loupe_rejected_total{') >= 1);
-    const ok = await fetch(`${srv.url}/predict`, { method: 'POST', body: form(images[0]!) });
+    // The refused request's admitted items still run; once they have, the queue has room again.
+    let ok = await fetch(`${srv.url}/predict`, { method: 'POST', body: form(images[0]!) });
+    for (let i = 0; i < 30 && ok.status === 503; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ok = await fetch(`${srv.url}/predict`, { method: 'POST', body: form(images[0]!) });
+    }
     assert.equal(ok.status, 200);
     const readyz = await fetch(`${srv.url}/readyz`);
     assert.equal(readyz.status, 200);

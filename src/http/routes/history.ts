@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { visibleOwner } from '../../auth/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { PredictionStore } from '../../storage/index.ts';
 import type { AppDeps } from '../app.ts';
@@ -34,6 +35,7 @@ export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: Predi
       schema: {
         tags: ['history'],
         summary: 'Recorded predictions, newest first',
+        description: "With API keys on, a key sees only its own records (an admin key sees everyone's).",
         querystring: Type.Object({
           model: Type.Optional(Type.String()),
           since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥ since' })),
@@ -50,7 +52,7 @@ export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: Predi
         },
       },
     },
-    async (req) => history.list(req.query),
+    async (req) => history.list({ ...req.query, owner: visibleOwner(req) }),
   );
 
   app.get(
@@ -64,7 +66,7 @@ export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: Predi
       },
     },
     async (req) => {
-      const rec = await history.get(req.params.id);
+      const rec = await history.get(req.params.id, visibleOwner(req));
       if (!rec) throw new LoupeError(ErrorCode.NotFound, `no prediction ${req.params.id}`);
       return rec;
     },

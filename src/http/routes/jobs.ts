@@ -1,13 +1,16 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { PgBoss } from 'pg-boss';
+import { ownerOf, visibleOwner } from '../../auth/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import { submitJob, webhookPolicyFromConfig } from '../../jobs/index.ts';
-import type { JobStore } from '../../storage/index.ts';
+import { webhookPolicyFromConfig } from '../../jobs/index.ts';
+import { IMAGE_PIECE_BYTES, type JobStore } from '../../storage/index.ts';
+import { resolveTopK } from '../../inference/index.ts';
 import type { AppDeps } from '../app.ts';
 import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
-import { checkDeclaredLength, parseMetadata, readUploads } from '../upload.ts';
+import { receiveJob } from '../job-upload.ts';
+import { MULTIPART_SLACK } from '../upload.ts';
 
 const JobBody = Type.Object({
   id: Type.String(),
@@ -56,8 +59,12 @@ const Accepted = Type.Object(
 
 export const jobRoutes: FastifyPluginAsyncTypebox<
   AppDeps & { jobs: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } }
-> = async (app, { jobs, config }) => {
+> = async (app, { jobs, config, backend }) => {
   const webhookPolicy = webhookPolicyFromConfig(config);
+  const checkModel = (model: string | undefined, version: string | undefined, topK: number | undefined) => {
+    const m = backend.getModel(model ?? config.LOUPE_DEFAULT_MODEL, version);
+    resolveTopK(topK, m.labels.length, m.name);
+  };
   app.post(
     '/jobs',
     {
@@ -73,6 +80,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
         response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 422, 503) },
       },
       config: {
+        // Images go to the database as they arrive, a piece at a time: that is all a job holds.
+        bodyLimits: { max: config.LOUPE_MAX_JOB_BYTES, resident: IMAGE_PIECE_BYTES + MULTIPART_SLACK },
         openapiBody: {
           content: {
             'multipart/form-data': {
@@ -92,29 +101,18 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
           },
         },
       },
-      preValidation: async (req) => checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES * 8),
     },
     async (req, reply) => {
       const key = idempotencyKey(req.headers['idempotency-key']); // a bad key is refused before the upload is read
-      const { files, fields } = await readUploads(req, config.LOUPE_MAX_JOB_IMAGES);
-      const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
-      if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
-        throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
-      if (fields.version !== undefined && !/^\d+$/.test(fields.version))
-        throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
-      const res = await submitJob(
-        jobs.store,
-        jobs.boss,
+      const res = await receiveJob(
+        req,
         {
-          images: files.map((f) => ({ filename: f.filename, bytes: f.bytes })),
-          model: fields.model,
-          version: fields.version,
-          topK,
-          webhookUrl: fields.webhook_url,
-          idempotencyKey: key,
-          metadata: parseMetadata(fields.metadata),
+          config,
+          store: jobs.store,
+          boss: jobs.boss,
+          submit: { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy, checkModel },
         },
-        { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy },
+        { idempotencyKey: key, idempotencyScope: req.principal?.keyId, owner: ownerOf(req) },
       );
       const job = await jobs.store.get(res.id);
       reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
@@ -133,7 +131,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       },
     },
     async (req) => {
-      const job = await jobs.store.get(req.params.id);
+      const job = await jobs.store.get(req.params.id, visibleOwner(req));
       if (!job) throw new LoupeError(ErrorCode.NotFound, `no job ${req.params.id}`);
       return job;
     },

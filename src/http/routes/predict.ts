@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ownerOf } from '../../auth/index.ts';
 import type { AppDeps } from '../app.ts';
 import { PredictionBody, errorResponses } from '../schemas.ts';
-import { checkDeclaredLength, parseMetadata, readUpload } from '../upload.ts';
+import { MULTIPART_SLACK, parseMetadata, readUpload } from '../upload.ts';
 
 const binaryImage = { schema: { type: 'string', format: 'binary' } };
 
@@ -36,6 +37,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 500, 503) },
       },
       config: {
+        // The whole body is held until it is classified: all of it counts against the upload budget.
+        bodyLimits: { max: config.LOUPE_MAX_UPLOAD_BYTES + MULTIPART_SLACK },
         openapiBody: {
           content: {
             'multipart/form-data': {
@@ -59,13 +62,12 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         },
       },
       preValidation: async (req) => {
-        checkDeclaredLength(req, config.LOUPE_MAX_UPLOAD_BYTES);
         // Overloaded: refuse before reading (and paying for) the upload.
         backend.checkCapacity(req.query.model, req.query.version);
       },
     },
     async (req) => {
-      const upload = await readUpload(req);
+      const upload = await readUpload(req, config.LOUPE_MAX_UPLOAD_BYTES);
       const metadata = parseMetadata(upload.fields.metadata);
       const result = await backend.classify({
         model: req.query.model,
@@ -74,7 +76,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         topK: req.query.top_k,
       });
       const id = randomUUID();
-      if (history) await history.record(result, upload.bytes, { metadata, id });
+      if (history) await history.record(result, upload.bytes, { metadata, id, owner: ownerOf(req) });
       return { id, ...result };
     },
   );

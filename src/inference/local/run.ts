@@ -51,6 +51,15 @@ export async function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDep
     throw new LoupeError(ErrorCode.InvalidTensor, `model "${m.info.name}" takes exactly one input ("${want.name}")`);
   }
   const input = decodeInput(req.inputs[0]!);
+  // As in Triton, a request's batch is at most max_batch_size: one request cannot take a whole queue.
+  const n = input.kind === 'tensor' ? input.shape[0]! : input.images.length;
+  const max = m.info.batching.max_batch_size;
+  if (n > max) {
+    throw new LoupeError(
+      ErrorCode.InvalidTensor,
+      `a batch of ${n} is more than model "${m.info.name}" takes (max_batch_size ${max})`,
+    );
+  }
   let results: BatchResult[];
   let parameters: OipInferResponse['parameters'];
   if (input.kind === 'tensor') {

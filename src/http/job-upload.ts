@@ -1,0 +1,82 @@
+import type { FastifyRequest } from 'fastify';
+import type { PgBoss } from 'pg-boss';
+import type { Config } from '../config/index.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
+import { acceptStagedJob, type SubmitOptions } from '../jobs/index.ts';
+import type { JobRequest, JobSender, JobStore } from '../storage/index.ts';
+import { fileChunks, multipartBody, multipartParts, unsafeName } from './multipart.ts';
+import { MULTIPART_SLACK, parseMetadata, unsafeField } from './upload.ts';
+
+export interface JobUploadDeps {
+  readonly config: Config;
+  readonly store: JobStore;
+  readonly boss: PgBoss;
+  readonly submit: SubmitOptions;
+}
+
+/**
+ * POST /jobs, read as it arrives: each image goes to the database as its bytes arrive, in
+ * pieces (about one piece in memory, whatever the job's size), the fields are checked once the
+ * body is complete, then the job is queued. A request that fails on the way — a limit, a bad field,
+ * the client gone — leaves no job behind: what was stored is removed.
+ */
+export async function receiveJob(
+  req: FastifyRequest,
+  deps: JobUploadDeps,
+  sender: JobSender,
+): Promise<{ id: string; created: boolean }> {
+  const body = multipartBody(req);
+  if (!body)
+    throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
+  const { config } = deps;
+  const max = config.LOUPE_MAX_JOB_IMAGES;
+  const staged = await deps.store.stage(sender);
+  try {
+    const fields: Record<string, string> = {};
+    const limits = {
+      fileSize: config.LOUPE_MAX_UPLOAD_BYTES,
+      files: Math.max(4, max + 1),
+      fields: 32,
+      fieldSize: MULTIPART_SLACK,
+      parts: max + 40,
+    };
+    for await (const part of multipartParts(body, req.headers, limits)) {
+      if (unsafeName(part.name)) throw unsafeField(part.name);
+      if (part.kind === 'field') {
+        // PostgreSQL text cannot hold NUL: refused here rather than failing the INSERT (a 500)
+        if (part.value.includes('\0'))
+          throw new LoupeError(ErrorCode.BadRequest, `the multipart field "${part.name}" contains a NUL character`);
+        fields[part.name] = part.value;
+        continue;
+      }
+      if (part.name !== 'file' && part.name !== 'files') continue; // dropped unread
+      const n = staged.count;
+      if (n >= max) throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${max} images`);
+      if (part.filename.includes('\0'))
+        throw new LoupeError(ErrorCode.BadRequest, `the name of file ${n} contains a NUL character`);
+      const size = await staged.addImage(part.filename || undefined, fileChunks(part, config.LOUPE_MAX_UPLOAD_BYTES));
+      if (size === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${n} ("${part.filename}") is empty`);
+    }
+    return await acceptStagedJob(staged, deps.boss, jobRequest(fields, sender), deps.submit);
+  } catch (err) {
+    await staged.discard().catch((e: unknown) => req.log.warn({ err: e }, 'could not remove a refused job upload'));
+    throw err;
+  }
+}
+
+/** The job's fields, checked; `sender` adds the Idempotency-Key, its scope and the owner. */
+function jobRequest(fields: Record<string, string>, sender: JobSender): JobRequest {
+  const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
+  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
+    throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
+  if (fields.version !== undefined && !/^\d+$/.test(fields.version))
+    throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
+  return {
+    ...sender,
+    model: fields.model,
+    version: fields.version,
+    topK,
+    webhookUrl: fields.webhook_url,
+    metadata: parseMetadata(fields.metadata),
+  };
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { authHook, generateKey, type Principal } from '../../../src/auth/index.ts';
+import { LoupeError } from '../../../src/errors.ts';
+
+const good = generateKey();
+const principal: Principal = { keyId: good.id, name: 'alice', scopes: ['read'] };
+
+/** Runs the hook on a request to `route` with these headers; the error code it refused with, or the principal. */
+async function run(
+  route: string | undefined,
+  headers: Record<string, string>,
+  verify = async (k: string) => (k === good.key ? principal : undefined),
+) {
+  const req = {
+    method: route?.startsWith('POST ') ? 'POST' : 'GET',
+    routeOptions: { url: route?.replace(/^POST /, '') },
+    headers,
+  } as unknown as FastifyRequest;
+  const sent: Record<string, string> = {};
+  const reply = { header: (k: string, v: string) => (sent[k] = v) } as unknown as FastifyReply;
+  try {
+    await authHook({ verify })(req, reply);
+    return { principal: req.principal, headers: sent };
+  } catch (err) {
+    assert.ok(err instanceof LoupeError);
+    return { code: err.code, retryAfterS: err.retryAfterS, message: err.message, headers: sent };
+  }
+}
+
+describe('the auth hook', () => {
+  it('takes the key from Authorization: Bearer (any case) or X-API-Key', async () => {
+    assert.deepEqual((await run('/predictions', { authorization: `Bearer ${good.key}` })).principal, principal);
+    assert.deepEqual((await run('/predictions', { authorization: `bearer  ${good.key} ` })).principal, principal);
+    assert.deepEqual((await run('/predictions', { 'x-api-key': good.key })).principal, principal);
+    // another scheme is no key; X-API-Key still counts
+    assert.equal((await run('/predictions', { authorization: `Basic ${good.key}` })).code, 'UNAUTHORIZED');
+    assert.deepEqual(
+      (await run('/predictions', { authorization: 'Basic x', 'x-api-key': good.key })).principal,
+      principal,
+    );
+  });
+
+  it('401 without a key or with a bad one, 403 without the scope, nothing on open routes', async () => {
+    const none = await run('/predictions', {});
+    assert.equal(none.code, 'UNAUTHORIZED');
+    assert.deepEqual(none.headers, { 'www-authenticate': 'Bearer realm="loupe"' });
+    const bad = await run('/predictions', { 'x-api-key': generateKey().key });
+    assert.equal(bad.code, 'UNAUTHORIZED');
+    assert.deepEqual(bad.headers, { 'www-authenticate': 'Bearer realm="loupe", error="invalid_token"' });
+    const huge = await run('/predictions', { 'x-api-key': 'a'.repeat(300) }, async () => assert.fail('looked up'));
+    assert.equal(huge.code, 'UNAUTHORIZED');
+    const forbidden = await run('POST /predict', { 'x-api-key': good.key });
+    assert.equal(forbidden.code, 'FORBIDDEN');
+    assert.match(
+      forbidden.message!,
+      new RegExp(`API key ${good.id} may not POST /predict: it needs the scope predict`),
+    );
+    assert.deepEqual(await run('/livez', {}, async () => assert.fail('looked up')), {
+      principal: undefined,
+      headers: {},
+    });
+  });
+
+  it('a key store it cannot reach is a 503 to retry, not a 500', async () => {
+    const r = await run('/predictions', { 'x-api-key': good.key }, async () => {
+      throw new Error('connect ECONNREFUSED');
+    });
+    assert.equal(r.code, 'NOT_READY');
+    assert.equal(r.retryAfterS, 1);
+  });
+});
