@@ -3,7 +3,7 @@ import { Value } from 'typebox/value';
 import { parseKeysFile, type FileKey } from '../auth/index.ts';
 import { StartupError } from '../errors.ts';
 import { parseProviders } from './providers.ts';
-import { ConfigSchema, type Config } from './schema.ts';
+import { ConfigSchema, type Config } from './schema/index.ts';
 
 /** Invalid configuration: the process exits 1 with this one line. */
 export class ConfigError extends StartupError {

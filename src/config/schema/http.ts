@@ -1,0 +1,91 @@
+import { Type } from 'typebox';
+
+const MiB = 1024 * 1024;
+
+/** HTTP: listening, request limits and timeouts, per-client limits and API keys (serve, gateway). */
+export const HttpVariables = {
+  PORT: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 8000,
+    description: 'HTTP port to listen on (0 picks a free one).',
+  }),
+  HOST: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Address to bind; the container image sets 0.0.0.0.',
+  }),
+  LOUPE_LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' },
+  ),
+  LOUPE_MAX_UPLOAD_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 20 * MiB,
+    description: 'Largest accepted upload in bytes; larger ones get 413 without being buffered.',
+  }),
+  LOUPE_SHUTDOWN_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
+  }),
+  LOUPE_MAX_JOB_BYTES: Type.Integer({
+    minimum: 1024,
+    default: 256 * MiB,
+    description:
+      'Largest POST /jobs body in bytes, counted as it arrives (chunked or not); larger ones get 413 at once.',
+  }),
+  LOUPE_MAX_INFLIGHT_UPLOAD_BYTES: Type.Integer({
+    minimum: 0,
+    default: 128 * MiB,
+    description:
+      'Upload bytes all requests together may hold in memory; past it uploads get 503 + Retry-After before being read. 0: no limit.',
+  }),
+  LOUPE_HEADERS_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    default: 20_000,
+    description: 'Time a client has to send the request line and headers; slower ones get 408 and are disconnected.',
+  }),
+  LOUPE_REQUEST_TIMEOUT_MS: Type.Integer({
+    minimum: 0,
+    default: 300_000,
+    description: 'Time a client has to send a whole request, body included; slower ones get 408. 0: no limit.',
+  }),
+  LOUPE_KEEP_ALIVE_TIMEOUT_MS: Type.Integer({
+    minimum: 1,
+    default: 72_000,
+    description: "How long an idle keep-alive connection stays open; above proxies' idle timeouts (nginx, ALB: 60 s).",
+  }),
+  LOUPE_MAX_CONNECTIONS: Type.Integer({
+    minimum: 0,
+    default: 2048,
+    description: 'Open connections the HTTP server accepts; further ones are closed at once. 0: no limit.',
+  }),
+  LOUPE_RATE_LIMIT_PER_MINUTE: Type.Integer({
+    minimum: 0,
+    default: 3000,
+    description:
+      'API requests one client (its API key, or its address when auth is off) may make per minute in one serve/gateway process; then 429 with Retry-After. 0 turns it off.',
+  }),
+  LOUPE_MAX_INFLIGHT_PER_CLIENT: Type.Integer({
+    minimum: 0,
+    default: 64,
+    description:
+      'Inference requests (/predict, POST /jobs, OIP infer) one client may have in flight at once in one serve/gateway process; more get 429. 0 turns it off.',
+  }),
+  LOUPE_TRUST_PROXY: Type.String({
+    default: '',
+    description:
+      "Which proxies' X-Forwarded-For to believe for the client address: a hop count (1 behind one proxy), true, or comma-separated addresses/CIDRs. Empty: none (the peer address is the client).",
+  }),
+  LOUPE_AUTH: Type.Union([Type.Literal('auto'), Type.Literal('required'), Type.Literal('off')], {
+    default: 'auto',
+    description:
+      'API keys on serve and gateway: required, off, or auto = required unless HOST is a loopback address (127.0.0.0/8, ::1, localhost).',
+  }),
+  LOUPE_API_KEYS_FILE: Type.String({
+    default: '',
+    description:
+      'File of API keys (a Docker/Compose secret), one "<name> <scope,scope> <key>" per line; serve and gateway add them at start and revoke file keys no longer listed.',
+  }),
+};

@@ -1,0 +1,25 @@
+import { Type, type Static } from 'typebox';
+import type { FileKey } from '../../auth/index.ts';
+import type { ExecutionProvider } from '../providers.ts';
+import { HttpVariables } from './http.ts';
+import { InferenceVariables } from './inference.ts';
+import { StorageVariables } from './storage.ts';
+
+// One schema for every environment variable Loupe reads, in three groups by capability. The
+// README table and .env.example are generated from it and checked by a test, so
+// documentation cannot drift from the code.
+export const ConfigSchema = Type.Object({ ...HttpVariables, ...InferenceVariables, ...StorageVariables });
+
+/** The environment as validated, plus what is derived from it once, at load. */
+export interface Config extends Readonly<Static<typeof ConfigSchema>> {
+  /** LOUPE_EXECUTION_PROVIDERS, parsed: the providers to try, in order, without repeats. */
+  readonly executionProviders: readonly ExecutionProvider[];
+  /** LOUPE_WEBHOOK_SECRET, or the contents of LOUPE_WEBHOOK_SECRET_FILE; '' turns webhooks off. */
+  readonly webhookSecret: string;
+  /** The contents of LOUPE_DATABASE_PASSWORD_FILE, when it is set. */
+  readonly databasePassword: string | undefined;
+  /** LOUPE_AUTH resolved against HOST: whether serve and gateway require API keys. */
+  readonly authRequired: boolean;
+  /** The keys of LOUPE_API_KEYS_FILE (hashes, never the keys); undefined when no file is named. */
+  readonly apiKeys: readonly FileKey[] | undefined;
+}

@@ -1,0 +1,89 @@
+import { Type } from 'typebox';
+import { PROVIDER_LIST_PATTERN } from '../providers.ts';
+
+/** Models and inference: the store, ONNX Runtime, batching, execution providers, model servers. */
+export const InferenceVariables = {
+  LOUPE_MODEL_STORE: Type.String({
+    minLength: 1,
+    default: './model-store',
+    description: 'Model store directory: <name>/model.json, <name>/labels.txt, <name>/<version>/model.onnx.',
+  }),
+  LOUPE_DEFAULT_MODEL: Type.String({
+    minLength: 1,
+    default: 'fashion-mnist',
+    description: 'Model used when a request names none; readiness waits for it.',
+  }),
+  LOUPE_MAX_PIXELS: Type.Integer({
+    minimum: 1,
+    default: 40_000_000,
+    description: 'Largest accepted image in pixels (width × height); larger ones get 422 (decompression bombs).',
+  }),
+  LOUPE_CPUS: Type.Number({
+    minimum: 0,
+    default: 0,
+    description: 'CPUs the process may use; 0 derives it from the cgroup CPU quota or the core count.',
+  }),
+  LOUPE_INTRA_OP_THREADS: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'ONNX Runtime intra-op threads per model; 0 = the CPUs the process may use.',
+  }),
+  LOUPE_INTER_OP_THREADS: Type.Integer({
+    minimum: 0,
+    default: 1,
+    description: 'ONNX Runtime inter-op threads per model.',
+  }),
+  LOUPE_ORT_SPINNING: Type.Boolean({
+    default: false,
+    description:
+      "Let ONNX Runtime's idle threads spin-wait; faster only when nothing else (image decoding) needs the cores.",
+  }),
+  LOUPE_DECODE_THREADS: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: 'Images decoded at once (sharp/libuv pool); 0 = the CPUs the process may use.',
+  }),
+  LOUPE_MAX_BATCH_SIZE: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: "Override every model's batching.max_batch_size; 0 keeps model.json's.",
+  }),
+  LOUPE_MAX_QUEUE_DELAY_MS: Type.Number({
+    minimum: -1,
+    default: -1,
+    description:
+      "Override batching.max_queue_delay_ms (how long a request may wait for a batch to fill); -1 keeps model.json's.",
+  }),
+  LOUPE_MAX_QUEUE_SIZE: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description: "Override batching.max_queue_size (requests waiting per model before 503); 0 keeps model.json's.",
+  }),
+  LOUPE_EXECUTION_PROVIDERS: Type.String({
+    pattern: PROVIDER_LIST_PATTERN,
+    default: 'cpu',
+    description:
+      'ONNX Runtime execution providers to try in order, e.g. cuda,webgpu,cpu; one that fails to initialise falls back to the next.',
+  }),
+  LOUPE_REQUIRE_GPU: Type.Boolean({
+    default: false,
+    description:
+      'Serve only on a GPU: the CPU provider is not tried, and a model no GPU provider can load stops the process at start (exit 1).',
+  }),
+  LOUPE_RETRY_AFTER_S: Type.Integer({
+    minimum: 1,
+    default: 1,
+    description: 'Retry-After seconds sent with 503 when a queue is full.',
+  }),
+  LOUPE_MODEL_SERVER_URL: Type.String({
+    default: '',
+    description:
+      'gateway/worker: base URL of the model servers (http://model:8000); the host name is re-resolved and every address gets requests.',
+  }),
+  LOUPE_MODEL_POLL_S: Type.Number({
+    minimum: 0,
+    default: 5,
+    description:
+      'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.',
+  }),
+};
