@@ -63,7 +63,7 @@ export const HttpVariables = {
   }),
   LOUPE_RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 0,
-    default: 3000,
+    default: 6000,
     description:
       'API requests one client (its API key, or its address when auth is off) may make per minute in one serve/gateway process; then 429 with Retry-After. 0 turns it off.',
   }),
