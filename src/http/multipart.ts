@@ -89,6 +89,10 @@ export async function* multipartParts(
     finished = true;
     signal();
   });
+  // The body may have failed while the caller was busy (the upload budget ran out, the client
+  // went away): piping a destroyed stream emits nothing, so say so now instead of waiting.
+  if (body.errored) throw body.errored;
+  if (body.destroyed) throw malformed(new Error('the request body ended before it was read'));
   body.on('error', fail);
   body.pipe(bb);
   try {

@@ -33,7 +33,7 @@ export function decodeInput(input: OipInputTensor): DecodedInput {
     if (shape.length < 1 || shape.slice(1).some((d) => d !== 1)) {
       throw bad(`input "${name}": BYTES image input takes shape [N] or [N, 1]`);
     }
-    const images = binary ? decodeBytesElements(binary, name) : base64Images(input.data, name);
+    const images = binary ? decodeBytesElements(binary, name, count) : base64Images(input.data, name, count);
     if (images.length !== count)
       throw bad(`input "${name}": shape [${shape}] says ${count} element(s), got ${images.length}`);
     return { kind: 'images', name, images };
@@ -68,9 +68,11 @@ function flattenNumbers(data: unknown, shape: number[], name: string, count: num
   return Float32Array.from(values);
 }
 
-function base64Images(data: unknown, name: string): Uint8Array[] {
+function base64Images(data: unknown, name: string, count: number): Uint8Array[] {
   if (!Array.isArray(data)) throw bad(`input "${name}": data must be an array of base64 strings`);
-  return data.flat(4).map((s, i) => {
+  const flat = data.flat(4);
+  if (flat.length !== count) throw bad(`input "${name}": shape says ${count} element(s), got ${flat.length}`);
+  return flat.map((s, i) => {
     if (typeof s !== 'string') throw bad(`input "${name}": element ${i} is not a base64 string`);
     if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(s.replace(/\s+/g, ''))) {
       throw bad(`input "${name}": element ${i} is not valid base64`);

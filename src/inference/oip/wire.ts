@@ -45,7 +45,8 @@ function frame<K extends 'inputs' | 'outputs', M extends { [k in K]?: Tensor[] |
 ): Framed {
   const chunks: Uint8Array[] = [];
   const tensors = (message[key] ?? []).map(({ binary, ...t }) => {
-    if (!binary) return t;
+    // Only bytes are framed: a `binary` key that came in a JSON body is dropped.
+    if (!(binary instanceof Uint8Array)) return t;
     chunks.push(binary);
     return { ...t, parameters: { ...t.parameters, binary_data_size: binary.byteLength } };
   });
@@ -100,7 +101,7 @@ export function encodeBytesElements(elements: ReadonlyArray<Uint8Array | string>
   return out;
 }
 
-export function decodeBytesElements(buf: Uint8Array, name: string): Uint8Array[] {
+export function decodeBytesElements(buf: Uint8Array, name: string, expected: number): Uint8Array[] {
   const out: Uint8Array[] = [];
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
@@ -109,6 +110,7 @@ export function decodeBytesElements(buf: Uint8Array, name: string): Uint8Array[]
     const len = view.getUint32(off, true);
     off += 4;
     if (off + len > buf.byteLength) throw bad(`input "${name}": BYTES element overruns the binary data`);
+    if (out.length === expected) throw bad(`input "${name}": more BYTES elements than its shape's ${expected}`);
     out.push(buf.subarray(off, off + len));
     off += len;
   }

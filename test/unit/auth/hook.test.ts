@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { authHook, generateKey, type Principal } from '../../../src/auth/index.ts';
+import { FailedAuthLimiter } from '../../../src/auth/hook.ts';
 import { LoupeError } from '../../../src/errors.ts';
 
 const good = generateKey();
@@ -69,5 +70,31 @@ describe('the auth hook', () => {
     });
     assert.equal(r.code, 'NOT_READY');
     assert.equal(r.retryAfterS, 1);
+  });
+
+  it('an address that keeps failing gets 429 without a key lookup, and others do not', async () => {
+    const failures = new FailedAuthLimiter(3);
+    let lookups = 0;
+    const verify = async () => {
+      lookups++;
+      return undefined;
+    };
+    const hook = authHook({ verify }, failures);
+    const attempt = async (ip: string) => {
+      const req = { method: 'GET', routeOptions: { url: '/predictions' }, headers: { 'x-api-key': 'lp_nope' }, ip };
+      try {
+        await hook(req as unknown as FastifyRequest, { header: () => undefined } as unknown as FastifyReply);
+        return 'ok';
+      } catch (err) {
+        return (err as LoupeError).code;
+      }
+    };
+    for (let i = 0; i < 3; i++) assert.equal(await attempt('10.7.0.1'), 'UNAUTHORIZED');
+    assert.equal(lookups, 3);
+    assert.equal(await attempt('10.7.0.1'), 'RATE_LIMITED');
+    assert.equal(lookups, 3, 'no lookup once the address is blocked');
+    assert.equal(await attempt('10.7.0.2'), 'UNAUTHORIZED');
+    assert.ok(failures.blockedFor('10.7.0.1') >= 1);
+    assert.equal(failures.blockedFor('10.7.0.1', Date.now() + 61_000), 0, 'the window ends');
   });
 });

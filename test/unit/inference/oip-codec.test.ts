@@ -122,6 +122,18 @@ describe('OIP codec', () => {
     const received = decodeInferRequest(sent.body, sent.headerLength);
     assert.equal(received.inputs[0]!.parameters?.binary_data_size, 48);
     assert.deepEqual([...(decodeInput(received.inputs[0]!) as { data: Float32Array }).data], [...data]);
+    // A `binary` key from a JSON body is not bytes: it is dropped, never framed.
+    const forged = encodeInferRequest({
+      inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1], binary: 'zz' as unknown as Uint8Array }],
+    });
+    assert.equal(forged.headerLength, undefined);
+    assert.equal(JSON.parse(forged.body.toString()).inputs[0].binary, undefined);
+    // More BYTES elements than the shape says are refused as they are counted.
+    const many = Buffer.concat(Array.from({ length: 5 }, () => Buffer.alloc(4)));
+    assert.throws(
+      () => decodeInput({ name: 'img', shape: [2], datatype: 'BYTES', binary: many }),
+      /more BYTES elements/,
+    );
     const plain = encodeInferRequest({ inputs: [{ name: 'x', shape: [1], datatype: 'FP32', data: [1] }] });
     assert.equal(plain.headerLength, undefined);
     assert.deepEqual(decodeInferRequest(plain.body, undefined).inputs[0]!.data, [1]);
