@@ -37,12 +37,12 @@ export async function storeImage(
     pending = [];
     pendingBytes = 0;
     // base64 text, decoded by the database: PGlite turns a bytea parameter into hex one byte at a time.
-    await db.query(`INSERT INTO job_item_parts (job_id, idx, seq, data) VALUES ($1, $2, $3, decode($4, 'base64'))`, [
-      target.jobId,
-      target.idx,
-      seq++,
-      piece.toString('base64'),
-    ]);
+    // Each piece also marks the job as alive, so the sweep of abandoned uploads spares a slow one.
+    await db.query(
+      `WITH part AS (INSERT INTO job_item_parts (job_id, idx, seq, data) VALUES ($1, $2, $3, decode($4, 'base64')) RETURNING job_id)
+       UPDATE jobs SET updated_at = now() WHERE id = (SELECT job_id FROM part)`,
+      [target.jobId, target.idx, seq++, piece.toString('base64')],
+    );
   };
   for await (const chunk of chunks) {
     hash?.update(chunk);

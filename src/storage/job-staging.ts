@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { ErrorCode, LoupeError } from '../errors.ts';
 import type { Database } from './db.ts';
 import { storeImage } from './job-images.ts';
 import { requestFingerprint, type CreatedJob, type JobRequest } from './job-request.ts';
@@ -105,7 +106,12 @@ export class StagedJob {
             fingerprint,
           ],
         );
-        if (!rows[0]) throw new Error(`job ${this.id} was removed while it was being received`);
+        if (!rows[0]) {
+          // Swept as abandoned (a worker with a shorter LOUPE_REQUEST_TIMEOUT_MS): the client may send it again.
+          throw new LoupeError(ErrorCode.NotReady, 'the job was removed while it was being received; send it again', {
+            retryAfterS: 1,
+          });
+        }
         return { id: this.id, created: true };
       } catch (err) {
         // 23505 unique_violation: a concurrent request with the same key made its job first.
