@@ -86,9 +86,14 @@ function check(a: Answer): Answer {
   } catch {
     /* not JSON */
   }
-  const retry = a.headers['retry-after'];
+  // Model servers send seconds; a date or anything else is left out rather than passed on as NaN.
+  const retry = Number(a.headers['retry-after']);
   const known = KNOWN_CODES.has(code) ? (code as ErrorCode) : undefined;
-  throw new LoupeError(known ?? fallbackCode(a.status), message, retry ? { retryAfterS: Number(retry) } : {});
+  throw new LoupeError(
+    known ?? fallbackCode(a.status),
+    message,
+    Number.isFinite(retry) && retry > 0 ? { retryAfterS: retry } : {},
+  );
 }
 
 function fallbackCode(status: number): ErrorCode {
