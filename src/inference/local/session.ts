@@ -1,5 +1,6 @@
 import path from 'node:path';
 import ort from 'onnxruntime-node';
+import type { SessionShape } from '../../models/index.ts';
 
 export interface SessionOptions {
   readonly intraOpThreads: number;
@@ -9,21 +10,12 @@ export interface SessionOptions {
   readonly spinning?: boolean;
 }
 
-export interface LoadedSession {
+/** A session on its provider, with the graph's inputs and outputs as ONNX Runtime reports them. */
+export interface LoadedSession extends SessionShape {
   readonly session: ort.InferenceSession;
   readonly provider: string;
   /** The ONNX file this provider runs (a per-provider variant, or model.onnx). */
   readonly file: string;
-  readonly inputs: ReadonlyArray<{
-    name: string;
-    shape: ReadonlyArray<number | string> | undefined;
-    type: string | undefined;
-  }>;
-  readonly outputs: ReadonlyArray<{
-    name: string;
-    shape: ReadonlyArray<number | string> | undefined;
-    type: string | undefined;
-  }>;
 }
 
 /**

@@ -1,13 +1,10 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import type { SessionShape } from '../../models/index.ts';
 import type { SessionOptions } from './session.ts';
 
-type Meta = ReadonlyArray<{
-  name: string;
-  shape: ReadonlyArray<number | string> | undefined;
-  type: string | undefined;
-}>;
+type Meta = SessionShape['inputs'];
 
 // Next to this file: thread-entry.ts from source, thread-entry.js once compiled.
 const THREAD = new URL(`./thread-entry${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
