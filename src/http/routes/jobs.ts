@@ -77,7 +77,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
           '`X-Loupe-Signature: sha256=HMAC_SHA256(secret, "<X-Loupe-Timestamp>.<body>")`, retried with backoff. ' +
           '`webhook_url` must be http(s) without credentials and reach a public address (unless the server allows it); redirects are not followed.',
         headers: Type.Object({ 'idempotency-key': Type.Optional(IdempotencyKeyHeader) }),
-        response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 422, 503) },
+        response: { 200: Accepted, 202: Accepted, ...errorResponses(400, 413, 415, 422, 429, 503) },
       },
       config: {
         // Images go to the database as they arrive, a piece at a time: that is all a job holds.

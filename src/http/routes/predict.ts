@@ -34,7 +34,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
           'The format is detected from the bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF); SVG and other vector formats are refused with 415. ' +
           `Uploads above ${config.LOUPE_MAX_UPLOAD_BYTES} bytes get 413, images above ${config.LOUPE_MAX_PIXELS} pixels 422, and a full queue 503 with Retry-After.`,
         querystring: PredictQuery,
-        response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 500, 503) },
+        response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 429, 500, 503) },
       },
       config: {
         // The whole body is held until it is classified: all of it counts against the upload budget.

@@ -101,7 +101,7 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backe
       "preprocessed by the model's own model.json. Binary tensor extension: send `Inference-Header-Content-Length` with an application/octet-stream body; ask for binary outputs with " +
       '`parameters.binary_data` on an output or `binary_data_output` on the request. Classification extension: `outputs: [{"name": "...", "parameters": {"classification": k}}]` returns "<score>:<index>:<label>" strings.',
     params: ModelParams,
-    response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 500, 503) },
+    response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 429, 500, 503) },
   };
   const inferConfig = {
     openapiBody: {
