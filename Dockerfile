@@ -1,6 +1,6 @@
 # Loupe — CPU image. Builds with the classic builder (no BuildKit features).
 #   docker build -t loupe .
-#   docker run --init -p 127.0.0.1:8000:8000 loupe
+#   docker run --init -p 127.0.0.1:8000:8000 -p 127.0.0.1:8001:8001 loupe
 # Base images are pinned and overridable: --build-arg BASE_IMAGE=... (offline stand-ins:
 # deploy/offline/build-base-images.sh).
 ARG BASE_IMAGE=node:24.21.0-trixie-slim
@@ -56,14 +56,19 @@ COPY package.json ./
 COPY docker/healthcheck.js ./healthcheck.js
 # The default model, at the documented path; mount a volume on /models to replace or extend it.
 COPY --chown=1000:1000 model-store/ /models/
+# The ImageNet class names `loupe models pull --preset imagenet` writes as labels.txt.
+COPY training/imagenet_labels.txt ./training/imagenet_labels.txt
 COPY --from=build /src/pglite-seed.tar.gz ./pglite-seed.tar.gz
 COPY --from=build /src/dist ./dist
+# The vendored OIP gRPC protos (Triton's, KServe's), loaded at run time from next to dist/.
+COPY proto/ ./proto/
 # serve's embedded database lives in a volume, so the root filesystem can be read-only.
 RUN mkdir -p /data && chown 1000:1000 /data
 VOLUME /data
 # uid 1000 is the official image's "node" user; fixed so volume permissions are predictable.
 USER 1000:1000
-EXPOSE 8000
+# HTTP, and gRPC (LOUPE_GRPC_PORT): Triton's ports.
+EXPOSE 8000 8001
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 CMD ["node", "/app/healthcheck.js"]
 # Loupe handles SIGTERM itself (drains, exits 0); `docker run --init` adds zombie reaping.
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]

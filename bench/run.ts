@@ -12,8 +12,10 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { availableCpus } from '../src/config/index.ts';
 import { scanStore } from '../src/models/index.ts';
-import { throughputChart, type Point } from './lib/chart.ts';
+import { memoryChart, throughputChart, type Point } from './lib/chart.ts';
+import { footprint, footprintMarkdown, GOALS } from './lib/footprint.ts';
 import { load, multipartBody, type LoadResult } from './lib/load.ts';
+import { oipMarkdown, oipTransports } from './lib/oip.ts';
 import { rawInference, rawPreprocess } from './lib/raw.ts';
 import { startServer } from './lib/server.ts';
 import { cpuShare, markdownReport, pct, type ModelReport } from './lib/report.ts';
@@ -35,6 +37,15 @@ const { values: opts } = parseArgs({
     store: { type: 'string', default: '', description: 'model store to use instead of bench/.cache/model-store' },
     out: { type: 'string', default: '', description: 'results directory (default bench/results)' },
     'uploads-only': { type: 'boolean', default: false, description: 'run only the upload-memory scenario' },
+    'oip-only': { type: 'boolean', default: false, description: 'run only the OIP HTTP-vs-gRPC scenario' },
+    'oip-levels': { type: 'string', default: '1,16', description: 'concurrency levels of the OIP transport scenario' },
+    'oip-rounds': { type: 'string', default: '3', description: 'interleaved rounds per transport and level' },
+    'footprint-only': { type: 'boolean', default: false, description: 'run only the memory footprint scenario' },
+    'database-url': {
+      type: 'string',
+      default: process.env.LOUPE_BENCH_DATABASE_URL ?? '',
+      description: 'PostgreSQL for the gateway and worker footprint (a scratch database: it is migrated)',
+    },
   },
 });
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -111,10 +122,88 @@ async function uploads(model: string, photo: Buffer): Promise<void> {
   console.log(`\n${uploadMarkdown(r, machine)}`);
 }
 
+/** The OIP transport scenario (bench/lib/oip.ts): HTTP vs gRPC; results in oip-transport.{json,md}. */
+async function oipScenario(model: string, photo: Buffer): Promise<void> {
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${availableCpus()} usable), Node ${process.version}`;
+  log(`OIP over HTTP vs gRPC: ${model}, levels ${opts['oip-levels']}, ${opts['oip-rounds']} rounds of ${SECONDS}s`);
+  const r = await oipTransports({
+    store: STORE,
+    model,
+    image: photo,
+    levels: opts['oip-levels']!.split(',').map(Number),
+    seconds: SECONDS,
+    rounds: Number(opts['oip-rounds']),
+    env: { LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(',') },
+    log,
+  });
+  mkdirSync(RESULTS, { recursive: true });
+  const date = new Date().toISOString();
+  writeFileSync(path.join(RESULTS, 'oip-transport.json'), JSON.stringify({ date, machine, ...r }, null, 2) + '\n');
+  writeFileSync(path.join(RESULTS, 'oip-transport.md'), oipMarkdown(r, `${date.slice(0, 10)}, ${machine}`));
+  console.log(`\n${oipMarkdown(r, machine)}`);
+}
+
+/** The footprint scenario (bench/lib/footprint.ts); results in footprint.{json,md} and memory.png. */
+async function footprintScenario(models: string[], web: Buffer, bounds: Record<string, number>): Promise<void> {
+  const cpus = availableCpus();
+  const { rows, series } = await footprint({
+    store: STORE,
+    models,
+    body: multipartBody(web, 'photo.jpg'),
+    seconds: SECONDS,
+    env: { LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(',') },
+    databaseUrl: opts['database-url']!,
+    bounds,
+    log,
+  });
+  for (const r of rows) {
+    if (r.role !== 'serve' || r.bound_img_s !== null) continue;
+    // Footprint alone: B measured here, at the batch size the server formed under the load.
+    const entry = scanStore(STORE)
+      .entries.filter((e) => e.name === r.model)
+      .at(-1)!;
+    const { input } = entry.config;
+    const chw = [input.color === 'rgb' ? 3 : 1, input.height, input.width];
+    const batch = Math.max(1, Math.round(r.mean_batch ?? 1));
+    log(`footprint: ${r.model} raw P (c 16) and I (batch ${batch}) for B`);
+    const P = await rawPreprocess(web, input, 16, SECONDS);
+    const I = await rawInference(entry.onnxPath, input.name, chw, batch, cpus, SECONDS, PROVIDERS);
+    r.bound_img_s = 1 / (1 / I.imagesPerSecond + 1 / P.imagesPerSecond);
+  }
+  const date = new Date().toISOString();
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${cpus} usable), Node ${process.version}`;
+  const md = footprintMarkdown(rows, `### Memory footprint ${date.slice(0, 16).replace('T', ' ')} UTC — ${machine}`);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(path.join(RESULTS, 'footprint.json'), JSON.stringify({ date, machine, rows, series }, null, 2) + '\n');
+  writeFileSync(path.join(RESULTS, 'footprint.md'), md);
+  const goalLines = [
+    ...Object.entries(GOALS.idle).map(([role, mb]) => ({ name: `${role} idle goal`, mb })),
+    ...Object.entries(GOALS.peak).map(([model, mb]) => ({ name: `serve · ${model} peak goal`, mb })),
+  ].filter((g, i, all) => all.findIndex((x) => x.mb === g.mb) === i);
+  writeFileSync(
+    path.join(RESULTS, 'memory.png'),
+    await memoryChart(series, goalLines, `Loupe RSS per process over the footprint run, ${date.slice(0, 10)}`),
+  );
+  console.log(`\n${md}`);
+}
+
 async function main(): Promise<void> {
+  if (opts['footprint-only']) {
+    const models = opts
+      .models!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const { web } = await prepare(models);
+    return footprintScenario(models, web, {});
+  }
   if (opts['uploads-only']) {
     const { phone } = await prepare(['fashion-mnist']);
     return uploads('fashion-mnist', phone);
+  }
+  if (opts['oip-only']) {
+    const model = opts.models!.split(',')[0]!.trim();
+    const { web } = await prepare([model]);
+    return oipScenario(model, web);
   }
   const models = opts
     .models!.split(',')
@@ -280,6 +369,12 @@ async function main(): Promise<void> {
     ),
   );
   console.log(`\n${md}`);
+  await footprintScenario(
+    models,
+    images.web,
+    Object.fromEntries(reports.map((r) => [r.name, 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond)])),
+  );
+  await oipScenario(models[0]!, images.web);
   await uploads(models.includes('fashion-mnist') ? 'fashion-mnist' : models[0]!, images.phone);
   log(`wrote ${path.relative(process.cwd(), RESULTS) || '.'}/latest.{json,md} and throughput.png`);
 }

@@ -1,4 +1,4 @@
-/** Every error code Loupe answers with. The HTTP status lives in one map, applied at the edge. */
+/** Every error code Loupe answers with. The HTTP and gRPC statuses live in the maps below, applied at the edge. */
 export const ErrorCode = {
   BadRequest: 'BAD_REQUEST',
   Unauthorized: 'UNAUTHORIZED',
@@ -43,6 +43,33 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   OVERLOADED: 503,
   NOT_READY: 503,
   INTERNAL: 500,
+};
+
+/**
+ * The same codes as gRPC status codes (numbers, so this file needs no gRPC import): what
+ * `src/grpc/` answers, mapped as Triton maps its own errors — a full queue or a server not
+ * ready is UNAVAILABLE (clients retry it), a client over its limits RESOURCE_EXHAUSTED.
+ */
+export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
+  BAD_REQUEST: 3, // INVALID_ARGUMENT
+  UNAUTHORIZED: 16, // UNAUTHENTICATED
+  FORBIDDEN: 7, // PERMISSION_DENIED
+  EMPTY_BODY: 3,
+  MISSING_FILE: 3,
+  INVALID_TENSOR: 3,
+  INVALID_IMAGE: 3,
+  IMAGE_TOO_LARGE: 3,
+  UNSUPPORTED_MEDIA_TYPE: 3,
+  PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED, as gRPC answers a message over its limit
+  HEADERS_TOO_LARGE: 8,
+  REQUEST_TIMEOUT: 4, // DEADLINE_EXCEEDED
+  IDEMPOTENCY_KEY_REUSED: 3,
+  RATE_LIMITED: 8, // RESOURCE_EXHAUSTED
+  MODEL_NOT_FOUND: 5, // NOT_FOUND
+  NOT_FOUND: 5,
+  OVERLOADED: 14, // UNAVAILABLE
+  NOT_READY: 14,
+  INTERNAL: 13, // INTERNAL
 };
 
 export class LoupeError extends Error {

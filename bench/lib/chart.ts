@@ -46,3 +46,44 @@ export async function throughputChart(
   const svg = await view.toSVG();
   return sharp(Buffer.from(svg)).png().toBuffer();
 }
+
+/** RSS over time, one line per process the footprint scenario ran, as a PNG. */
+export async function memoryChart(
+  series: Array<{ name: string; points: Array<{ t: number; mb: number }> }>,
+  goals: Array<{ name: string; mb: number }>,
+  title: string,
+): Promise<Buffer> {
+  const values = series.flatMap((s) => s.points.map((p) => ({ process: s.name, t: p.t, mb: p.mb })));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    width: 560,
+    height: 320,
+    background: 'white',
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 't', type: 'quantitative', title: 'seconds since the process started' },
+          y: { field: 'mb', type: 'quantitative', title: 'RSS (MB)' },
+          color: { field: 'process', type: 'nominal', title: 'process' },
+        },
+      },
+      {
+        data: { values: goals },
+        mark: { type: 'rule', strokeDash: [4, 4], color: '#888' },
+        encoding: { y: { field: 'mb', type: 'quantitative' } },
+      },
+      {
+        data: { values: goals },
+        mark: { type: 'text', align: 'left', dx: 4, dy: -6, color: '#555' },
+        encoding: { y: { field: 'mb', type: 'quantitative' }, x: { datum: 0 }, text: { field: 'name' } },
+      },
+    ],
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  return sharp(Buffer.from(await view.toSVG()))
+    .png()
+    .toBuffer();
+}

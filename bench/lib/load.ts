@@ -27,7 +27,7 @@ export function multipartBody(bytes: Uint8Array, filename: string): { body: Buff
 /** Bounded load over loopback: `seconds` long and at most `maxRequests` requests. */
 export async function load(
   url: string,
-  body: { body: Buffer; contentType: string },
+  body: { body: Buffer; contentType: string; headers?: Record<string, string> },
   concurrency: number,
   seconds: number,
   maxRequests = 200_000,
@@ -36,7 +36,7 @@ export async function load(
   const r = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': body.contentType },
+    headers: { 'content-type': body.contentType, ...body.headers },
     body: body.body,
     connections: concurrency,
     duration: seconds,

@@ -16,15 +16,20 @@ export interface BenchServer {
 export type MetricReader = (name: string, labels?: Record<string, string>) => number;
 
 /** `loupe serve` as a child process, so the load generator does not share its event loop. */
-export async function startServer(env: Record<string, string>): Promise<BenchServer> {
+export const startServer = (env: Record<string, string>): Promise<BenchServer> => startRole('serve', env);
+
+/** A Loupe role as a child process, started as the CLI starts it (its own runtime tuning included). */
+export async function startRole(role: string, env: Record<string, string>): Promise<BenchServer> {
   const port = await freePort();
-  const child = spawn(process.execPath, [MAIN, 'serve'], {
+  const child = spawn(process.execPath, [MAIN, role], {
     // One load generator is one client: per-client limits would measure themselves, not Loupe.
     env: {
       ...process.env,
       LOUPE_LOG_LEVEL: 'warn',
       LOUPE_RATE_LIMIT_PER_MINUTE: '0',
       LOUPE_MAX_INFLIGHT_PER_CLIENT: '0',
+      // Several roles run at once here; a scenario that measures gRPC asks for a port.
+      LOUPE_GRPC_PORT: 'off',
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

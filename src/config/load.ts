@@ -40,13 +40,19 @@ export function loadConfig(
   }
   const c = converted as Omit<
     Config,
-    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'apiKeys'
+    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'apiKeys' | 'grpcPort'
   >;
   for (const key of REQUIRED[opts.role ?? ''] ?? []) {
     if (!c[key]) throw new ConfigError(`invalid configuration: ${key} is required by \`loupe ${opts.role}\``);
   }
   if (c.LOUPE_REQUEST_TIMEOUT_MS > 0 && c.LOUPE_HEADERS_TIMEOUT_MS > c.LOUPE_REQUEST_TIMEOUT_MS) {
     throw new ConfigError('invalid configuration: LOUPE_HEADERS_TIMEOUT_MS must not exceed LOUPE_REQUEST_TIMEOUT_MS');
+  }
+  const grpcPort = c.LOUPE_GRPC_PORT === 'off' ? undefined : Number(c.LOUPE_GRPC_PORT);
+  if (grpcPort !== undefined && (grpcPort > 65535 || (grpcPort !== 0 && grpcPort === c.PORT))) {
+    throw new ConfigError(
+      `invalid configuration: LOUPE_GRPC_PORT must be a free port from 0 to 65535 other than PORT, or off (got "${c.LOUPE_GRPC_PORT}")`,
+    );
   }
   const executionProviders = parseProviders(c.LOUPE_EXECUTION_PROVIDERS).filter(
     (p) => !c.LOUPE_REQUIRE_GPU || p !== 'cpu',
@@ -59,6 +65,7 @@ export function loadConfig(
   return Object.freeze({
     ...c,
     executionProviders: Object.freeze(executionProviders),
+    grpcPort,
     webhookSecret: readSecret('LOUPE_WEBHOOK_SECRET_FILE', c.LOUPE_WEBHOOK_SECRET_FILE) ?? c.LOUPE_WEBHOOK_SECRET,
     databasePassword: readSecret('LOUPE_DATABASE_PASSWORD_FILE', c.LOUPE_DATABASE_PASSWORD_FILE),
     authRequired: c.LOUPE_AUTH === 'required' || (c.LOUPE_AUTH === 'auto' && !isLoopbackHost(c.HOST)),

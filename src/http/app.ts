@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import compress from '@fastify/compress';
 import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { registerAuth, type KeyVerifier } from '../auth/index.ts';
+import { registerAuth, type FailedAuthLimiter, type KeyVerifier } from '../auth/index.ts';
+import { ClientLimits, requestIdFrom, trustProxy } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
@@ -47,10 +48,18 @@ export interface AppDeps {
   readonly history?: PredictionStore | undefined;
   /** Async jobs; absent on roles without a database. */
   readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
-  /** Per-client rate and in-flight limits: on for the public roles (serve, gateway), off for model servers, whose one client is the gateway. */
-  readonly clientLimits?: boolean | undefined;
+  /**
+   * Per-client rate and in-flight limits: on for the public roles (serve, gateway), off for
+   * model servers, whose one client is the gateway. The role's own ClientLimits when it shares
+   * them with its gRPC API; `true` makes the app its own.
+   */
+  readonly clientLimits?: ClientLimits | boolean | undefined;
   /** API keys: present, every route but the open ones (health, metrics, docs) needs one (LOUPE_AUTH). */
   readonly auth?: KeyVerifier | undefined;
+  /** Failed authentications per address; the role's, when its gRPC API counts into the same. */
+  readonly authFailures?: FailedAuthLimiter | undefined;
+  /** LOUPE_MAX_INFLIGHT_UPLOAD_BYTES; the role's, when its gRPC API holds uploads from the same budget. */
+  readonly uploadBudget?: UploadBudget | undefined;
   /** 'ops' serves only health and metrics (the worker role). */
   readonly surface?: 'api' | 'ops' | undefined;
   /** Extra readiness conditions of the role (database reachable, …). */
@@ -58,8 +67,6 @@ export interface AppDeps {
 }
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Builds the HTTP API over whichever inference backend the role chose. */
 export async function buildApp(deps: AppDeps): Promise<App> {
@@ -71,10 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES,
     ...serverOptions(config),
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
-    },
+    genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
     trustProxy: trustProxy(config.LOUPE_TRUST_PROXY),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -97,10 +101,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
 
   await app.register(helmet, helmetOptions);
+  // Answers of 1 KiB and more are compressed for clients that ask (Accept-Encoding). Request
+  // bodies are decoded by registerBodyLimits instead, which meters the decoded bytes.
+  await app.register(compress, {
+    threshold: 1024,
+    encodings: ['br', 'gzip', 'deflate'],
+    globalDecompression: false,
+  });
   // Every body is metered (route limits, upload budget) before a parser reads it.
   registerBodyLimits(app as unknown as FastifyInstance, {
     maxBytes: config.LOUPE_MAX_UPLOAD_BYTES,
-    budget: new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
+    budget: deps.uploadBudget ?? new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
     retryAfterS: config.LOUPE_RETRY_AFTER_S,
   });
   registerMultipart(app as unknown as FastifyInstance);
@@ -113,9 +124,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }
 
   // auth first: rate limits and fairness key on req.principal
-  registerAuth(app as unknown as FastifyInstance, deps.auth);
+  registerAuth(app as unknown as FastifyInstance, deps.auth, deps.authFailures);
   // After authentication (limits key on the API key), before the routes they apply to.
-  if (deps.clientLimits) await registerClientLimits(app as unknown as FastifyInstance, config);
+  if (deps.clientLimits)
+    await registerClientLimits(
+      app as unknown as FastifyInstance,
+      deps.clientLimits === true ? new ClientLimits(config) : deps.clientLimits,
+    );
 
   const api = deps.surface !== 'ops';
   // Swagger first: it documents the routes registered after it.
@@ -141,12 +156,4 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   if (deps.history) await app.register(historyRoutes, { ...deps, history: deps.history });
   if (deps.jobs) await app.register(jobRoutes, { ...deps, jobs: deps.jobs });
   return app as unknown as App;
-}
-
-/** LOUPE_TRUST_PROXY as Fastify takes it: off, on, a hop count, or addresses/CIDRs. */
-function trustProxy(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
-  if (value === '' || value === 'false') return false;
-  if (value === 'true') return true;
-  if (/^\d+$/.test(value)) return (_address, hop) => hop < Number(value);
-  return value.split(',').map((s) => s.trim());
 }

@@ -2,6 +2,7 @@ import { Transform, finished, type TransformCallback } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import { LINGER_MS } from './client-errors.ts';
+import { bodyEncoding, decodeBody, type BodyEncoding } from './body-decoding.ts';
 import type { UploadBudget } from './upload-budget.ts';
 
 declare module 'fastify' {
@@ -28,6 +29,10 @@ export interface BodyLimitOptions {
  * route's limit (413) or one the upload budget has no room for (503 + Retry-After). A declared
  * Content-Length is checked and reserved up front; a chunked body reserves as its chunks arrive.
  * The reservation is given back when the response ends, however it ends.
+ *
+ * A gzip- or deflate-encoded body (Content-Encoding) is decoded on its way to the parser, and
+ * the limits then apply to the decoded bytes too: the route limit to what it decodes to, the
+ * budget to the larger of the bytes received and the bytes decoded.
  */
 export function registerBodyLimits(app: FastifyInstance, opts: BodyLimitOptions): void {
   app.addHook('preParsing', async (req, reply, payload) => {
@@ -39,6 +44,7 @@ export function registerBodyLimits(app: FastifyInstance, opts: BodyLimitOptions)
     meter.on('error', () => undefined); // its reader (a parser or a route) handles it; unread, it must not crash
     reply.raw.once('close', () => meter.release());
     afterAnswer(req, reply);
+    const encoding = declared === '0' ? 'identity' : requestEncoding(req, reply);
     const length = declared === undefined ? undefined : Number(declared);
     if (length !== undefined) {
       if (length > max) throw tooLarge(length, max);
@@ -49,13 +55,17 @@ export function registerBodyLimits(app: FastifyInstance, opts: BodyLimitOptions)
     finished(req.raw, (err) => {
       if (err) meter.destroy(err);
     });
-    return meter;
+    if (encoding === 'identity') return meter;
+    return decodeBody(meter, encoding, (decoded) => {
+      if (decoded > max) throw tooLarge(decoded, max, 'at least ', 'decoded ');
+      if (!meter.reserve(decoded)) throw overloaded(opts);
+    });
   });
 }
 
 /** Counts a body's bytes on their way to the parser and reserves them from the budget. */
 class BodyMeter extends Transform {
-  private received = 0;
+  private bytes = 0;
   private reserved = 0;
   private readonly max: number;
   private readonly resident: number;
@@ -66,6 +76,11 @@ class BodyMeter extends Transform {
     this.max = max;
     this.resident = resident;
     this.opts = opts;
+  }
+
+  /** Bytes received so far (encoded, when the body is). */
+  get received(): number {
+    return this.bytes;
   }
 
   /** Reserves up to `bytes` (never more than the route holds at once); false when the budget has no room. */
@@ -83,9 +98,9 @@ class BodyMeter extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
-    this.received += chunk.length;
-    if (this.received > this.max) return done(tooLarge(this.received, this.max, 'at least '));
-    if (!this.reserve(this.received)) return done(overloaded(this.opts));
+    this.bytes += chunk.length;
+    if (this.bytes > this.max) return done(tooLarge(this.bytes, this.max, 'at least '));
+    if (!this.reserve(this.bytes)) return done(overloaded(this.opts));
     done(null, chunk);
   }
 }
@@ -108,8 +123,21 @@ function afterAnswer(req: FastifyRequest, reply: FastifyReply): void {
   });
 }
 
-const tooLarge = (bytes: number, max: number, atLeast = '') =>
-  new LoupeError(ErrorCode.PayloadTooLarge, `the request body is ${atLeast}${bytes} bytes; the limit is ${max}`);
+/** The body's Content-Encoding; a 415 names the codings Loupe decodes (Accept-Encoding, as RFC 9110 asks). */
+function requestEncoding(req: FastifyRequest, reply: FastifyReply): BodyEncoding {
+  try {
+    return bodyEncoding(req.headers['content-encoding']);
+  } catch (err) {
+    reply.header('accept-encoding', 'gzip, deflate');
+    throw err;
+  }
+}
+
+const tooLarge = (bytes: number, max: number, atLeast = '', decoded = '') =>
+  new LoupeError(
+    ErrorCode.PayloadTooLarge,
+    `the ${decoded}request body is ${atLeast}${bytes} bytes; the limit is ${max}`,
+  );
 
 const overloaded = (opts: BodyLimitOptions) =>
   new LoupeError(ErrorCode.Overloaded, 'too many uploads are being received at once; retry shortly', {

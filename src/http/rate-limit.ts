@@ -1,8 +1,7 @@
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth/index.ts'; // req.principal
-import type { Config } from '../config/index.ts';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { clientKey, rateLimited, type ClientLimits } from '../clients/index.ts';
 
 /** Routes no client limit applies to: probes, metrics and the docs. */
 const UNLIMITED = /^\/(livez|readyz|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;
@@ -16,52 +15,35 @@ const INFERENCE = new Set([
 ]);
 
 /** Who a request counts against: its API key when it has one, else its address. */
-export const clientOf = (req: FastifyRequest): string =>
-  req.principal ? `key:${req.principal.keyId}` : `ip:${req.ip}`;
+export const clientOf = (req: FastifyRequest): string => clientKey(req.principal?.keyId, req.ip);
 
 /**
  * Per-client limits, so one client cannot starve the others: a request rate (429 with
- * Retry-After and RateLimit headers, @fastify/rate-limit) and a cap on concurrent inference
- * requests (429 too). Both are counted in this process: with N gateway replicas a client gets
- * up to N times the rate. Must be registered after the auth hook and before the routes.
+ * Retry-After and RateLimit headers, @fastify/rate-limit counting in `limits`) and a cap on
+ * concurrent inference requests (429 too). `limits` may be shared with the gRPC API, so a
+ * client has one allowance whichever it calls. Must be registered after the auth hook and
+ * before the routes.
  */
-export async function registerClientLimits(app: FastifyInstance, config: Config): Promise<void> {
-  const retryAfterS = config.LOUPE_RETRY_AFTER_S;
-  if (config.LOUPE_RATE_LIMIT_PER_MINUTE > 0) {
+export async function registerClientLimits(app: FastifyInstance, limits: ClientLimits): Promise<void> {
+  if (limits.perMinute > 0) {
     await app.register(rateLimit, {
       global: true,
-      max: config.LOUPE_RATE_LIMIT_PER_MINUTE,
+      max: limits.perMinute,
       timeWindow: 60_000,
+      // A constructor that returns the shared store: the plugin counts where gRPC does.
+      store: function SharedStore() {
+        return limits.rateStore;
+      } as unknown as FastifyRateLimitStoreCtor,
       keyGenerator: clientOf,
       allowList: (req) => UNLIMITED.test(req.routeOptions.url ?? ''),
-      errorResponseBuilder: (_req, ctx) =>
-        new LoupeError(
-          ErrorCode.RateLimited,
-          `rate limit of ${ctx.max} requests per minute reached; retry in ${ctx.after}`,
-          {
-            retryAfterS: Math.max(1, Math.ceil(ctx.ttl / 1000)),
-          },
-        ),
+      errorResponseBuilder: (_req, ctx) => rateLimited(ctx.max, ctx.ttl),
     });
   }
-  const cap = config.LOUPE_MAX_INFLIGHT_PER_CLIENT;
-  if (cap <= 0) return;
-  const inFlight = new Map<string, number>();
+  if (limits.maxInFlight <= 0) return;
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (!INFERENCE.has(req.routeOptions.url ?? '') || req.method !== 'POST') return;
-    const client = clientOf(req);
-    const n = inFlight.get(client) ?? 0;
-    if (n >= cap) {
-      throw new LoupeError(ErrorCode.RateLimited, `at most ${cap} inference requests in flight per client`, {
-        retryAfterS,
-      });
-    }
-    inFlight.set(client, n + 1);
+    const release = limits.enter(clientOf(req));
     // 'close' fires once however the exchange ends: answered, failed or aborted by the client.
-    reply.raw.once('close', () => {
-      const left = (inFlight.get(client) ?? 1) - 1;
-      if (left > 0) inFlight.set(client, left);
-      else inFlight.delete(client);
-    });
+    reply.raw.once('close', release);
   });
 }

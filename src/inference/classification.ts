@@ -46,7 +46,8 @@ export function toPredictions(
 
 /**
  * OIP's classification extension: for each of the `n` rows of [n, K] raw model scores, the
- * `top` best as "<score>:<index>:<label>" strings (Triton reports the raw output values).
+ * `top` best as "<score>:<index>:<label>" strings, as Triton writes them (its
+ * classification.cc: the raw output value through std::to_string, i.e. C's "%f").
  */
 export function classificationStrings(
   scores: Float32Array,
@@ -58,9 +59,28 @@ export function classificationStrings(
   const out: string[] = [];
   for (let i = 0; i < n; i++) {
     const row = scores.subarray(i * k, (i + 1) * k);
-    for (const idx of topIndices(row, top)) out.push(`${row[idx]!}:${idx}:${labels[idx]!}`);
+    for (const idx of topIndices(row, top)) out.push(`${printfF(row[idx]!)}:${idx}:${labels[idx]!}`);
   }
   return out;
+}
+
+/**
+ * A number as C's printf("%f") writes it (glibc): six decimals, rounded to nearest with ties to
+ * even on the exact binary value, no exponent, "-0.000000" for negative zero, "inf"/"nan".
+ */
+export function printfF(x: number): string {
+  if (Number.isNaN(x)) return 'nan';
+  if (!Number.isFinite(x)) return x > 0 ? 'inf' : '-inf';
+  const sign = x < 0 || Object.is(x, -0) ? '-' : '';
+  const a = Math.abs(x);
+  // Past 1e21 toFixed switches to exponents; such doubles are integers, printed in full.
+  if (a >= 1e21) return `${sign}${BigInt(a).toString()}.000000`;
+  // toFixed picks the larger of two equally near results; glibc the even one. A tie is a value
+  // whose exact expansion ends in a 5 at the seventh decimal (toFixed(100) shows it exactly).
+  const exact = a.toFixed(100);
+  const tie = /\.\d{6}50*$/.test(exact);
+  const lastEven = Number(exact.charAt(exact.indexOf('.') + 6)) % 2 === 0;
+  return sign + (tie && lastEven ? exact.slice(0, exact.indexOf('.') + 7) : a.toFixed(6));
 }
 
 /**

@@ -1,3 +1,5 @@
+// The inference capability's shared face: the backend interface, OIP and classification, and
+// the remote backend. The local backend (ONNX Runtime) is its own entry: ./local/index.ts.
 export type {
   InferenceBackend,
   ModelInfo,
@@ -8,9 +10,6 @@ export type {
   Timings,
   TensorInfo,
 } from './types.ts';
-export { LocalBackend, type LocalBackendDeps } from './local/backend.ts';
-export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } from './local/batcher.ts';
 export { resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
-export { createSession } from './local/session.ts';
 export { RemoteBackend, type RemoteBackendDeps } from './remote/backend.ts';

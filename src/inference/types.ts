@@ -1,5 +1,6 @@
 import type { ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
+import type { TritonModelStatistics } from './oip/triton-types.ts';
 
 export interface TensorInfo {
   readonly name: string;
@@ -75,4 +76,9 @@ export interface InferenceBackend {
   /** Throws LoupeError(OVERLOADED) when the model's queue is full right now (checked before reading an upload). */
   checkCapacity(name: string | undefined, version: string | undefined): void;
   infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse>;
+  /**
+   * Triton's inference statistics: every model version when `name` is omitted, every version of
+   * `name` when `version` is. Throws LoupeError(MODEL_NOT_FOUND) for an unknown model or version.
+   */
+  statistics(name?: string, version?: string): Promise<TritonModelStatistics[]>;
 }

@@ -2,5 +2,12 @@ export { createQueue, CLASSIFY_QUEUE, WEBHOOK_QUEUE, type ClassifyJob, type Webh
 export { JobWorker, type WorkerDeps, type WorkerState } from './worker.ts';
 export { deliver, sign, SIGNATURE_HEADER, WebhookError, type DeliverOptions } from './webhook.ts';
 export { classifyAddress, isPublicAddress, type AddressClass } from './addresses.ts';
-export { systemResolver, webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy, type Resolver } from './egress.ts';
+export {
+  hostOf,
+  systemResolver,
+  webhookPolicyFromConfig,
+  webhookUrlProblem,
+  WebhookPolicy,
+  type Resolver,
+} from './egress.ts';
 export { acceptStagedJob, submitJob, type SubmitOptions } from './service.ts';

@@ -21,6 +21,19 @@ export function createMetrics() {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    grpcRequests: new Counter({
+      name: 'loupe_grpc_requests_total',
+      help: 'gRPC calls by method and status code',
+      labelNames: ['method', 'code'],
+      registers: [registry],
+    }),
+    grpcDuration: new Histogram({
+      name: 'loupe_grpc_request_duration_seconds',
+      help: 'gRPC call latency by method and status code',
+      labelNames: ['method', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
     inferenceDuration: new Histogram({
       name: 'loupe_inference_duration_seconds',
       help: 'Time per batch from hand-over to the inference thread until its result is back',

@@ -1,7 +1,26 @@
 export type { RoleDeps } from './deps.ts';
-export { ServeRole } from './serve.ts';
-export { ModelServerRole } from './model-server.ts';
-export { GatewayRole } from './gateway.ts';
-export { WorkerRole } from './worker.ts';
+export type { ServeRole } from './serve.ts';
+export type { ModelServerRole } from './model-server.ts';
+export type { GatewayRole } from './gateway.ts';
+export type { WorkerRole } from './worker.ts';
 export { runMigrate, writeSeed } from './migrate.ts';
 export { configureProcess } from './process.ts';
+
+export type RoleName = 'serve' | 'gateway' | 'model-server' | 'worker';
+
+/**
+ * A role's class, its module loaded alone: memory is what a replica costs, and a gateway or
+ * worker that imported every role would map ONNX Runtime and libvips it never runs.
+ */
+export async function loadRole(name: RoleName) {
+  switch (name) {
+    case 'serve':
+      return (await import('./serve.ts')).ServeRole;
+    case 'gateway':
+      return (await import('./gateway.ts')).GatewayRole;
+    case 'model-server':
+      return (await import('./model-server.ts')).ModelServerRole;
+    case 'worker':
+      return (await import('./worker.ts')).WorkerRole;
+  }
+}

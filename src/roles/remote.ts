@@ -1,3 +1,4 @@
+import type { GrpcServer } from '../grpc/index.ts';
 import { buildApp, type App, type AppDeps } from '../http/index.ts';
 import { RemoteBackend } from '../inference/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
@@ -20,6 +21,7 @@ export abstract class RemoteRole extends Role {
   protected readonly backend: RemoteBackend;
   protected storage: Storage | undefined;
   protected app: App | undefined;
+  protected grpc: GrpcServer | undefined;
 
   constructor(deps: RemoteRoleDeps) {
     super();
@@ -29,6 +31,11 @@ export abstract class RemoteRole extends Role {
 
   get address(): string {
     return addressOf(this.app?.server);
+  }
+
+  /** `host:port` of the gRPC API, or '' when it is off or not listening (the worker has none). */
+  get grpcAddress(): string {
+    return this.grpc?.address ?? '';
   }
 
   protected async openStorage(supervise: boolean): Promise<Storage> {
@@ -45,7 +52,7 @@ export abstract class RemoteRole extends Role {
   }
 
   protected async closeAll(): Promise<void> {
-    await this.app?.close();
+    await Promise.all([this.app?.close(), this.grpc?.stop()]);
     await this.backend.close();
     if (!this.deps.storage) await this.storage?.close();
   }

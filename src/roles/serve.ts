@@ -1,12 +1,15 @@
+import type { GrpcServer } from '../grpc/index.ts';
 import { buildApp, type App } from '../http/index.ts';
-import type { LocalBackend } from '../inference/index.ts';
+import type { LocalBackend } from '../inference/local/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics, type Metrics } from '../observability/index.ts';
 import type { ApiKeyStore } from '../auth/index.ts';
 import { createJobWorker, dbReadyCheck, openApiKeys, openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
+import { startGrpc, sharedGuards } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
+import { pullConfiguredModels } from './pull.ts';
 
 /**
  * `loupe serve`: the all-in-one process — HTTP API, in-process ONNX Runtime, job worker and
@@ -18,9 +21,11 @@ export class ServeRole extends Role {
   readonly metrics: Metrics;
   private readonly deps: RoleDeps;
   private app: App | undefined;
+  private grpc: GrpcServer | undefined;
   private storage: Storage | undefined;
   private worker: JobWorker | undefined;
   private apiKeys: ApiKeyStore | undefined;
+  private readonly pulls = new AbortController();
 
   constructor(deps: RoleDeps) {
     super();
@@ -33,6 +38,17 @@ export class ServeRole extends Role {
     return addressOf(this.app?.server);
   }
 
+  /** A stop during start abandons a LOUPE_MODEL_URIS pull (it removes what it staged). */
+  override stop(): Promise<void> {
+    this.pulls.abort();
+    return super.stop();
+  }
+
+  /** `host:port` of the gRPC API, or '' when it is off or not listening yet. */
+  get grpcAddress(): string {
+    return this.grpc?.address ?? '';
+  }
+
   /** The API key store, once started (tests and embedding make keys with it). */
   get keys(): ApiKeyStore | undefined {
     return this.apiKeys;
@@ -42,11 +58,13 @@ export class ServeRole extends Role {
     const { config, logger, version } = this.deps;
     // Database and models load side by side.
     const storage = openStorage(config, logger, { migrate: true, supervise: true });
-    const models = this.backend.start();
+    const models = pullConfiguredModels(config, logger, this.pulls.signal).then(() => this.backend.start());
     models.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
     this.apiKeys = await openApiKeys(config, logger, db);
+    const guards = sharedGuards(config, { clientLimits: true });
+    const auth = config.authRequired ? this.apiKeys : undefined;
     this.app = await buildApp({
       config,
       logger,
@@ -56,11 +74,20 @@ export class ServeRole extends Role {
       history,
       jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
       readyChecks: [dbReadyCheck(db)],
-      clientLimits: true,
-      auth: config.authRequired ? this.apiKeys : undefined,
+      ...guards,
+      auth,
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
+    this.grpc = await startGrpc({
+      config,
+      logger,
+      metrics: this.metrics,
+      backend: this.backend,
+      version,
+      auth,
+      ...guards,
+    });
     await models;
     this.worker = createJobWorker(config, logger, this.storage, this.backend);
     await this.worker.start();
@@ -73,7 +100,8 @@ export class ServeRole extends Role {
   }
 
   protected async onStop(): Promise<void> {
-    await this.app?.close(); // stops accepting; in-flight requests finish
+    // Both stop accepting; in-flight requests and calls finish.
+    await Promise.all([this.app?.close(), this.grpc?.stop()]);
     await this.worker?.stop();
     await this.backend.close();
     await this.storage?.close();

@@ -68,6 +68,19 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
+/**
+ * PGlite is one backend in one process, yet starts with a server's defaults: 160 MB of
+ * shared buffers, touched as tables are read, are most of its resident memory. Loupe's
+ * embedded tables are small (history pages, a job queue); these keep it near 10 MB.
+ */
+const PGLITE_CONF = [
+  'shared_buffers=8MB',
+  'work_mem=1MB',
+  'maintenance_work_mem=8MB',
+  'wal_buffers=256kB',
+  'temp_buffers=1MB',
+];
+
 const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir).length === 0;
 
 /** PGlite in `dir` (unpacking the seed into an empty one), or in memory without a `dir`. */
@@ -86,14 +99,14 @@ async function createPglite(dir: string | undefined, opts: DatabaseOptions) {
   if (dir) mkdirSync(dir, { recursive: true });
   // One connection; PGlite queues statements itself, so callers need no lock of their own.
   try {
-    return await PGlite.create(dir ? { dataDir: dir } : {});
+    return await PGlite.create({ ...(dir ? { dataDir: dir } : {}), postgresqlconf: PGLITE_CONF });
   } catch (err) {
     if (!seeded || !dir) throw err;
     // A seed from another PGlite version: start over with an empty directory.
     opts.onSeedError?.(err as Error);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    return PGlite.create({ dataDir: dir });
+    return PGlite.create({ dataDir: dir, postgresqlconf: PGLITE_CONF });
   }
 }
 

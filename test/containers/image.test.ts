@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { generateKey } from '../../src/auth/index.ts';
 import { baseImage, docker, dockerBuild, freePort, waitHealthy, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { grpcClient } from '../helpers/grpc.ts';
+import { encodeBytesElements } from '../../src/inference/index.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { form, json } from '../helpers/server.ts';
 
@@ -24,6 +26,7 @@ function contextCopy(): string {
     .split('\n')
     .filter(Boolean);
   for (const f of files) {
+    if (!existsSync(path.join(ROOT, f))) continue; // deleted in the work tree, not yet in git
     mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
     cpSync(path.join(ROOT, f), path.join(dir, f));
   }
@@ -46,10 +49,12 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
 
   const start = async (name: string, args: string[] = [], image = TAG) => {
     const port = await freePort();
+    const grpcPort = await freePort();
     const keys = ['-v', `${keysFile}:/run/secrets/api_keys:ro`, '-e', 'LOUPE_API_KEYS_FILE=/run/secrets/api_keys'];
-    const id = await docker('run', '-d', '--name', name, '-p', `127.0.0.1:${port}:8000`, ...keys, ...args, image);
+    const ports = ['-p', `127.0.0.1:${port}:8000`, '-p', `127.0.0.1:${grpcPort}:8001`];
+    const id = await docker('run', '-d', '--name', name, ...ports, ...keys, ...args, image);
     started.push(id);
-    return { id, url: `http://127.0.0.1:${port}` };
+    return { id, url: `http://127.0.0.1:${port}`, grpc: `127.0.0.1:${grpcPort}` };
   };
 
   before(async () => {
@@ -79,9 +84,12 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     console.log(`  image report: ${JSON.stringify(report)}`);
   });
 
+  let basicGrpc = '';
+
   it('runs, becomes healthy, classifies a real JPEG and serves /docs', async () => {
     const t0 = Date.now();
-    const { id, url } = await start('loupe-t-basic');
+    const { id, url, grpc } = await start('loupe-t-basic');
+    basicGrpc = grpc;
     // Time to the first answer by polling readiness over HTTP (Docker's own health status
     // only updates every HEALTHCHECK interval).
     await waitHttp(`${url}/readyz`, 60_000, 20);
@@ -106,6 +114,35 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     assert.doesNotMatch(logs, /PGlite seed unusable|database migrated from/);
   });
 
+  it('serves the OIP over gRPC on 8001 (Triton’s port), with the same API keys', async () => {
+    const client = grpcClient(basicGrpc);
+    try {
+      assert.deepEqual((await client.call('ServerReady', {})).response, { ready: true });
+      const meta = await client.call('ServerMetadata', {});
+      assert.equal(meta.error?.code, 16, meta.error?.details); // UNAUTHENTICATED
+      const auth = { authorization: `Bearer ${key}` };
+      const r = await client.call(
+        'ModelInfer',
+        {
+          model_name: 'fashion-mnist',
+          inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
+          outputs: [{ name: 'logits', parameters: { classification: { int64_param: 1 } } }],
+          raw_input_contents: [encodeBytesElements([readFileSync(path.join(ROOT, 'docs', 'ankle-boot.png'))])],
+        },
+        auth,
+      );
+      assert.equal(r.error, undefined, r.error?.details);
+      assert.match(
+        Buffer.from(r.response.raw_output_contents[0]).subarray(4).toString(),
+        /^-?[\d.]+(e[-+]?\d+)?:9:Ankle boot$/,
+      );
+      const config = await client.call('ModelConfig', { name: 'fashion-mnist' }, auth);
+      assert.deepEqual(config.response.config.input[0].dims, [1, 28, 28]);
+    } finally {
+      client.close();
+    }
+  });
+
   it('runs as a non-root uid, with OCI labels, exec-form entrypoint and a healthcheck', async () => {
     const cfg = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config}}', TAG));
     assert.equal(cfg.User, '1000:1000');
@@ -113,6 +150,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     assert.deepEqual(cfg.Cmd, ['serve']);
     assert.deepEqual(cfg.Healthcheck.Test, ['CMD', 'node', '/app/healthcheck.js']);
     assert.ok(cfg.ExposedPorts['8000/tcp']);
+    assert.ok(cfg.ExposedPorts['8001/tcp'], 'the gRPC port');
     for (const l of ['title', 'version', 'revision', 'source', 'created', 'licenses'])
       assert.ok(cfg.Labels[`org.opencontainers.image.${l}`], `label ${l}`);
     assert.ok(cfg.Env.includes('NODE_ENV=production'));

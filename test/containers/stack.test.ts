@@ -8,6 +8,8 @@ import sharp from 'sharp';
 import { composeFor } from '../helpers/compose.ts';
 import { baseImage, docker, dockerBuild, freePort, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { grpcClient } from '../helpers/grpc.ts';
+import { encodeBytesElements } from '../../src/inference/index.ts';
 import { form, json } from '../helpers/server.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -44,6 +46,7 @@ async function served(container: string): Promise<number> {
 
 describe('the compose stack', { timeout: 40 * 60_000 }, () => {
   let port = 0;
+  let grpcPort = 0;
   let url = '';
   let compose: ReturnType<typeof composeFor>;
   let key = '';
@@ -87,11 +90,13 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
       path.join(ROOT, 'training'),
     ]);
     port = await freePort();
+    grpcPort = await freePort();
     url = `http://127.0.0.1:${port}`;
     compose = composeFor(PROJECT, {
       LOUPE_IMAGE: IMAGE,
       TRAINER_IMAGE: TRAINER,
       LOUPE_PORT: String(port),
+      LOUPE_GRPC_PUBLISH_PORT: String(grpcPort),
       LOUPE_MODEL_POLL_S: '2',
       LOUPE_LOG_LEVEL: 'warn',
       // The test's webhook receiver joins the private egress network as "hook".
@@ -127,6 +132,33 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     const published = ports.split('\n').filter((l) => l.includes('->'));
     assert.equal(published.length, 1, ports);
     assert.match(published[0]!, /proxy.*127\.0\.0\.1:\d+->8080/);
+    assert.match(published[0]!, new RegExp(`127\\.0\\.0\\.1:${grpcPort}->8081`));
+  });
+
+  it('speaks the OIP over gRPC through the proxy (h2c → the gateways), with the same API key', async () => {
+    const client = grpcClient(`127.0.0.1:${grpcPort}`);
+    try {
+      const auth = { authorization: `Bearer ${key}`, 'x-request-id': 'stack-grpc-1' };
+      assert.deepEqual((await client.call('ServerLive', {})).response, { live: true });
+      const infer = {
+        model_name: 'fashion-mnist',
+        inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
+        outputs: [{ name: 'logits', parameters: { classification: { int64_param: 1 } } }],
+        raw_input_contents: [encodeBytesElements([readFileSync(path.join(ROOT, 'docs', 'ankle-boot.png'))])],
+      };
+      const bare = await client.call('ModelInfer', infer);
+      assert.equal(bare.error?.code, 16, bare.error?.details); // UNAUTHENTICATED
+      const r = await client.call('ModelInfer', infer, auth);
+      assert.equal(r.error, undefined, r.error?.details);
+      assert.equal(r.response.model_name, 'fashion-mnist');
+      const best = Buffer.from(r.response.raw_output_contents[0]).subarray(4).toString();
+      assert.match(best, /^-?[\d.]+(e[-+]?\d+)?:9:Ankle boot$/);
+      assert.deepEqual(r.trailers?.get('x-request-id'), ['stack-grpc-1']);
+      const missing = await client.call('ModelInfer', { ...infer, model_name: 'nope' }, auth);
+      assert.equal(missing.error?.code, 5); // NOT_FOUND
+    } finally {
+      client.close();
+    }
   });
 
   it('requires the API key at the proxy, and keeps /metrics inside', async () => {

@@ -288,6 +288,12 @@ describe('HTTP API', () => {
       '/v2/models/{model}/ready',
       '/v2/models/{model}/infer',
       '/v2/models/{model}/versions/{version}/infer',
+      '/v2/models/{model}/config',
+      '/v2/models/{model}/versions/{version}/config',
+      '/v2/models/stats',
+      '/v2/models/{model}/stats',
+      '/v2/models/{model}/versions/{version}/stats',
+      '/v2/repository/index',
     ]) {
       assert.ok(doc.paths[p], `OpenAPI lacks ${p}`);
     }

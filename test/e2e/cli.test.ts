@@ -38,7 +38,13 @@ describe('the loupe CLI', () => {
   it('LOUPE_REQUIRE_GPU with no GPU exits 1 at start, naming the model and the providers tried', () => {
     const store = tempDir();
     writeStoreModel(store, { name: 'm', channels: 1, height: 4, width: 4, classes: 3 });
-    const env = { LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', PORT: '0', LOUPE_LOG_LEVEL: 'silent' };
+    const env = {
+      LOUPE_MODEL_STORE: store,
+      LOUPE_DEFAULT_MODEL: 'm',
+      PORT: '0',
+      LOUPE_GRPC_PORT: '0',
+      LOUPE_LOG_LEVEL: 'silent',
+    };
     const r = loupe(['model-server'], { ...env, LOUPE_EXECUTION_PROVIDERS: 'cuda,cpu', LOUPE_REQUIRE_GPU: 'true' });
     assert.equal(r.status, 1, r.stdout + r.stderr);
     // ONNX Runtime's native logger may write its own lines first; Loupe's is one line, the last.

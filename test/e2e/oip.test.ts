@@ -54,7 +54,14 @@ describe('Open Inference Protocol v2', () => {
     const meta = await json(await fetch(`${srv.url}/v2`));
     assert.equal(meta.name, 'loupe');
     assert.equal(typeof meta.version, 'string');
-    assert.deepEqual(meta.extensions, ['binary_tensor_data', 'classification', 'loupe_image_bytes']);
+    assert.deepEqual(meta.extensions, [
+      'binary_tensor_data',
+      'classification',
+      'model_configuration',
+      'model_repository',
+      'statistics',
+      'loupe_image_bytes',
+    ]);
     assert.deepEqual(await json(await fetch(`${srv.url}/v2/health/live`)), { live: true });
     const ready = await fetch(`${srv.url}/v2/health/ready`);
     assert.equal(ready.status, 200);

@@ -21,6 +21,7 @@ describe('graceful shutdown of `loupe serve`', () => {
       env: {
         ...process.env,
         PORT: '0',
+        LOUPE_GRPC_PORT: '0',
         LOUPE_MODEL_STORE: store,
         LOUPE_DATA_DIR: tempDir('loupe-stop-data-'),
         LOUPE_LOG_LEVEL: 'info',

@@ -3,7 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/observability/index.ts';
-import { GatewayRole, ModelServerRole, WorkerRole } from '../../src/roles/index.ts';
+import { GatewayRole } from '../../src/roles/gateway.ts';
+import { ModelServerRole } from '../../src/roles/model-server.ts';
+import { WorkerRole } from '../../src/roles/worker.ts';
 import { openStorage, type Storage } from '../../src/roles/common.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
@@ -11,7 +13,14 @@ import { form, json, tempDir } from '../helpers/server.ts';
 
 const logger = createLogger('silent', { pretty: false });
 const config = (env: Record<string, string>) =>
-  loadConfig({ HOST: '127.0.0.1', PORT: '0', LOUPE_LOG_LEVEL: 'silent', LOUPE_MODEL_POLL_S: '1', ...env });
+  loadConfig({
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOUPE_GRPC_PORT: '0',
+    LOUPE_LOG_LEVEL: 'silent',
+    LOUPE_MODEL_POLL_S: '1',
+    ...env,
+  });
 
 function metric(text: string, name: string): number {
   return text
@@ -139,6 +148,45 @@ for (const [engine, url] of engines) {
         }),
       );
       assert.deepEqual(res.outputs[0].shape, [1, 4]);
+    });
+
+    it("Triton's statistics through the gateway: every model server's, added up", async () => {
+      const statsOf = async (base: string, path = '/v2/models/colors/stats') => {
+        const r = await fetch(`${base}${path}`);
+        assert.equal(r.status, 200);
+        return (await json(r)).model_stats;
+      };
+      const bothReplicas = async () => {
+        const [a, b] = await Promise.all(models.map((m) => statsOf(m.address)));
+        return { success: a[0].inference_stats.success.count + b[0].inference_stats.success.count, a, b };
+      };
+      const before = await bothReplicas();
+      // As tritonclient's sync infer sends it: no Content-Type.
+      const body = JSON.stringify({
+        inputs: [{ name: 'input', shape: [2, 3, 16, 16], datatype: 'FP32', data: new Array(1536).fill(0.2) }],
+      });
+      for (let i = 0; i < 6; i++) {
+        const r = await fetch(`${gateway.address}/v2/models/colors/infer`, { method: 'POST', body: Buffer.from(body) });
+        assert.equal(r.status, 200);
+      }
+      const after = await bothReplicas();
+      assert.equal(after.success - before.success, 6);
+      // Both have served (the /predict load above spread over both), so the sum is of two.
+      assert.ok(after.a[0].inference_count > 0 && after.b[0].inference_count > 0);
+      const [sum] = await statsOf(gateway.address);
+      assert.equal(sum.inference_stats.success.count, after.success);
+      assert.equal(sum.inference_count, after.a[0].inference_count + after.b[0].inference_count);
+      assert.equal(sum.execution_count, after.a[0].execution_count + after.b[0].execution_count);
+      assert.equal(sum.last_inference, Math.max(after.a[0].last_inference, after.b[0].last_inference));
+      assert.deepEqual(
+        (await statsOf(gateway.address, '/v2/models/stats')).map((s: { name: string }) => s.name),
+        ['colors'],
+      );
+      assert.equal((await fetch(`${gateway.address}/v2/models/nope/stats`)).status, 404);
+      const config = await json(await fetch(`${gateway.address}/v2/models/colors/config`));
+      assert.deepEqual(config.input[0].dims, [3, 16, 16]);
+      const index = await json(await fetch(`${gateway.address}/v2/repository/index`, { method: 'POST' }));
+      assert.deepEqual(index, [{ name: 'colors', version: '1', state: 'READY' }]);
     });
 
     it('losing a model server mid-load fails no request', async () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/index.ts';
 import { createLogger, type Logger } from '../../src/observability/index.ts';
-import { ServeRole } from '../../src/roles/index.ts';
+import { ServeRole } from '../../src/roles/serve.ts';
 
 export interface TestServer {
   readonly url: string;
@@ -18,7 +18,15 @@ export async function startServe(
   opts: { logger?: Logger } = {},
 ): Promise<TestServer> {
   const config = loadConfig(
-    { PORT: '0', HOST: '127.0.0.1', LOUPE_LOG_LEVEL: 'silent', LOUPE_DATA_DIR: 'memory://', ...env },
+    // gRPC is on by default (Triton's 8001): tests take a free port, as for HTTP.
+    {
+      PORT: '0',
+      LOUPE_GRPC_PORT: '0',
+      HOST: '127.0.0.1',
+      LOUPE_LOG_LEVEL: 'silent',
+      LOUPE_DATA_DIR: 'memory://',
+      ...env,
+    },
     overrides,
   );
   const role = new ServeRole({

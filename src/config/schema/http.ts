@@ -15,6 +15,12 @@ export const HttpVariables = {
     default: '127.0.0.1',
     description: 'Address to bind; the container image sets 0.0.0.0.',
   }),
+  LOUPE_GRPC_PORT: Type.String({
+    pattern: '^(off|[0-9]{1,5})$',
+    default: '8001',
+    description:
+      "gRPC port of the Open Inference Protocol (KServe v2 / Triton's GRPCInferenceService) on serve, gateway and model-server, on HOST next to the HTTP port (Triton's 8000/8001); on by default so Triton's and KServe's gRPC clients work unchanged. 0 picks a free one; off: no gRPC (the module is not even loaded).",
+  }),
   LOUPE_LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' },

@@ -18,6 +18,8 @@ export interface Config extends Readonly<Static<typeof ConfigSchema>> {
   readonly webhookSecret: string;
   /** The contents of LOUPE_DATABASE_PASSWORD_FILE, when it is set. */
   readonly databasePassword: string | undefined;
+  /** LOUPE_GRPC_PORT, parsed: the gRPC port, or undefined when gRPC is off. */
+  readonly grpcPort: number | undefined;
   /** LOUPE_AUTH resolved against HOST: whether serve and gateway require API keys. */
   readonly authRequired: boolean;
   /** The keys of LOUPE_API_KEYS_FILE (hashes, never the keys); undefined when no file is named. */

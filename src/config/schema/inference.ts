@@ -86,4 +86,24 @@ export const InferenceVariables = {
     description:
       'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.',
   }),
+  LOUPE_MODEL_URIS: Type.String({
+    default: '',
+    description:
+      'Models to pull into the store at start (serve, model-server, `loupe models pull-all`): `name[@version]=<source>` entries separated by commas or spaces; a source is https://…, hf://org/repo[@rev]/file or a local path, optionally ending `#sha256=<hex>&preset=imagenet`. A version already pulled from the same source is not pulled again.',
+  }),
+  LOUPE_MODEL_PULL_MAX_BYTES: Type.Integer({
+    minimum: 1,
+    default: 2 * 1024 ** 3,
+    description: 'Largest model file a pull downloads or copies; a larger one is refused before or while it arrives.',
+  }),
+  HF_ENDPOINT: Type.String({
+    pattern: '^https?://[^\\s]+$',
+    default: 'https://huggingface.co',
+    description: 'The Hugging Face Hub that hf:// sources resolve against (a mirror, as huggingface_hub reads it).',
+  }),
+  HF_TOKEN: Type.String({
+    default: '',
+    description:
+      'Hugging Face access token for gated or private hf:// repositories; sent to HF_ENDPOINT only, never to the CDN it redirects to.',
+  }),
 };

@@ -4,7 +4,7 @@ import { ErrorCode, LoupeError, StartupError } from '../../errors.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { selectVersion } from '../classification.ts';
-import type { OipInferRequest, OipInferResponse } from '../oip/index.ts';
+import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
 import { classifyOn, inferOn, type RunDeps } from './run.ts';
@@ -174,6 +174,14 @@ export class LocalBackend implements InferenceBackend {
 
   infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse> {
     return inferOn(this.resolve(name, version), req, this.run);
+  }
+
+  async statistics(name?: string, version?: string): Promise<TritonModelStatistics[]> {
+    if (name === undefined)
+      return [...this.models.values()].flatMap((v) => [...v.values()].map((m) => m.stats.snapshot()));
+    if (version !== undefined) return [this.resolve(name, version).stats.snapshot()];
+    this.resolve(name, undefined); // an unknown model is a 404, not an empty list
+    return [...this.models.get(name)!.values()].map((m) => m.stats.snapshot());
   }
 }
 

@@ -9,7 +9,8 @@ export interface BatcherOptions {
   readonly retryAfterS: number;
   /** Runs one batch; returns the output rows, one Float32Array per item. */
   readonly run: (batch: Float32Array, n: number) => Promise<Float32Array[]>;
-  readonly onBatch?: (n: number, inferenceMs: number) => void;
+  /** After each run: its size, the ONNX Runtime time, and what assembling the batch and handing out its rows took. */
+  readonly onBatch?: (n: number, inferenceMs: number, times: { inputMs: number; outputMs: number }) => void;
   readonly onQueue?: (depth: number) => void;
   readonly onReject?: () => void;
 }
@@ -19,6 +20,8 @@ export interface BatchResult {
   readonly queueMs: number;
   readonly inferenceMs: number;
   readonly batchSize: number;
+  /** Which run the item went into (runs are numbered from 1), so a request split over runs counts each once. */
+  readonly batch: number;
 }
 
 interface Item {
@@ -45,6 +48,7 @@ export class Batcher {
   private closed = false;
   /** Requests admitted but still decoding: they count against the queue bound. */
   private admitted = 0;
+  private runs = 0;
 
   constructor(opts: BatcherOptions) {
     this.opts = opts;
@@ -149,6 +153,8 @@ export class Batcher {
   private async runBatch(items: Item[]): Promise<void> {
     const n = items.length;
     const size = this.opts.itemSize;
+    const id = ++this.runs;
+    const assembling = performance.now();
     const batch = new Float32Array(n * size);
     items.forEach((it, i) => batch.set(it.data, i * size));
     const start = performance.now();
@@ -160,9 +166,15 @@ export class Batcher {
       return;
     }
     const end = performance.now();
-    this.opts.onBatch?.(n, end - start);
     items.forEach((it, i) =>
-      it.resolve({ output: outputs[i]!, queueMs: start - it.enqueuedAt, inferenceMs: end - start, batchSize: n }),
+      it.resolve({
+        output: outputs[i]!,
+        queueMs: assembling - it.enqueuedAt,
+        inferenceMs: end - start,
+        batchSize: n,
+        batch: id,
+      }),
     );
+    this.opts.onBatch?.(n, end - start, { inputMs: start - assembling, outputMs: performance.now() - end });
   }
 }

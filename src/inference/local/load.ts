@@ -3,6 +3,7 @@ import { DEFAULT_BATCHING, checkSession, type ModelEntry } from '../../models/in
 import { StartupError } from '../../errors.ts';
 import type { ModelInfo } from '../types.ts';
 import { Batcher } from './batcher.ts';
+import { ModelStats } from './stats.ts';
 import type { LocalBackendDeps } from './backend.ts';
 import { ThreadSession } from './thread-session.ts';
 
@@ -14,6 +15,8 @@ export interface LoadedModel {
   readonly batcher: Batcher;
   readonly spec: PreprocessSpec;
   readonly outputName: string;
+  /** Triton's inference statistics of this version. */
+  readonly stats: ModelStats;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
   const labels = { model: entry.name, version: entry.version };
   const itemSize = channels * input.height * input.width;
   const k = entry.labels.length;
+  const stats = new ModelStats(entry.name, entry.version);
   const batcher = new Batcher({
     maxBatchSize: batching.max_batch_size,
     maxQueueDelayMs: batching.max_queue_delay_ms,
@@ -53,7 +57,8 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
       metrics.inferenceCompute.observe({ ...labels, provider: loaded.provider }, computeMs / 1000);
       return Array.from({ length: n }, (_, i) => output.slice(i * k, (i + 1) * k));
     },
-    onBatch: (n, ms) => {
+    onBatch: (n, ms, { inputMs, outputMs }) => {
+      stats.batch(n, { inputMs, inferMs: ms, outputMs });
       metrics.batchSize.observe(labels, n);
       metrics.inferenceDuration.observe({ ...labels, provider: loaded.provider }, ms / 1000);
     },
@@ -78,7 +83,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     { model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching },
     `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`,
   );
-  return { entry, info, loaded, batcher, spec: input, outputName };
+  return { entry, info, loaded, batcher, spec: input, outputName, stats };
 }
 
 /** Lets the queued requests finish, then ends the session thread. */

@@ -25,27 +25,32 @@ interface Admitted {
 }
 
 /** One uploaded image → its top-k labels, with the time each stage took. */
-export async function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps): Promise<Classification> {
-  const started = performance.now();
-  const topK = resolveTopK(req.topK, m.entry.labels.length, m.info.name);
-  const { image, release } = await decodeAdmitted(m, req.image, deps);
-  const result = await m.batcher.submit(image.tensor, release);
-  const model = { name: m.info.name, version: m.info.version };
-  const labels = { model: model.name, version: model.version };
-  deps.metrics.queueDuration.observe(labels, result.queueMs / 1000);
-  deps.metrics.predictions.inc(labels);
-  const { decode, preprocess } = image.timings;
-  const timings = { decode, preprocess, queue: result.queueMs, inference: result.inferenceMs };
-  return {
-    model,
-    predictions: toPredictions(result.output, m.info, topK),
-    image: { format: image.format, width: image.width, height: image.height },
-    timings_ms: round({ ...timings, total: performance.now() - started }),
-  };
+export function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps): Promise<Classification> {
+  return recorded(m, async (t) => {
+    const topK = resolveTopK(req.topK, m.entry.labels.length, m.info.name);
+    const { image, release } = await decodeAdmitted(m, req.image, deps);
+    const result = await t.wait(m.batcher.submit(image.tensor, release));
+    const model = { name: m.info.name, version: m.info.version };
+    const labels = { model: model.name, version: model.version };
+    deps.metrics.queueDuration.observe(labels, result.queueMs / 1000);
+    deps.metrics.predictions.inc(labels);
+    const { decode, preprocess } = image.timings;
+    const timings = { decode, preprocess, queue: result.queueMs, inference: result.inferenceMs };
+    return {
+      model,
+      predictions: toPredictions(result.output, m.info, topK),
+      image: { format: image.format, width: image.width, height: image.height },
+      timings_ms: round({ ...timings, total: performance.now() - t.started }),
+    };
+  });
 }
 
 /** An OIP inference request: an FP32 batch, or encoded images this server preprocesses. */
-export async function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDeps): Promise<OipInferResponse> {
+export function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDeps): Promise<OipInferResponse> {
+  return recorded(m, (t) => infer(m, req, deps, t));
+}
+
+async function infer(m: LoadedModel, req: OipInferRequest, deps: RunDeps, t: Stages): Promise<OipInferResponse> {
   const want = m.info.inputs[0]!;
   if (!Array.isArray(req.inputs) || req.inputs.length !== 1) {
     throw new LoupeError(ErrorCode.InvalidTensor, `model "${m.info.name}" takes exactly one input ("${want.name}")`);
@@ -73,10 +78,10 @@ export async function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDep
     }
     const size = chw.reduce((a, b) => a * b, 1);
     const items = Array.from({ length: input.shape[0]! }, (_, i) => input.data.subarray(i * size, (i + 1) * size));
-    results = await Promise.all(items.map((t) => m.batcher.submit(t)));
+    results = await t.wait(Promise.all(items.map((x) => m.batcher.submit(x))));
   } else {
     const pre = await decodeAllAdmitted(m, input.images, deps);
-    results = await Promise.all(pre.map((p) => m.batcher.submit(p.image.tensor, p.release)));
+    results = await t.wait(Promise.all(pre.map((p) => m.batcher.submit(p.image.tensor, p.release))));
     if (pre.length === 1) {
       const { image } = pre[0]!;
       const timings = { ...image.timings, queue: results[0]!.queueMs, inference: results[0]!.inferenceMs };
@@ -94,6 +99,47 @@ export async function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDep
     ...(parameters ? { parameters } : {}),
     outputs: encodeOutputs(req, m.outputName, scores, results.length, m.entry.labels),
   };
+}
+
+/** Marks where a request's work moves from preparing its input to waiting for its batch(es). */
+interface Stages {
+  readonly started: number;
+  wait<T extends BatchResult | BatchResult[]>(submitted: Promise<T>): Promise<T>;
+}
+
+/**
+ * Runs one request on a model version and records it in the version's statistics: on success
+ * the time of each stage (everything before the batcher is compute_input, everything after it
+ * compute_output), on failure only the time it took.
+ */
+async function recorded<T>(m: LoadedModel, work: (t: Stages) => Promise<T>): Promise<T> {
+  const started = performance.now();
+  let inputMs = 0;
+  let queueMs = 0;
+  let inferMs = 0;
+  let back = started;
+  const stages: Stages = {
+    started,
+    async wait(submitted) {
+      inputMs = performance.now() - started;
+      const r = await submitted;
+      const list: BatchResult[] = Array.isArray(r) ? r : [r];
+      queueMs = Math.max(0, ...list.map((x) => x.queueMs));
+      // Items of one request may share a run or go into several: each run counts once.
+      inferMs = [...new Map(list.map((x) => [x.batch, x.inferenceMs])).values()].reduce((a, b) => a + b, 0);
+      back = performance.now();
+      return r;
+    },
+  };
+  try {
+    const out = await work(stages);
+    const end = performance.now();
+    m.stats.success({ totalMs: end - started, inputMs, queueMs, inferMs, outputMs: end - back });
+    return out;
+  } catch (err) {
+    m.stats.failure(performance.now() - started);
+    throw err;
+  }
 }
 
 /**

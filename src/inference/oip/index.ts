@@ -13,5 +13,15 @@ export {
 } from './wire.ts';
 
 /** The protocol extensions Loupe speaks, as `GET /v2` lists them. */
-export const OIP_EXTENSIONS: readonly string[] = ['binary_tensor_data', 'classification', 'loupe_image_bytes'];
+export const OIP_EXTENSIONS: readonly string[] = [
+  'binary_tensor_data',
+  'classification',
+  'model_configuration',
+  'model_repository',
+  'statistics',
+  'loupe_image_bytes',
+];
 export { imageParameters, readImageParameters } from './loupe-parameters.ts';
+export { repositoryIndex, tritonModelConfig } from './triton.ts';
+export type * from './triton-types.ts';
+export { emptyStatistics, sumStatistics } from './statistics.ts';

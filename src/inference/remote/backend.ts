@@ -9,8 +9,10 @@ import {
   encodeInferRequest,
   float32FromBytes,
   readImageParameters,
+  sumStatistics,
   type OipInferRequest,
   type OipInferResponse,
+  type TritonModelStatistics,
 } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
 import { Replicas } from './replicas.ts';
@@ -175,5 +177,15 @@ export class RemoteBackend implements InferenceBackend {
     } catch (err) {
       throw new LoupeError(ErrorCode.Internal, 'a model server sent an unreadable answer', { cause: err });
     }
+  }
+
+  /** The whole model service's statistics: every replica's, added up. */
+  async statistics(name?: string, version?: string): Promise<TritonModelStatistics[]> {
+    // Unknown names and versions are refused here, as a model server would (404).
+    const exact = name === undefined ? undefined : this.getModel(name, version).version;
+    const parts = await this.replicas.everyReplica<{ model_stats?: TritonModelStatistics[] }>('/v2/models/stats');
+    return sumStatistics(parts.map((p) => p.model_stats ?? [])).filter(
+      (s) => (name === undefined || s.name === name) && (version === undefined || s.version === exact),
+    );
   }
 }

@@ -2,6 +2,9 @@ import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { Logger } from '../../observability/index.ts';
 import { Endpoints } from './endpoints.ts';
 
+/** How long one replica may take to answer a question put to all of them (statistics). */
+const EVERY_REPLICA_TIMEOUT_MS = 5000;
+
 export interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
@@ -9,6 +12,9 @@ export interface Answer {
 }
 
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
+
+/** undici's request() does not decompress, so answers must come as they are (model servers compress for clients that ask). */
+const IDENTITY = { 'accept-encoding': 'identity' } as const;
 
 /**
  * HTTP to the model service's replicas: each request goes to the next replica, and one that
@@ -42,6 +48,45 @@ export class Replicas {
     return JSON.parse(a.body.toString('utf8')) as T;
   }
 
+  /**
+   * GET `path` from every replica at once, for what each knows of itself alone (statistics):
+   * the 2xx answers' JSON; a replica that is down or fails is logged and left out. Throws
+   * NOT_READY when none answers, and a replica's 4xx as its LoupeError.
+   */
+  async everyReplica<T>(path: string): Promise<T[]> {
+    const { logger, retryAfterS } = this.opts;
+    if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
+    const targets = this.endpoints.pick(this.endpoints.size);
+    const answers = await Promise.all(
+      targets.map(async ({ origin, pool }) => {
+        try {
+          // A hung model server must not hold the whole answer: it is left out like a failed one.
+          const res = await pool.request({
+            method: 'GET',
+            path,
+            headers: IDENTITY,
+            headersTimeout: EVERY_REPLICA_TIMEOUT_MS,
+            bodyTimeout: EVERY_REPLICA_TIMEOUT_MS,
+          });
+          const answer = {
+            status: res.statusCode,
+            headers: res.headers,
+            body: Buffer.from(await res.body.arrayBuffer()),
+          };
+          if (answer.status < 500) return check(answer);
+          logger.warn({ origin, status: answer.status, path }, 'model server failed; its part is left out');
+        } catch (err) {
+          if (err instanceof LoupeError) throw err;
+          logger.warn({ origin, err: (err as Error).message, path }, 'model server unreachable; its part is left out');
+        }
+        return undefined;
+      }),
+    );
+    const ok = answers.filter((a): a is Answer => a !== undefined);
+    if (ok.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server answered', { retryAfterS });
+    return ok.map((a) => JSON.parse(a.body.toString('utf8')) as T);
+  }
+
   async send(
     method: 'GET' | 'POST',
     path: string,
@@ -57,7 +102,7 @@ export class Replicas {
     for (const { origin, pool } of targets) {
       let answer: Answer;
       try {
-        const res = await pool.request({ method, path, body: body ?? null, headers });
+        const res = await pool.request({ method, path, body: body ?? null, headers: { ...headers, ...IDENTITY } });
         answer = { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
       } catch (err) {
         lastErr = err;

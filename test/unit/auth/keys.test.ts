@@ -114,6 +114,9 @@ describe('the access policy', () => {
       assert.equal(accessFor(m, r), 'open', `${m} ${r}`);
     assert.equal(accessFor('GET', '/models'), 'key');
     assert.equal(accessFor('GET', '/v2/models/:model'), 'key');
+    for (const r of ['/v2/models/:model/config', '/v2/models/stats', '/v2/models/:model/versions/:version/stats'])
+      assert.equal(accessFor('GET', r), 'key', r);
+    assert.equal(accessFor('POST', '/v2/repository/index'), 'key');
     assert.deepEqual(accessFor('POST', '/predict'), ['predict']);
     assert.deepEqual(accessFor('POST', '/v2/models/:model/versions/:version/infer'), ['predict']);
     assert.deepEqual(accessFor('GET', '/jobs/:id'), ['predict', 'read']);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Batcher, type BatcherOptions } from '../../../src/inference/index.ts';
+import { Batcher, type BatcherOptions } from '../../../src/inference/local/index.ts';
 import { LoupeError } from '../../../src/errors.ts';
 
 /** A batcher whose "model" doubles its input and records the batch sizes it saw. */

@@ -79,7 +79,8 @@ describe('OIP codec', () => {
         name: 'y',
         shape: [2, 2],
         datatype: 'BYTES',
-        data: [`${Math.fround(0.7)}:1:b`, `${Math.fround(0.2)}:2:c`, '0.5:0:a', '0.25:1:b'],
+        // As Triton prints them (C's "%f" of the float value).
+        data: ['0.700000:1:b', '0.200000:2:c', '0.500000:0:a', '0.250000:1:b'],
       },
     ]);
     assert.throws(

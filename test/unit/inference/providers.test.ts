@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig, parseProviders } from '../../../src/config/index.ts';
 import { StartupError } from '../../../src/errors.ts';
-import { LocalBackend } from '../../../src/inference/index.ts';
+import { LocalBackend } from '../../../src/inference/local/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
 import { tinyModel, writeStoreModel } from '../../helpers/onnx-model.ts';
 import { tempDir } from '../../helpers/server.ts';

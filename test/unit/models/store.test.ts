@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { scanStore } from '../../../src/models/index.ts';
-import { validateModels } from '../../../src/cli/models-validate.ts';
+import { validateModels } from '../../../src/inference/local/index.ts';
 import { writeStoreModel } from '../../helpers/onnx-model.ts';
 
 function store(): string {

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { checkSession, readEntry, scanStore, type ModelEntry, type StoreProblem } from '../models/index.ts';
-import { createSession } from '../inference/index.ts';
+import { checkSession, readEntry, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
+import { createSession } from './session.ts';
 
 export interface ValidateReport {
   readonly ok: boolean;

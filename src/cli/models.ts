@@ -1,0 +1,180 @@
+import { parseArgs } from 'node:util';
+import { floats, int, oneOf, readLabels, UsageError } from './flags.ts';
+import { loadConfig, type Config } from '../config/index.ts';
+import { validateModels } from '../inference/local/index.ts';
+import {
+  formatBytes,
+  modelUrisFromConfig,
+  progressRenderer,
+  pullAll,
+  pullModel,
+  PRESETS,
+  type PullOptions,
+  describeOutcome,
+} from '../models/pull/index.ts';
+
+export const MODELS_USAGE = `Usage:
+  loupe models validate <dir>
+  loupe models pull <source> [--name N] [--version V] [--store DIR] [--sha256 HEX]
+                    [--preset ${Object.keys(PRESETS).join('|')}] [--labels FILE] [--input NAME] [--output NAME]
+                    [--size N | --width W --height H] [--color rgb|grayscale]
+                    [--resize shorter-side-center-crop|stretch] [--resize-shorter N]
+                    [--mean a,b,c] [--std a,b,c] [--output-kind logits|probabilities] [--max-bytes N]
+  loupe models pull-all [--store DIR] [--validate]     every LOUPE_MODEL_URIS entry not in the store yet
+Sources: https://…/model.onnx, hf://org/repo[@rev]/path.onnx, a local file or directory;
+a source may end with #sha256=<hex>&preset=<name>.`;
+
+/** `loupe models …`: exit code 0 (done), 1 (failed), 2 (usage), 130 (interrupted). */
+export async function runModels(argv: string[]): Promise<number> {
+  const [sub, ...args] = argv;
+  try {
+    if (sub === 'validate' && args.length === 1) {
+      const report = await validateModels(args[0]!);
+      for (const line of report.lines) console.log(line);
+      return report.ok ? 0 : 1;
+    }
+    if (sub === 'pull') return await pull(args);
+    if (sub === 'pull-all') return await pullAllCommand(args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`loupe models ${sub}: ${err.message}`);
+      return 2;
+    }
+    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`loupe models ${sub}: ${(err as Error).message}\n\n${MODELS_USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+  console.error(MODELS_USAGE);
+  return 2;
+}
+
+const STRING_FLAGS = [
+  'name',
+  'version',
+  'store',
+  'sha256',
+  'preset',
+  'labels',
+  'input',
+  'output',
+  'output-kind',
+  'size',
+  'width',
+  'height',
+  'color',
+  'resize',
+  'resize-shorter',
+  'mean',
+  'std',
+  'max-bytes',
+] as const;
+
+async function pull(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' }])) as Record<
+      (typeof STRING_FLAGS)[number],
+      { type: 'string' }
+    >,
+  });
+  if (positionals.length !== 1) {
+    console.error(`loupe models pull: give one source\n\n${MODELS_USAGE}`);
+    return 2;
+  }
+  const config = loadConfig();
+  const size = int('size', values.size);
+  if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256))
+    throw new UsageError('--sha256 must be 64 hex digits');
+  const opts: PullOptions = {
+    ...base(config, values.store, values['max-bytes']),
+    name: values.name,
+    version: int('version', values.version),
+    sha256: values.sha256,
+    preset: values.preset,
+    labels: values.labels === undefined ? undefined : readLabels(values.labels),
+    input: values.input,
+    output: values.output,
+    outputKind: oneOf('output-kind', values['output-kind'], ['logits', 'probabilities'] as const),
+    color: oneOf('color', values.color, ['rgb', 'grayscale'] as const),
+    width: int('width', values.width) ?? size,
+    height: int('height', values.height) ?? size,
+    resize: oneOf('resize', values.resize, ['shorter-side-center-crop', 'stretch'] as const),
+    resizeShorter: int('resize-shorter', values['resize-shorter']),
+    mean: floats('mean', values.mean),
+    std: floats('std', values.std),
+  };
+  return interruptible(async (signal) => {
+    const r = await pullModel(positionals[0]!, { ...opts, signal });
+    console.log(r.check);
+    console.log(
+      `pulled ${r.name}/${r.version} into ${r.dir} (${formatBytes(r.bytes)}, sha256 ${r.sha256}); preprocessing from ${r.preprocessingFrom}, labels from ${r.labelsFrom}`,
+    );
+    return 0;
+  });
+}
+
+async function pullAllCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { store: { type: 'string' }, validate: { type: 'boolean' }, 'max-bytes': { type: 'string' } },
+  });
+  if (positionals.length) {
+    console.error(MODELS_USAGE);
+    return 2;
+  }
+  const config = loadConfig();
+  const opts = base(config, values.store, values['max-bytes']);
+  const uris = modelUrisFromConfig(config.LOUPE_MODEL_URIS);
+  if (uris.length === 0) console.log('LOUPE_MODEL_URIS is empty: nothing to pull');
+  return interruptible(async (signal) => {
+    const outcomes = await pullAll(uris, { ...opts, signal }, (x) => console.log(describeOutcome(x)));
+    let ok = outcomes.every((x) => x.status !== 'failed');
+    if (values.validate) {
+      const report = await validateModels(opts.store);
+      for (const line of report.lines) console.log(line);
+      ok &&= report.ok;
+    }
+    return ok ? 0 : 1;
+  });
+}
+
+function base(config: Config, store: string | undefined, maxBytes: string | undefined) {
+  const tty = process.stderr.isTTY === true;
+  return {
+    store: store ?? config.LOUPE_MODEL_STORE,
+    maxBytes: int('max-bytes', maxBytes) ?? config.LOUPE_MODEL_PULL_MAX_BYTES,
+    hfEndpoint: config.HF_ENDPOINT,
+    hfToken: config.HF_TOKEN,
+    progress: progressRenderer({ tty, write: (s) => process.stderr.write(s) }),
+  };
+}
+
+/**
+ * Runs a pull with Ctrl-C (and SIGTERM) wired to its abort signal: the pull removes what it
+ * staged and the command exits 130. A second signal exits at once.
+ */
+async function interruptible(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const ac = new AbortController();
+  const onSignal = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await work(ac.signal);
+  } catch (err) {
+    if (ac.signal.aborted) {
+      console.error('loupe models: interrupted; nothing was written to the store');
+      return 130;
+    }
+    console.error(`loupe models: ${(err as Error).message.split('\n')[0]}`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}

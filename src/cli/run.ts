@@ -1,0 +1,103 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/index.ts';
+import { StartupError } from '../errors.ts';
+import { runUntilSignal } from '../lifecycle/index.ts';
+import { createLogger } from '../observability/index.ts';
+import { configureProcess, loadRole, runMigrate, writeSeed } from '../roles/index.ts';
+
+const USAGE = `loupe — image classification service
+
+Usage:
+  loupe serve                    all-in-one: API + ONNX Runtime + job worker + embedded PGlite
+  loupe gateway                  public API; inference on model servers (LOUPE_MODEL_SERVER_URL), Postgres
+  loupe model-server             the model store over OIP v2, with dynamic batching
+  loupe worker                   async jobs from the Postgres queue; results and webhooks
+  loupe migrate                  database migrations, then exit
+  loupe migrate --write-seed F   write a new, migrated PGlite database to F (LOUPE_PGLITE_SEED)
+  loupe models validate <dir>    check a model store, a model or one version
+  loupe models pull <source> [--name N] [--version V] [--preset imagenet] [--sha256 HEX] …
+                                 an ONNX model (https://…, hf://org/repo/file.onnx, a path) into the store
+  loupe models pull-all          every LOUPE_MODEL_URIS entry not in the store yet
+  loupe keys create --name N --scope predict|read|admin [--scope …]
+                                 a new API key, printed once
+  loupe keys list | revoke <id>  API keys: list them, revoke one
+  loupe --version | --help
+
+Configuration comes from environment variables (see README / .env.example).`;
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      'write-seed': { type: 'string' },
+    },
+  });
+  const [command] = positionals;
+  // Its own options (--version V, --name N…) are parsed by the models command, strictly.
+  if (command === 'models') return (await import('./models.ts')).runModels(argv.slice(argv.indexOf('models') + 1));
+  if (values.version) {
+    console.log(packageVersion());
+    return 0;
+  }
+  if (values.help || !command) {
+    console.log(USAGE);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+    case 'gateway':
+    case 'model-server':
+    case 'worker': {
+      const config = loadConfig(process.env, {}, { role: command });
+      configureProcess(config);
+      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
+      const Role = await loadRole(command);
+      const role = new Role({ config, logger, version: packageVersion() });
+      runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS);
+      await role.start();
+      return -1; // keep running until a signal
+    }
+    case 'migrate': {
+      const config = loadConfig();
+      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
+      const seed = values['write-seed'];
+      if (seed !== undefined && (typeof seed !== 'string' || !seed)) {
+        console.error('usage: loupe migrate --write-seed <file>');
+        return 2;
+      }
+      if (seed) await writeSeed(config, logger, seed);
+      else await runMigrate(config, logger);
+      return 0;
+    }
+    case 'keys':
+      // Parsed again, strictly: its options (--name, --scope) are its own.
+      return (await import('./keys.ts')).runKeys(argv.slice(argv.indexOf('keys') + 1));
+    default:
+      console.error(`unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+/** The CLI proper; main.ts runs it once the process has its runtime settings. */
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      if (code >= 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof StartupError) console.error(err.message);
+      else console.error(`loupe: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exit(1);
+    },
+  );
+}

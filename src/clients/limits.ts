@@ -1,0 +1,96 @@
+import type { Config } from '../config/index.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
+
+/** What @fastify/rate-limit asks of a store; `limits.rateStore` is one, so HTTP counts here too. */
+export interface RateStore {
+  incr(key: string, cb: (err: Error | null, res: { current: number; ttl: number }) => void): void;
+  child(): RateStore;
+}
+
+const WINDOW_MS = 60_000;
+/** Clients remembered at once; past it, ended windows are dropped, then all (memory stays bounded). */
+const MAX_CLIENTS = 10_000;
+
+/**
+ * Per-client limits of one process, shared by its HTTP and gRPC APIs so a client gets one
+ * allowance whichever it calls: LOUPE_RATE_LIMIT_PER_MINUTE requests per fixed one-minute
+ * window, and LOUPE_MAX_INFLIGHT_PER_CLIENT inference requests in flight at once. A client is
+ * its API key when it has one, else its address (`clientKey`). With N gateway replicas a
+ * client gets up to N times the rate.
+ */
+export class ClientLimits {
+  readonly perMinute: number;
+  readonly maxInFlight: number;
+  readonly retryAfterS: number;
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly inFlight = new Map<string, number>();
+  readonly rateStore: RateStore;
+
+  constructor(
+    config: Pick<Config, 'LOUPE_RATE_LIMIT_PER_MINUTE' | 'LOUPE_MAX_INFLIGHT_PER_CLIENT' | 'LOUPE_RETRY_AFTER_S'>,
+  ) {
+    this.perMinute = config.LOUPE_RATE_LIMIT_PER_MINUTE;
+    this.maxInFlight = config.LOUPE_MAX_INFLIGHT_PER_CLIENT;
+    this.retryAfterS = config.LOUPE_RETRY_AFTER_S;
+    const store: RateStore = {
+      incr: (key, cb) => cb(null, this.hit(key)),
+      child: () => store,
+    };
+    this.rateStore = store;
+  }
+
+  /** Counts one request of `client`: how many it has made in this window, and ms until the window ends. */
+  hit(client: string, now = Date.now()): { current: number; ttl: number } {
+    let w = this.windows.get(client);
+    if (!w || now - w.start >= WINDOW_MS) {
+      if (!w && this.windows.size >= MAX_CLIENTS) {
+        for (const [c, x] of this.windows) if (now - x.start >= WINDOW_MS) this.windows.delete(c);
+        if (this.windows.size >= MAX_CLIENTS) this.windows.clear();
+      }
+      w = { start: now, count: 0 };
+      this.windows.set(client, w);
+    }
+    w.count++;
+    return { current: w.count, ttl: w.start + WINDOW_MS - now };
+  }
+
+  /** Counts one request and throws RATE_LIMITED (with Retry-After) when it is over the rate. */
+  count(client: string, now = Date.now()): void {
+    if (this.perMinute <= 0) return;
+    const { current, ttl } = this.hit(client, now);
+    if (current > this.perMinute) throw rateLimited(this.perMinute, ttl);
+  }
+
+  /** Takes one of the client's in-flight places (RATE_LIMITED when none is free); call the result once it ends. */
+  enter(client: string): () => void {
+    const cap = this.maxInFlight;
+    if (cap <= 0) return () => undefined;
+    const n = this.inFlight.get(client) ?? 0;
+    if (n >= cap) {
+      throw new LoupeError(ErrorCode.RateLimited, `at most ${cap} inference requests in flight per client`, {
+        retryAfterS: this.retryAfterS,
+      });
+    }
+    this.inFlight.set(client, n + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.inFlight.get(client) ?? 1) - 1;
+      if (left > 0) this.inFlight.set(client, left);
+      else this.inFlight.delete(client);
+    };
+  }
+}
+
+/** The refusal of a client over its rate, the same on both APIs. */
+export function rateLimited(max: number, ttlMs: number): LoupeError {
+  const s = Math.max(1, Math.ceil(ttlMs / 1000));
+  return new LoupeError(ErrorCode.RateLimited, `rate limit of ${max} requests per minute reached; retry in ${s} s`, {
+    retryAfterS: s,
+  });
+}
+
+/** Who a request counts against: its API key when it has one, else its address. */
+export const clientKey = (keyId: string | undefined, address: string): string =>
+  keyId !== undefined ? `key:${keyId}` : `ip:${address}`;

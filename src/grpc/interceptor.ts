@@ -1,0 +1,51 @@
+import * as grpc from '@grpc/grpc-js';
+import { CallEdge, SMALL_MESSAGE_BYTES, type EdgeDeps } from './edge.ts';
+import { capMessage } from './message-cap.ts';
+
+/**
+ * The edge as a grpc-js server interceptor. The handler sees the call's metadata only once
+ * `admit` has let it in, and only then does grpc-js start reading its message; a refused call
+ * is answered from here and its message is never read. A call that uploads nothing reads a
+ * message of at most SMALL_MESSAGE_BYTES: it holds nothing from the upload budget.
+ */
+export function edgeInterceptor(deps: EdgeDeps, calls: WeakMap<grpc.Metadata, CallEdge>): grpc.ServerInterceptor {
+  return (descriptor, call) => {
+    const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
+    let edge: CallEdge | undefined;
+    const self: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, pass) => {
+            const e = (edge = new CallEdge(deps, method, metadata));
+            if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES))
+              deps.logger.warn({ rpc: method }, 'gRPC: cannot cap this call’s message size (grpc-js changed?)');
+            if (!e.served) return self.sendStatus(e.unimplemented());
+            calls.set(metadata, e);
+            e.admit(metadata, call.getConnectionInfo().remoteAddress ?? '').then(
+              () => {
+                if (e.ended) return;
+                // Armed first: grpc-js may deliver the message within `pass`.
+                e.awaitMessage((status) => self.sendStatus(status));
+                pass(metadata);
+              },
+              (err: unknown) => !e.ended && self.sendStatus(e.fail(err)),
+            );
+          },
+          onReceiveMessage: (message, pass) => {
+            edge?.received(message);
+            pass(message);
+          },
+          onCancel: () => {
+            const late = Number(call.getDeadline()) <= Date.now();
+            edge?.finish({ code: late ? grpc.status.DEADLINE_EXCEEDED : grpc.status.CANCELLED, details: '' });
+          },
+        }),
+      sendMetadata: (metadata, next) => {
+        if (edge) metadata.set('x-request-id', edge.id);
+        next(metadata);
+      },
+      sendStatus: (status, next) => next(edge ? edge.finish(status) : status),
+    });
+    return self;
+  };
+}

@@ -1,0 +1,71 @@
+import * as grpc from '@grpc/grpc-js';
+import type { Principal } from '../auth/index.ts';
+import { ErrorCode, type LoupeError } from '../errors.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import { codeName } from './status.ts';
+
+/**
+ * Each RPC's twin among the HTTP routes: its access rule comes from the one policy table
+ * (src/auth/policy.ts). An RPC missing here is one Loupe does not serve.
+ */
+export const ROUTES: Readonly<Record<string, readonly [method: string, route: string]>> = {
+  ServerLive: ['GET', '/v2/health/live'],
+  ServerReady: ['GET', '/v2/health/ready'],
+  ServerMetadata: ['GET', '/v2'],
+  ModelReady: ['GET', '/v2/models/:model/ready'],
+  ModelMetadata: ['GET', '/v2/models/:model'],
+  ModelInfer: ['POST', '/v2/models/:model/infer'],
+  ModelConfig: ['GET', '/v2/models/:model/config'],
+  ModelStatistics: ['GET', '/v2/models/:model/stats'],
+  RepositoryIndex: ['POST', '/v2/repository/index'],
+};
+
+/** The RPCs that upload (tensors, images); every other one's message is a name or two. */
+export const INFERENCE = new Set(['ModelInfer']);
+const PROBES = new Set(['ServerLive', 'ServerReady']);
+
+/** Why the RPCs Loupe does not serve are not served, for their UNIMPLEMENTED answer. */
+const UNSUPPORTED: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^RepositoryModel(Load|Unload)$/, 'Loupe loads every version in its model store and watches the store for new ones'],
+  [/SharedMemory/, 'send tensors in the request (raw_input_contents)'],
+  [/^ModelStreamInfer$/, "Loupe's models are not decoupled; call ModelInfer (tritonclient: infer or async_infer)"],
+  [/^TraceSetting$/, 'Loupe does not trace requests; its logs carry each request id'],
+  [/^LogSettings$/, 'set LOUPE_LOG_LEVEL'],
+];
+
+export function unsupportedReason(method: string): string {
+  return UNSUPPORTED.find(([re]) => re.test(method))?.[1] ?? 'Loupe does not serve it';
+}
+
+export interface CallRecord {
+  readonly id: string;
+  readonly method: string;
+  readonly code: grpc.status;
+  readonly seconds: number;
+  readonly principal: Principal | undefined;
+  readonly failure: { error: LoupeError; original: unknown } | undefined;
+}
+
+/** One log line and the metrics of an ended call, as the HTTP app's onResponse hook does for a request. */
+export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): void {
+  const name = codeName(call.code);
+  const labels = { method: call.method, code: name };
+  metrics.grpcRequests.inc(labels);
+  metrics.grpcDuration.observe(labels, call.seconds);
+  const fields: Record<string, unknown> = {
+    reqId: call.id,
+    rpc: call.method,
+    grpc_code: name,
+    duration_ms: Math.round(call.seconds * 1e6) / 1000,
+  };
+  if (call.principal) fields.key_id = call.principal.keyId;
+  const serverFault = [grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.UNAVAILABLE].includes(call.code);
+  if (call.failure) {
+    fields.code = call.failure.error.code;
+    fields.error = call.failure.error.message;
+    if (call.failure.error.code === ErrorCode.Internal) fields.err = call.failure.original;
+  }
+  const probeOk = PROBES.has(call.method) && call.code === grpc.status.OK;
+  const level = serverFault ? 'error' : probeOk ? 'debug' : 'info';
+  logger[level](fields, `gRPC ${call.method} ${name}`);
+}

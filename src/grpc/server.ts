@@ -1,0 +1,154 @@
+import net from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { FailedAuthLimiter, type KeyVerifier } from '../auth/index.ts';
+import { clientAddress, type ClientLimits } from '../clients/index.ts';
+import type { Config } from '../config/index.ts';
+import { StartupError } from '../errors.ts';
+import { UploadBudget } from '../http/upload-budget.ts';
+import type { InferenceBackend } from '../inference/index.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { CallEdge } from './edge.ts';
+import { edgeInterceptor } from './interceptor.ts';
+import { inferenceService } from './proto.ts';
+import { serviceImplementation } from './service.ts';
+
+export interface GrpcDeps {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly backend: InferenceBackend;
+  readonly version: string;
+  /** API keys: present, every RPC but the health ones needs one (as on HTTP). */
+  readonly auth?: KeyVerifier | undefined;
+  /** Shared with the role's HTTP API, so a client has one allowance whichever it calls. */
+  readonly authFailures?: FailedAuthLimiter | undefined;
+  readonly clientLimits?: ClientLimits | undefined;
+  readonly uploadBudget?: UploadBudget | undefined;
+}
+
+/** Room for the protobuf framing around an upload of LOUPE_MAX_UPLOAD_BYTES. */
+const HEADER_ROOM = 64 * 1024;
+
+/**
+ * The Open Inference Protocol over gRPC (Triton's `inference.GRPCInferenceService`) on
+ * LOUPE_GRPC_PORT, over the role's inference backend. Connections are accepted by a plain TCP
+ * server (LOUPE_MAX_CONNECTIONS, as HTTP) and handed to grpc-js. Start and stop are
+ * idempotent; stop stops accepting, lets calls in flight finish and, past
+ * LOUPE_SHUTDOWN_TIMEOUT_MS, cuts the ones left.
+ */
+export class GrpcServer {
+  private readonly deps: GrpcDeps;
+  private readonly server: grpc.Server;
+  private readonly tcp: net.Server;
+  private readonly sockets = new Set<net.Socket>();
+  private idle: (() => void) | undefined;
+  private starting: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(deps: GrpcDeps) {
+    this.deps = deps;
+    const { config } = deps;
+    const maxMessageBytes = config.LOUPE_MAX_UPLOAD_BYTES + HEADER_ROOM;
+    const calls = new WeakMap<grpc.Metadata, CallEdge>();
+    const edge = edgeInterceptor(
+      {
+        logger: deps.logger,
+        metrics: deps.metrics,
+        keys: deps.auth,
+        failures: deps.authFailures ?? new FailedAuthLimiter(),
+        limits: deps.clientLimits,
+        budget: deps.uploadBudget ?? new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
+        maxMessageBytes,
+        retryAfterS: config.LOUPE_RETRY_AFTER_S,
+        requestTimeoutMs: config.LOUPE_REQUEST_TIMEOUT_MS,
+        addressOf: clientAddress(config.LOUPE_TRUST_PROXY),
+      },
+      calls,
+    );
+    this.server = new grpc.Server({
+      interceptors: [edge],
+      'grpc.max_receive_message_length': maxMessageBytes,
+      'grpc.max_send_message_length': -1,
+      // Streams in flight per connection; a client that wants more opens another connection.
+      'grpc.max_concurrent_streams': 128,
+      // Pings find dead peers behind NATs and proxies; an idle connection is closed as HTTP's is.
+      'grpc.keepalive_time_ms': 60_000,
+      'grpc.keepalive_timeout_ms': 20_000,
+      'grpc.max_connection_idle_ms': config.LOUPE_KEEP_ALIVE_TIMEOUT_MS,
+    });
+    this.server.addService(
+      inferenceService(),
+      serviceImplementation({ backend: deps.backend, version: deps.version, calls }),
+    );
+    const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    this.tcp = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        if (this.sockets.size === 0) this.idle?.();
+      });
+      injector.injectConnection(socket);
+    });
+    if (config.LOUPE_MAX_CONNECTIONS > 0) this.tcp.maxConnections = config.LOUPE_MAX_CONNECTIONS;
+  }
+
+  /** `host:port` once listening, else ''. */
+  get address(): string {
+    const a = this.tcp.address();
+    if (a === null || typeof a === 'string') return a ?? '';
+    return `${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  get port(): number {
+    const a = this.tcp.address();
+    return a !== null && typeof a === 'object' ? a.port : 0;
+  }
+
+  start(): Promise<void> {
+    this.starting ??= new Promise<void>((resolve, reject) => {
+      const { config } = this.deps;
+      // One clear line at start (as Triton's 8001 may well be taken on a laptop).
+      const fail = (err: NodeJS.ErrnoException) =>
+        reject(
+          new StartupError(
+            `gRPC cannot listen on ${config.HOST}:${config.grpcPort} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
+            { cause: err },
+          ),
+        );
+      this.tcp.once('error', fail);
+      this.tcp.listen(config.grpcPort ?? 0, config.HOST, () => {
+        this.tcp.off('error', fail);
+        this.tcp.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'gRPC listener error'));
+        resolve();
+      });
+    });
+    return this.starting;
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.starting?.catch(() => undefined);
+      // Stops accepting (its own callback would wait for every connection, idle ones too).
+      this.tcp.close();
+      // GOAWAY on every connection: calls in flight finish, then each connection closes. With
+      // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
+      // the wait is for the sockets to close.
+      this.server.tryShutdown(() => undefined);
+      const deadline = this.deps.config.LOUPE_SHUTDOWN_TIMEOUT_MS;
+      const drained = await new Promise<boolean>((resolve) => {
+        if (this.sockets.size === 0) return resolve(true);
+        const timer = setTimeout(() => resolve(false), deadline);
+        timer.unref();
+        this.idle = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      if (drained) return;
+      this.deps.logger.warn({ deadline_ms: deadline }, 'gRPC calls still in flight at the deadline; closing them');
+      this.server.forceShutdown();
+      for (const socket of this.sockets) socket.destroy();
+    })();
+    return this.stopping;
+  }
+}

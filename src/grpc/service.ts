@@ -1,0 +1,79 @@
+import type * as grpc from '@grpc/grpc-js';
+import { ErrorCode, LoupeError } from '../errors.ts';
+import {
+  OIP_EXTENSIONS,
+  repositoryIndex,
+  tritonModelConfig,
+  type InferenceBackend,
+  type ModelInfo,
+} from '../inference/index.ts';
+import { oipModelMetadata } from '../http/model-views.ts';
+import type { CallEdge } from './edge.ts';
+import type { ModelInferRequest, ModelRequest, RepositoryIndexRequest } from './messages.ts';
+import { toInferResponse, toOipRequest } from './tensors.ts';
+
+export interface ServiceDeps {
+  readonly backend: InferenceBackend;
+  readonly version: string;
+  /** The edge of each admitted call, by its metadata (set by the edge interceptor). */
+  readonly calls: WeakMap<grpc.Metadata, CallEdge>;
+}
+
+type Handler<Req> = (req: Req) => unknown;
+
+/**
+ * The RPCs of `inference.GRPCInferenceService` that Loupe serves, over the role's inference
+ * backend — the same object its HTTP routes use, so serve and model-server run them on the
+ * local batcher and a gateway forwards them to its model servers. An RPC missing here
+ * (model control, shared memory, trace, log settings, streaming) is answered UNIMPLEMENTED
+ * by the edge.
+ */
+export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImplementation {
+  const { backend, version } = deps;
+  const unary =
+    <Req>(fn: Handler<Req>): grpc.handleUnaryCall<Req, unknown> =>
+    (call, callback) => {
+      const edge = deps.calls.get(call.metadata)!;
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then(
+          (res) => callback(null, res),
+          (err: unknown) => callback(edge.fail(err)),
+        );
+    };
+  const model = (req: ModelRequest): ModelInfo => {
+    if (!req.name) throw new LoupeError(ErrorCode.BadRequest, 'the request names no model');
+    return backend.getModel(req.name, req.version || undefined);
+  };
+
+  return {
+    ServerLive: unary(() => ({ live: true })),
+    ServerReady: unary(() => ({ ready: backend.readiness().ready })),
+    // As Triton answers: an unknown model, or one not loaded yet, is not ready (no error).
+    ModelReady: unary((req: ModelRequest) => {
+      try {
+        return { ready: model(req) !== undefined };
+      } catch (err) {
+        const code = err instanceof LoupeError ? err.code : undefined;
+        if (code === ErrorCode.ModelNotFound || code === ErrorCode.NotReady) return { ready: false };
+        throw err;
+      }
+    }),
+    ServerMetadata: unary(() => ({ name: 'loupe', version, extensions: [...OIP_EXTENSIONS] })),
+    // The HTTP route's view, less `parameters`, which the protobuf message does not have.
+    ModelMetadata: unary((req: ModelRequest) => {
+      const { parameters: _extra, ...metadata } = oipModelMetadata(backend, model(req));
+      return metadata;
+    }),
+    ModelInfer: unary(async (req: ModelInferRequest) => {
+      if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
+      const res = await backend.infer(req.model_name, req.model_version || undefined, toOipRequest(req));
+      return toInferResponse(res);
+    }),
+    ModelConfig: unary((req: ModelRequest) => ({ config: tritonModelConfig(model(req)) })),
+    ModelStatistics: unary(async (req: ModelRequest) => ({
+      model_stats: await backend.statistics(req.name || undefined, req.name ? req.version || undefined : undefined),
+    })),
+    RepositoryIndex: unary((req: RepositoryIndexRequest) => ({ models: repositoryIndex(backend, req.ready) })),
+  };
+}

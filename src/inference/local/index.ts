@@ -1,0 +1,6 @@
+// In-process ONNX Runtime, its own entry point: importing it maps ONNX Runtime and libvips,
+// which the roles without local inference (gateway, worker) never load.
+export { LocalBackend, type LocalBackendDeps } from './backend.ts';
+export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } from './batcher.ts';
+export { createSession } from './session.ts';
+export { validateModels, type ValidateReport } from './validate.ts';
