@@ -10,7 +10,10 @@ const STORE = path.resolve(import.meta.dirname, '.cache', 'model-store');
 const body = multipartBody(readFileSync(path.join(import.meta.dirname, '.cache', 'photo-768x576.jpg')), 'photo.jpg');
 for (let round = 0; round < 2; round++) {
   for (const v of variants) {
-    const env = Object.fromEntries(v.split(',').map((kv) => kv.split('=') as [string, string]));
+    // VAR=value pairs separated by commas; a value may itself hold '=' (NODE_OPTIONS=--flag=1).
+    const env = Object.fromEntries(
+      v.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    );
     const s = await startServer({
       LOUPE_MODEL_STORE: STORE,
       LOUPE_DEFAULT_MODEL: model,

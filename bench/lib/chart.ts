@@ -67,7 +67,7 @@ export async function memoryChart(
         encoding: {
           x: { field: 't', type: 'quantitative', title: 'seconds since the process started' },
           y: { field: 'mb', type: 'quantitative', title: 'RSS (MB)' },
-          color: { field: 'process', type: 'nominal', title: 'process' },
+          color: { field: 'process', type: 'nominal', title: 'process', legend: { labelLimit: 240 } },
         },
       },
       {

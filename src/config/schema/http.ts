@@ -25,6 +25,11 @@ export const HttpVariables = {
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
     { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' },
   ),
+  LOUPE_NODE_TUNING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'on: the CLI restarts itself once, in place, with the Node memory settings the footprint bench measured (--liftoff-only, --max-semi-space-size=8; flags you give yourself win); off: Node as started. Read before the rest of the configuration.',
+  }),
   LOUPE_MAX_UPLOAD_BYTES: Type.Integer({
     minimum: 1024,
     default: 20 * MiB,

@@ -40,7 +40,7 @@ export async function createSession(
         executionMode: 'sequential',
         // A memory pattern is planned and kept per input shape, so every batch size the
         // batcher forms pins another block in the arena; without it ResNet-18's peak at batch
-        // 16 is ~60 MB lower and runs are no slower (measured in-process, interleaved).
+        // 16 is ~20 MB lower and runs are no slower (measured in-process, interleaved).
         enableMemPattern: false,
         // Spinning threads would steal the cores that decode the next images.
         extra: {
