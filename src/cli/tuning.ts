@@ -29,6 +29,9 @@ export function tuneRuntime(): void {
   // Read here, raw, because it decides how the process runs before the configuration (and
   // everything else) is loaded; the schema still validates and documents it.
   if (process.env.LOUPE_NODE_TUNING === 'off' || typeof process.execve !== 'function') return;
+  // A parent that talks to this process over IPC (`node --watch` in `npm run dev`, a fork())
+  // would lose it across the restart: `--watch` then never reloads. Run as started there.
+  if (process.send !== undefined || process.env.WATCH_REPORT_DEPENDENCIES) return;
   const given = new Set(
     [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]
       .filter(Boolean)

@@ -58,5 +58,7 @@ describe('runtime tuning (cli/tuning.ts)', () => {
     ]);
     const off = probe([], { LOUPE_NODE_TUNING: 'off' });
     assert.deepEqual(off.execArgv, []);
+    // Under `node --watch` (npm run dev) a restart would cut the watcher's channel.
+    assert.deepEqual(probe([], { WATCH_REPORT_DEPENDENCIES: '1' }).execArgv, []);
   });
 });
