@@ -5,12 +5,12 @@
 // photo for the bench's level length; serve is measured on its second start (the first on an
 // empty data directory also runs initdb). Gateway and worker need PostgreSQL (--database-url).
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { load } from './load.ts';
-import { startRole, type BenchServer } from './server.ts';
+import { rssBytes, startRole, type BenchServer } from './server.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 const CONCURRENCY = 16;
@@ -57,8 +57,9 @@ function sampler(pid: number, t0: number) {
   const points: Array<{ t: number; mb: number }> = [];
   const read = () => {
     try {
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]);
-      if (kb > 0) points.push({ t: Math.round((performance.now() - t0) / 100) / 10, mb: Math.round(kb / 1024) });
+      const bytes = rssBytes(pid);
+      if (bytes > 0)
+        points.push({ t: Math.round((performance.now() - t0) / 100) / 10, mb: Math.round(bytes / 1048576) });
     } catch {
       // the process is gone: nothing more to read
     }

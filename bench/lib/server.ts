@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -90,4 +91,10 @@ function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/** A process's resident memory (VmRSS) or its peak (VmHWM) from /proc, in bytes (throws once it is gone). */
+export function rssBytes(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
 }

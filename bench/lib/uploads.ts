@@ -4,13 +4,13 @@
 // 1.3 GB arrive at once. The server's RSS is read from /proc (its peak from VmHWM) against its
 // idle RSS in the same run. Bounded: 201 requests, each cut after 60 s. Neither body is held in
 // this process: the uploads share one buffer, the job body is made of one image as it is sent.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigSchema } from '../../src/config/index.ts';
-import { startServer } from './server.ts';
+import { rssBytes, startServer } from './server.ts';
 
 const MB = 1e6;
 const UPLOADS = 200;
@@ -48,10 +48,7 @@ export function padJpeg(jpeg: Buffer, size: number): Buffer {
   return Buffer.concat([jpeg.subarray(0, 2), ...segments, jpeg.subarray(2)]);
 }
 
-const rssOf = (pid: number, field: 'VmRSS' | 'VmHWM') => {
-  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? (Number(m[1]) * 1024) / MB : NaN;
-};
+const rssOf = (pid: number, field: 'VmRSS' | 'VmHWM') => rssBytes(pid, field) / MB;
 
 // Keep-alive, as curl and browsers send: a refused upload's connection is drained for a while
 // after the answer (the client reads it, not a reset); `Connection: close` would end it at once.

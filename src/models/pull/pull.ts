@@ -4,23 +4,18 @@ import { createSession, validateModels } from '../../inference/local/index.ts';
 import type { SessionShape } from '../validate.ts';
 import { buildEntry, type EntryFlags } from './entry.ts';
 import { PullError } from './errors.ts';
-import type { ProgressSink } from './progress.ts';
-import { parseSource, type Source } from './source.ts';
+import { parseSource, type FetchContext, type Source } from './source.ts';
 import { Staging, versionsOf } from './staging.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
-export interface PullOptions extends Omit<EntryFlags, 'preset'> {
+/** The entry's flags, where it goes, and how to fetch it (a source's context, less its destination). */
+export interface PullOptions extends Omit<EntryFlags, 'preset'>, Omit<FetchContext, 'dest'> {
   readonly store: string;
   readonly name?: string | undefined;
   readonly version?: number | undefined;
   readonly sha256?: string | undefined;
   readonly preset?: string | undefined;
-  readonly maxBytes: number;
-  readonly hfEndpoint: string;
-  readonly hfToken: string;
-  readonly progress?: ProgressSink | undefined;
-  readonly signal?: AbortSignal | undefined;
 }
 
 export interface PullResult {
