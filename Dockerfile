@@ -21,6 +21,8 @@ RUN npm ci --no-audit --no-fund
 FROM deps AS build
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The web page at / (Vite): built into dist/web, which the runtime stage copies with dist/.
+COPY web ./web
 RUN npm run build
 # A migrated embedded database for `serve` to unpack on first start: PostgreSQL's initdb
 # (~3 s in WebAssembly) happens here, once, instead of in every new container.
@@ -33,16 +35,6 @@ RUN npm prune --omit=dev --no-audit --no-fund && sh /tmp/prune-node-modules.sh n
 
 # ---- runtime ------------------------------------------------------------------------------
 FROM ${BASE_IMAGE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="Loupe" \
-      org.opencontainers.image.description="Image classification service: upload a picture, an ONNX CNN runs, labels come back as JSON" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.source="https://example.invalid/loupe" \
-      org.opencontainers.image.licenses="Apache-2.0"
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
@@ -73,3 +65,15 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 CMD ["node
 # Loupe handles SIGTERM itself (drains, exits 0); `docker run --init` adds zombie reaping.
 ENTRYPOINT ["node", "/app/dist/cli/main.js"]
 CMD ["serve"]
+# Labels last: a release (new VERSION/CREATED) reuses every layer above and differs only in
+# its image config, so it builds in seconds and pushes no layer the registry already has.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="Loupe" \
+      org.opencontainers.image.description="Image classification service: upload a picture, an ONNX CNN runs, labels come back as JSON" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.source="https://example.invalid/loupe" \
+      org.opencontainers.image.licenses="Apache-2.0"

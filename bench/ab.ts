@@ -1,9 +1,11 @@
 // A/B of one server setting on one model and concurrency, in one run (same machine state):
 //   node bench/ab.ts resnet18 16 LOUPE_ORT_SPINNING=true LOUPE_ORT_SPINNING=false
+// NODE_ARGS=… (space-separated) are flags for node itself, e.g. NODE_ARGS=--optimize-for-size;
+// NODE_ARGS= is the baseline. The built CLI runs: `npm run build` first.
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { load, multipartBody } from './lib/load.ts';
-import { startServer } from './lib/server.ts';
+import { rssBytes, startServer } from './lib/server.ts';
 
 const [model = 'resnet18', conc = '16', ...variants] = process.argv.slice(2);
 const STORE = path.resolve(import.meta.dirname, '.cache', 'model-store');
@@ -14,15 +16,15 @@ for (let round = 0; round < 2; round++) {
     const env = Object.fromEntries(
       v.split(',').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
     );
-    const s = await startServer({
-      LOUPE_MODEL_STORE: STORE,
-      LOUPE_DEFAULT_MODEL: model,
-      LOUPE_DATA_DIR: 'memory://',
-      ...env,
-    });
+    const { NODE_ARGS: nodeArgs = '', ...serverEnv } = env;
+    const s = await startServer(
+      { LOUPE_MODEL_STORE: STORE, LOUPE_DEFAULT_MODEL: model, LOUPE_DATA_DIR: 'memory://', ...serverEnv },
+      nodeArgs.split(' ').filter(Boolean),
+    );
     await load(`${s.url}/predict?model=${model}`, body, Number(conc), 2);
     const r = await load(`${s.url}/predict?model=${model}`, body, Number(conc), 8);
-    console.log(`round ${round} ${v}: ${r.throughput.toFixed(1)} img/s p50 ${r.p50} ms`);
+    const peak = Math.round(rssBytes(s.child.pid!, 'VmHWM') / 1048576);
+    console.log(`round ${round} ${v}: ${r.throughput.toFixed(1)} img/s p50 ${r.p50} ms, peak RSS ${peak} MB`);
     await s.stop();
   }
 }

@@ -16,6 +16,9 @@ const RULES: Readonly<Record<string, Access>> = {
   'GET /v2/health/ready': 'open',
   // The API description is public, so /docs can offer "Authorize".
   'GET /openapi.json': 'open',
+  // The web page and its assets: the page asks for a key itself and sends it with its API calls.
+  'GET /': 'open',
+  'GET /assets/*': 'open',
   // What is served: any valid key.
   'GET /models': 'key',
   'GET /models/:name': 'key',

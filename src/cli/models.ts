@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { floats, int, oneOf, readLabels, UsageError } from './flags.ts';
+import { abortOnSignal } from './signals.ts';
 import { loadConfig, type Config } from '../config/index.ts';
 import { validateModels } from '../inference/local/index.ts';
 import {
@@ -157,24 +158,17 @@ function base(config: Config, store: string | undefined, maxBytes: string | unde
  * staged and the command exits 130. A second signal exits at once.
  */
 async function interruptible(work: (signal: AbortSignal) => Promise<number>): Promise<number> {
-  const ac = new AbortController();
-  const onSignal = () => {
-    if (ac.signal.aborted) process.exit(130);
-    ac.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const stop = abortOnSignal();
   try {
-    return await work(ac.signal);
+    return await work(stop.signal);
   } catch (err) {
-    if (ac.signal.aborted) {
+    if (stop.signal.aborted) {
       console.error('loupe models: interrupted; nothing was written to the store');
       return 130;
     }
     console.error(`loupe models: ${(err as Error).message.split('\n')[0]}`);
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stop.dispose();
   }
 }

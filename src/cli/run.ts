@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/index.ts';
 import { StartupError } from '../errors.ts';
-import { runUntilSignal } from '../lifecycle/index.ts';
-import { createLogger } from '../observability/index.ts';
-import { configureProcess, loadRole, runMigrate, writeSeed } from '../roles/index.ts';
+import { UsageError } from './flags.ts';
+import { roleEnv } from './role-flags.ts';
 
 const USAGE = `loupe — image classification service
 
@@ -12,6 +10,8 @@ Usage:
   loupe serve                    all-in-one: API + ONNX Runtime + job worker + embedded PGlite
   loupe gateway                  public API; inference on model servers (LOUPE_MODEL_SERVER_URL), Postgres
   loupe model-server             the model store over OIP v2, with dynamic batching
+    [--port P] [--grpc-port P|off] [--model-store DIR] [--model-name N]
+                                 flags win over PORT, LOUPE_GRPC_PORT, LOUPE_MODEL_STORE, LOUPE_MODEL_NAME (KServe)
   loupe worker                   async jobs from the Postgres queue; results and webhooks
   loupe migrate                  database migrations, then exit
   loupe migrate --write-seed F   write a new, migrated PGlite database to F (LOUPE_PGLITE_SEED)
@@ -22,9 +22,24 @@ Usage:
   loupe keys create --name N --scope predict|read|admin [--scope …]
                                  a new API key, printed once
   loupe keys list | revoke <id>  API keys: list them, revoke one
+
+Client of a running server (--url, default $LOUPE_URL or http://127.0.0.1:8000; --key or $LOUPE_API_KEY):
+  loupe predict <files or dirs…> [--format table|json|csv] [--concurrency N] [--model M] [--top-k K] …
+                                 classify images, N at a time, with progress and a summary
+  loupe jobs submit <files…> [--webhook URL] [--watch]
+                                 one async job of all the images; prints its id
+  loupe jobs watch <id>          a job's progress until it ends, then its results
   loupe --version | --help
 
 Configuration comes from environment variables (see README / .env.example).`;
+
+/** The server's modules, loaded only by the commands that run one: `predict` and `jobs` need none of them. */
+const serverModules = async () => ({
+  ...(await import('../config/index.ts')),
+  ...(await import('../lifecycle/index.ts')),
+  ...(await import('../observability/index.ts')),
+  ...(await import('../roles/index.ts')),
+});
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -45,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
   const [command] = positionals;
   // Its own options (--version V, --name N…) are parsed by the models command, strictly.
   if (command === 'models') return (await import('./models.ts')).runModels(argv.slice(argv.indexOf('models') + 1));
+  // Clients of a running server: their --version, --help are their own, and they load nothing of the server.
+  if (command === 'predict' || command === 'jobs')
+    return (await import('./client/index.ts')).runClient(command, argv.slice(argv.indexOf(command) + 1));
   if (values.version) {
     console.log(packageVersion());
     return 0;
@@ -58,16 +76,28 @@ async function main(argv: string[]): Promise<number> {
     case 'gateway':
     case 'model-server':
     case 'worker': {
-      const config = loadConfig(process.env, {}, { role: command });
+      let env: NodeJS.ProcessEnv;
+      try {
+        env = roleEnv(command, argv, process.env);
+      } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        console.error(err.message);
+        return 2;
+      }
+      const { loadConfig, configureProcess, createLogger, loadRole, runUntilSignal } = await serverModules();
+      const config = loadConfig(env, {}, { role: command });
       configureProcess(config);
       const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
       const Role = await loadRole(command);
       const role = new Role({ config, logger, version: packageVersion() });
-      runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS);
+      runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS, undefined, {
+        delayMs: config.LOUPE_SHUTDOWN_DELAY_MS,
+      });
       await role.start();
       return -1; // keep running until a signal
     }
     case 'migrate': {
+      const { loadConfig, createLogger, runMigrate, writeSeed } = await serverModules();
       const config = loadConfig();
       const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
       const seed = values['write-seed'];

@@ -12,8 +12,6 @@ import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { JobStore, PredictionStore } from '../storage/index.ts';
 import type { PgBoss } from 'pg-boss';
-import { historyRoutes } from './routes/history.ts';
-import { jobRoutes } from './routes/jobs.ts';
 import { openapiDocument, swaggerTransform } from './openapi.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -30,6 +28,7 @@ import { limitConnections, serverOptions } from './server-options.ts';
 import { UploadBudget } from './upload-budget.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
+import { webRoutes } from './web.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -149,11 +148,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: true },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  // The page needs history and jobs: `serve` and `gateway` have them, a model server does not.
+  if (deps.history && deps.jobs) await app.register(webRoutes, {});
 
   await app.register(predictRoutes, deps);
   await app.register(modelRoutes, deps);
   await app.register(oipRoutes, deps);
-  if (deps.history) await app.register(historyRoutes, { ...deps, history: deps.history });
-  if (deps.jobs) await app.register(jobRoutes, { ...deps, jobs: deps.jobs });
+  // Loaded only by the roles with a database: a model server never maps the queue and storage code.
+  if (deps.history)
+    await app.register((await import('./routes/history.ts')).historyRoutes, { ...deps, history: deps.history });
+  if (deps.jobs) await app.register((await import('./routes/jobs.ts')).jobRoutes, { ...deps, jobs: deps.jobs });
   return app as unknown as App;
 }

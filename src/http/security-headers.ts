@@ -1,10 +1,10 @@
 import type { FastifyHelmetOptions } from '@fastify/helmet';
 
 /**
- * Security headers (@fastify/helmet) on every response. The API answers JSON and never a page,
- * so its Content-Security-Policy allows nothing at all; helmet's other defaults stay (nosniff,
- * frame and referrer policies, cross-origin isolation headers, HSTS, which browsers honour over
- * HTTPS only). `upgrade-insecure-requests` is left out: Loupe is served over plain HTTP on
+ * Security headers (@fastify/helmet) on every response. The API answers JSON, so its
+ * Content-Security-Policy allows nothing at all (the two pages, /docs and /, set their own below);
+ * helmet's other defaults stay (nosniff, frame and referrer policies, cross-origin isolation
+ * headers, HSTS, which browsers honour over HTTPS only). `upgrade-insecure-requests` is left out: Loupe is served over plain HTTP on
  * loopback and behind the Compose proxy, and the directive would send /docs' assets to https.
  */
 export const helmetOptions: FastifyHelmetOptions = {
@@ -38,4 +38,20 @@ export const docsCsp = [
   "script-src 'self'",
   "script-src-attr 'none'",
   "style-src 'self' 'unsafe-inline'",
+].join('; ');
+
+/**
+ * The web page at `/` (index.html only; its assets are scripts and styles, which a CSP does not
+ * govern): its own bundled script and stylesheet, no inline script or style, requests to this
+ * origin only, and image previews from blob: URLs the page makes of the chosen files.
+ */
+export const webCsp = [
+  "default-src 'none'",
+  "base-uri 'none'",
+  "connect-src 'self'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+  "img-src 'self' blob: data:",
+  "script-src 'self'",
+  "style-src 'self'",
 ].join('; ');

@@ -1,24 +1,11 @@
-import { promises as dns } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { ConfigError, type Config } from '../config/index.ts';
-import { NEVER, classifyAddress, stripZone } from './addresses.ts';
+import { NEVER, classifyAddress, hostOf, stripZone, systemResolver, type Resolver } from '../net/index.ts';
 
 /**
  * Where webhooks may go (SSRF): only to public unicast addresses, unless the operator's
  * allow-list (LOUPE_WEBHOOK_ALLOW) names the receiver's range or host name.
  */
-
-/** dns.lookup's answer: every address of a name, in the resolver's order. */
-export type Resolver = (hostname: string) => Promise<ReadonlyArray<{ address: string; family: number }>>;
-export const systemResolver: Resolver = (hostname) => dns.lookup(hostname, { all: true, order: 'verbatim' });
-
-/** The host of a URL as the connection uses it: lower case, no IPv6 brackets, no trailing dot. */
-export function hostOf(url: URL): string {
-  return url.hostname
-    .replace(/^\[(.*)\]$/, '$1')
-    .replace(/\.$/, '')
-    .toLowerCase();
-}
 
 const HOST_NAME = /^(\*\.)?[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*\.?$/i;
 

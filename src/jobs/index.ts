@@ -1,13 +1,5 @@
 export { createQueue, CLASSIFY_QUEUE, WEBHOOK_QUEUE, type ClassifyJob, type WebhookJob } from './queue.ts';
 export { JobWorker, type WorkerDeps, type WorkerState } from './worker.ts';
 export { deliver, sign, SIGNATURE_HEADER, WebhookError, type DeliverOptions } from './webhook.ts';
-export { classifyAddress, isPublicAddress, type AddressClass } from './addresses.ts';
-export {
-  hostOf,
-  systemResolver,
-  webhookPolicyFromConfig,
-  webhookUrlProblem,
-  WebhookPolicy,
-  type Resolver,
-} from './egress.ts';
+export { webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy } from './egress.ts';
 export { acceptStagedJob, submitJob, type SubmitOptions } from './service.ts';

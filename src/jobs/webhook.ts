@@ -1,7 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
-import { hostOf, WebhookPolicy } from './egress.ts';
+import { hostOf } from '../net/index.ts';
+import { WebhookPolicy } from './egress.ts';
 
 export const SIGNATURE_HEADER = 'x-loupe-signature';
 

@@ -30,13 +30,30 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 /**
  * Reads the store layout `<name>/model.json`, `<name>/labels.txt`, `<name>/<version>/model.onnx`
  * (a version directory may carry its own model.json / labels.txt that override the model's).
+ * With `singleModel` (LOUPE_MODEL_NAME) the root is one model's directory served under that
+ * name, as KServe's storage initializer lays out /mnt/models: `model.json`, `labels.txt` and
+ * `<version>/model.onnx`, or a bare `model.onnx` next to them (version 1).
  * Broken entries become problems, never exceptions: one bad model must not take the rest down.
  */
-export function scanStore(root: string): StoreScan {
+export function scanStore(root: string, singleModel = ''): StoreScan {
   const entries: ModelEntry[] = [];
   const problems: StoreProblem[] = [];
   if (!existsSync(root) || !statSync(root).isDirectory()) {
-    problems.push({ name: '*', path: root, error: `model store ${root} is not a directory` });
+    problems.push({ name: singleModel || '*', path: root, error: `model store ${root} is not a directory` });
+    return { entries, problems };
+  }
+  if (singleModel) {
+    if (!NAME_RE.test(singleModel)) {
+      problems.push({
+        name: singleModel,
+        path: root,
+        error: 'LOUPE_MODEL_NAME may use letters, digits, ".", "_" and "-" only',
+      });
+    } else if (existsSync(path.join(root, 'model.onnx'))) {
+      const result = readEntry(root, singleModel, '1', root);
+      if ('error' in result) problems.push(result);
+      else entries.push(result);
+    } else scanModel(root, singleModel, entries, problems);
     return { entries, problems };
   }
   for (const name of readdirSync(root).sort()) {
@@ -46,28 +63,34 @@ export function scanStore(root: string): StoreScan {
       problems.push({ name, path: dir, error: 'model names may use letters, digits, ".", "_" and "-" only' });
       continue;
     }
-    const versions = readdirSync(dir).filter(
-      (v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory(),
-    );
-    if (versions.length === 0) {
-      problems.push({ name, path: dir, error: 'no numeric version directory (<name>/1/model.onnx)' });
-      continue;
-    }
-    for (const version of versions.sort((a, b) => Number(a) - Number(b))) {
-      const result = readEntry(root, name, String(Number(version)), path.join(dir, version));
-      if ('error' in result) problems.push(result);
-      else entries.push(result);
-    }
+    scanModel(dir, name, entries, problems);
   }
   return { entries, problems };
 }
 
-export function readEntry(root: string, name: string, version: string, vdir: string): ModelEntry | StoreProblem {
+/** Every numeric version directory of one model's directory, ascending. */
+function scanModel(dir: string, name: string, entries: ModelEntry[], problems: StoreProblem[]): void {
+  const versions = readdirSync(dir).filter(
+    (v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory(),
+  );
+  if (versions.length === 0) {
+    problems.push({ name, path: dir, error: 'no numeric version directory (<name>/1/model.onnx)' });
+    return;
+  }
+  for (const version of versions.sort((a, b) => Number(a) - Number(b))) {
+    const result = readEntry(dir, name, String(Number(version)), path.join(dir, version));
+    if ('error' in result) problems.push(result);
+    else entries.push(result);
+  }
+}
+
+/** One version: `vdir` holds model.onnx; model.json / labels.txt in `vdir` win over `modelDir`'s. */
+export function readEntry(modelDir: string, name: string, version: string, vdir: string): ModelEntry | StoreProblem {
   const problem = (error: string, p = vdir): StoreProblem => ({ name, version, path: p, error });
   const onnxPath = path.join(vdir, 'model.onnx');
   if (!existsSync(onnxPath)) return problem('model.onnx is missing', onnxPath);
-  const configPath = [path.join(vdir, 'model.json'), path.join(root, name, 'model.json')].find((p) => existsSync(p));
-  if (!configPath) return problem('model.json is missing', path.join(root, name, 'model.json'));
+  const configPath = [path.join(vdir, 'model.json'), path.join(modelDir, 'model.json')].find((p) => existsSync(p));
+  if (!configPath) return problem('model.json is missing', path.join(modelDir, 'model.json'));
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(configPath, 'utf8'));
@@ -84,8 +107,8 @@ export function readEntry(root: string, name: string, version: string, vdir: str
       configPath,
     );
   }
-  const labelsPath = [path.join(vdir, 'labels.txt'), path.join(root, name, 'labels.txt')].find((p) => existsSync(p));
-  if (!labelsPath) return problem('labels.txt is missing', path.join(root, name, 'labels.txt'));
+  const labelsPath = [path.join(vdir, 'labels.txt'), path.join(modelDir, 'labels.txt')].find((p) => existsSync(p));
+  if (!labelsPath) return problem('labels.txt is missing', path.join(modelDir, 'labels.txt'));
   const labels = readFileSync(labelsPath, 'utf8')
     .replace(/\r?\n$/, '')
     .split(/\r?\n/);

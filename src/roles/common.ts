@@ -2,9 +2,17 @@ import type { PgBoss } from 'pg-boss';
 import { ApiKeyStore } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
-import { JobWorker, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
+import { CLASSIFY_QUEUE, JobWorker, WEBHOOK_QUEUE, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
 import type { Logger } from '../observability/index.ts';
-import { JobStore, PredictionStore, migrate, openDatabase, type Database } from '../storage/index.ts';
+import {
+  JobStore,
+  PredictionStore,
+  migrate,
+  openDatabase,
+  waitForDatabase,
+  waitForSchema,
+  type Database,
+} from '../storage/index.ts';
 
 export interface Storage {
   readonly db: Database;
@@ -21,9 +29,10 @@ export interface Storage {
 export async function openStorage(
   config: Config,
   logger: Logger,
-  opts: { migrate: boolean; supervise: boolean },
+  opts: { migrate: boolean; supervise: boolean; initdb?: 'child' | 'in-process' },
 ): Promise<Storage> {
   const db = await openDatabase({
+    initdb: opts.initdb,
     url: config.LOUPE_DATABASE_URL,
     password: config.databasePassword,
     dataDir: config.LOUPE_DATA_DIR,
@@ -34,10 +43,20 @@ export async function openStorage(
         'PGlite seed unusable; initialising a new database instead',
       ),
   });
+  // PostgreSQL may come up after this process (Swarm has no start order): wait for it, and
+  // for `loupe migrate`'s schema where this role does not migrate itself.
+  const wait = {
+    timeoutMs: config.LOUPE_DATABASE_WAIT_S * 1000,
+    onWait: (reason: string) =>
+      logger.warn({ reason, wait_s: config.LOUPE_DATABASE_WAIT_S }, `waiting for the database: ${reason}`),
+  };
   try {
     if (opts.migrate) {
+      if (db.kind === 'postgres') await waitForDatabase(db, wait);
       const m = await migrate(db);
       if (m.to !== m.from) logger.info(m, `database migrated from version ${m.from} to ${m.to}`);
+    } else if (db.kind === 'postgres') {
+      await waitForSchema(db, { ...wait, queues: [CLASSIFY_QUEUE, WEBHOOK_QUEUE] });
     }
     const boss = await createQueue(db, { migrate: opts.migrate, supervise: opts.supervise });
     boss.on('error', (err: Error) => logger.warn({ err: err.message }, 'job queue error'));

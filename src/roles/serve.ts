@@ -57,7 +57,8 @@ export class ServeRole extends Role {
   protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
     // Database and models load side by side.
-    const storage = openStorage(config, logger, { migrate: true, supervise: true });
+    // serve runs for days: a new embedded database is made in a child process (storage/pglite.ts).
+    const storage = openStorage(config, logger, { migrate: true, supervise: true, initdb: 'child' });
     const models = pullConfiguredModels(config, logger, this.pulls.signal).then(() => this.backend.start());
     models.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     this.storage = await storage;

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Db } from 'pg-boss';
 import { claimDataDir, type WhenInUse } from './pglite-owner.ts';
+import { createPglite } from './pglite.ts';
 
 /** The few things Loupe needs from Postgres, whichever engine runs it. */
 export interface Database extends Db {
@@ -29,6 +30,12 @@ export interface DatabaseOptions {
   readonly seed?: string | undefined;
   /** Told when the seed could not be used and a fresh database was made instead. */
   readonly onSeedError?: ((err: Error) => void) | undefined;
+  /**
+   * PGlite, a new data directory without a seed: PostgreSQL's initdb runs in a child process
+   * ('child': its WebAssembly memory is not kept by a long-running server) or in this one
+   * ('in-process', the default: faster for one-shot commands, which exit anyway).
+   */
+  readonly initdb?: 'child' | 'in-process' | undefined;
   /** PGlite: when another process has `dataDir` open, take it over (roles) or refuse (one-shot commands). */
   readonly whenInUse?: WhenInUse | undefined;
 }
@@ -66,71 +73,6 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       release();
     },
   };
-}
-
-/**
- * PGlite is one backend in one process, yet starts with a server's defaults: 160 MB of
- * shared buffers, touched as tables are read, are most of its resident memory. Loupe's
- * embedded tables are small (history pages, a job queue); these keep it near 10 MB.
- */
-const PGLITE_CONF = [
-  'shared_buffers=8MB',
-  'work_mem=1MB',
-  'maintenance_work_mem=8MB',
-  'wal_buffers=256kB',
-  'temp_buffers=1MB',
-];
-
-const isEmptyDir = (dir: string) => !existsSync(dir) || readdirSync(dir).length === 0;
-
-/** PGlite in `dir` (unpacking the seed into an empty one), or in memory without a `dir`. */
-async function createPglite(dir: string | undefined, opts: DatabaseOptions) {
-  const { PGlite } = await import('@electric-sql/pglite');
-  const seeded =
-    dir && opts.seed && isEmptyDir(dir)
-      ? await unpackSeed(opts.seed, dir).then(
-          () => true,
-          (err: Error) => {
-            opts.onSeedError?.(err);
-            return false;
-          },
-        )
-      : false;
-  if (dir) mkdirSync(dir, { recursive: true });
-  // One connection; PGlite queues statements itself, so callers need no lock of their own.
-  try {
-    return await PGlite.create({ ...(dir ? { dataDir: dir } : {}), postgresqlconf: PGLITE_CONF });
-  } catch (err) {
-    if (!seeded || !dir) throw err;
-    // A seed from another PGlite version: start over with an empty directory.
-    opts.onSeedError?.(err as Error);
-    rmSync(dir, { recursive: true, force: true });
-    mkdirSync(dir, { recursive: true });
-    return PGlite.create({ dataDir: dir, postgresqlconf: PGLITE_CONF });
-  }
-}
-
-/**
- * Unpacks a seed next to `dir` and renames it into place, so a crash mid-way never leaves a
- * half-written database; a seed that fails leaves `dir` as it was (PGlite then runs initdb).
- * Unpacked by node-tar rather than PGlite's loadDataDir (WASM file system): 0.3 s, not 0.8 s.
- */
-async function unpackSeed(seed: string, dir: string): Promise<void> {
-  const staging = `${dir}.seeding`;
-  rmSync(staging, { recursive: true, force: true });
-  mkdirSync(staging, { recursive: true });
-  try {
-    const tar = await import('tar');
-    // Entries are absolute (/base/…); tar makes them relative to the staging directory.
-    // Synchronous on purpose: for ~1,000 small files it is twice as fast, and nothing is
-    // being served yet.
-    tar.x({ file: seed, cwd: staging, sync: true });
-    if (!existsSync(path.join(staging, 'PG_VERSION'))) throw new Error('not a PostgreSQL data directory');
-    rmSync(dir, { recursive: true, force: true }); // empty, checked by the caller
-    renameSync(staging, dir);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
 }
 
 async function openPostgres(opts: DatabaseOptions): Promise<Database> {

@@ -14,6 +14,7 @@ import { grpcClient } from '../helpers/grpc.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { form, json } from '../helpers/server.ts';
+import { checkWebPage } from '../helpers/web-page.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const TAG = 'loupe:test';
@@ -104,6 +105,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     const docs = await fetch(`${url}/docs/`);
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
+    await checkWebPage(url); // the page at /, open without a key
     // Not on loopback: a request without a key is refused.
     const bare = await fetch(`${url}/models`);
     assert.equal(bare.status, 401);

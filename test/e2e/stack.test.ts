@@ -81,6 +81,11 @@ for (const [engine, url] of engines) {
         ['colors'],
       );
       assert.equal((await fetch(`${worker.address}/readyz`)).status, 200);
+      // The web page is the gateway's (built or not: then / says how to build it), never a model server's.
+      assert.doesNotMatch(await (await fetch(`${gateway.address}/`)).text(), /no route/);
+      const page = await fetch(`${models[0]!.address}/`);
+      assert.equal(page.status, 404);
+      assert.match((await json(page)).error.message, /^no route GET \/$/);
     });
 
     it('classifies through the model servers, spreading requests over both, and records history', async () => {

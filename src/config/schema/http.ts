@@ -40,6 +40,12 @@ export const HttpVariables = {
     default: 10_000,
     description: 'On SIGTERM/SIGINT, how long in-flight requests may take before the process exits anyway.',
   }),
+  LOUPE_SHUTDOWN_DELAY_MS: Type.Integer({
+    minimum: 0,
+    default: 0,
+    description:
+      'On SIGTERM, keep serving this long before draining: callers that still hold this address (nginx, DNS caches) find it open while an orchestrator takes it out of service discovery (the Swarm stack sets it).',
+  }),
   LOUPE_MAX_JOB_BYTES: Type.Integer({
     minimum: 1024,
     default: 256 * MiB,

@@ -8,6 +8,12 @@ export const InferenceVariables = {
     default: './model-store',
     description: 'Model store directory: <name>/model.json, <name>/labels.txt, <name>/<version>/model.onnx.',
   }),
+  LOUPE_MODEL_NAME: Type.String({
+    pattern: '^([A-Za-z0-9][A-Za-z0-9._-]{0,127})?$',
+    default: '',
+    description:
+      "Serve LOUPE_MODEL_STORE as ONE model under this name: the store is then that model's directory (model.json, labels.txt, and <version>/model.onnx or a bare model.onnx as version 1), as KServe's storage initializer fills /mnt/models. `loupe model-server --model-name N` sets it and LOUPE_DEFAULT_MODEL. Empty: the store holds <name>/ directories.",
+  }),
   LOUPE_DEFAULT_MODEL: Type.String({
     minLength: 1,
     default: 'fashion-mnist',

@@ -10,6 +10,12 @@ export const StorageVariables = {
     default: '',
     description: 'File holding the database password (a Docker/Compose secret); overrides any password in the URL.',
   }),
+  LOUPE_DATABASE_WAIT_S: Type.Integer({
+    minimum: 0,
+    default: 120,
+    description:
+      'How long `loupe migrate` waits at start for PostgreSQL to answer, and the gateway and worker for it to answer and `loupe migrate` to have run (the stack starts in any order); 0 fails at once.',
+  }),
   LOUPE_DATA_DIR: Type.String({
     minLength: 1,
     default: './.data',

@@ -44,7 +44,7 @@ export class LocalBackend implements InferenceBackend {
 
   private async load(): Promise<void> {
     const { config, logger, metrics } = this.deps;
-    const scan = scanStore(config.LOUPE_MODEL_STORE);
+    const scan = scanStore(config.LOUPE_MODEL_STORE, config.LOUPE_MODEL_NAME);
     this.problems = [...scan.problems];
     for (const p of scan.problems)
       logger.error(
@@ -91,7 +91,7 @@ export class LocalBackend implements InferenceBackend {
     if (this.refreshing || !this.started || this.closed) return;
     this.refreshing = true;
     try {
-      const scan = scanStore(this.deps.config.LOUPE_MODEL_STORE);
+      const scan = scanStore(this.deps.config.LOUPE_MODEL_STORE, this.deps.config.LOUPE_MODEL_NAME);
       for (const entry of scan.entries) {
         if (this.models.get(entry.name)?.has(entry.version) || this.failedKeys.has(entryKey(entry))) continue;
         await this.tryLoad(entry);

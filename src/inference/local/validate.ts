@@ -55,7 +55,7 @@ function collect(target: string): { entries: ModelEntry[]; problems: StoreProble
   const base = path.basename(target);
   if (/^\d+$/.test(base)) {
     const nameDir = path.dirname(target);
-    const r = readEntry(path.dirname(nameDir), path.basename(nameDir), String(Number(base)), target);
+    const r = readEntry(nameDir, path.basename(nameDir), String(Number(base)), target);
     return 'error' in r ? { entries: [], problems: [r] } : { entries: [r], problems: [] };
   }
   const isModelDir =

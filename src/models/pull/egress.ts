@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { Agent, request, type Dispatcher } from 'undici';
-import { classifyAddress, hostOf, systemResolver, type AddressClass } from '../../jobs/index.ts';
+import { classifyAddress, hostOf, systemResolver, type AddressClass } from '../../net/index.ts';
 import { PullError } from './errors.ts';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);

@@ -17,7 +17,16 @@ export interface ProgressOptions {
   /** Plain lines: at most one per this many ms (default 5 s), plus the last. */
   readonly everyMs?: number;
   readonly now?: () => number;
+  /** What is counted (default bytes: "1.5 MiB", "2.0 MiB/s"); `loupe predict` counts images. */
+  readonly unit?: ProgressUnit;
 }
+
+export interface ProgressUnit {
+  readonly amount: (n: number) => string;
+  readonly rate: (perSecond: number) => string;
+}
+
+const BYTES: ProgressUnit = { amount: formatBytes, rate: (r) => `${formatBytes(r)}/s` };
 
 const WINDOW_MS = 3000;
 
@@ -45,16 +54,16 @@ export function progressRenderer(opts: ProgressOptions): ProgressSink {
     last = t;
     const [t0, d0] = samples[0]!;
     const rate = e.end ? (e.done * 1000) / Math.max(1, t - started) : t > t0 ? ((e.done - d0) * 1000) / (t - t0) : 0;
-    const line = describe(e, rate, (t - started) / 1000, opts.tty);
+    const line = describe(e, rate, (t - started) / 1000, opts.tty, opts.unit ?? BYTES);
     if (opts.tty) opts.write(`\r\x1b[2K${line}${e.end ? '\n' : ''}`);
     else opts.write(`${line}\n`);
   };
 }
 
-function describe(e: ProgressEvent, rate: number, elapsedS: number, tty: boolean): string {
-  const size = e.total !== undefined ? `${formatBytes(e.done)} / ${formatBytes(e.total)}` : formatBytes(e.done);
+function describe(e: ProgressEvent, rate: number, elapsedS: number, tty: boolean, unit: ProgressUnit): string {
+  const size = e.total !== undefined ? `${unit.amount(e.done)} / ${unit.amount(e.total)}` : unit.amount(e.done);
   const pct = e.total ? Math.min(100, Math.floor((e.done / e.total) * 100)) : undefined;
-  const speed = rate > 0 ? `${formatBytes(rate)}/s` : '';
+  const speed = rate > 0 ? unit.rate(rate) : '';
   if (e.end) return `${e.label}  ${size}  done in ${clock(elapsedS)}${speed ? `  ${speed}` : ''}`;
   const eta = e.total !== undefined && rate > 0 ? `ETA ${clock((e.total - e.done) / rate)}` : '';
   const bar = tty && pct !== undefined ? `[${'#'.repeat(pct / 5).padEnd(20, '.')}] ` : '';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../../src/config/index.ts';
-import { classifyAddress, embeddedIPv4, type AddressClass } from '../../../src/jobs/addresses.ts';
+import { classifyAddress, embeddedIPv4, type AddressClass } from '../../../src/net/index.ts';
 import { webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy } from '../../../src/jobs/egress.ts';
 
 // Resolved addresses only (what dns.lookup and the URL parser give): canonical forms, no

@@ -6,7 +6,8 @@ import tls from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { PgBoss } from 'pg-boss';
 import type { InferenceBackend } from '../../../src/inference/index.ts';
-import { deliver, JobWorker, WebhookError, WebhookPolicy, type Resolver } from '../../../src/jobs/index.ts';
+import { deliver, JobWorker, WebhookError, WebhookPolicy } from '../../../src/jobs/index.ts';
+import type { Resolver } from '../../../src/net/index.ts';
 import { createLogger } from '../../../src/observability/index.ts';
 import type { JobStore, JobView, PredictionStore } from '../../../src/storage/index.ts';
 

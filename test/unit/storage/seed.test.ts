@@ -7,6 +7,7 @@ import { loadConfig } from '../../../src/config/index.ts';
 import { createLogger } from '../../../src/observability/index.ts';
 import { writeSeed } from '../../../src/roles/index.ts';
 import { openStorage } from '../../../src/roles/common.ts';
+import { initdbInChild } from '../../../src/storage/pglite.ts';
 
 const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), p));
 /** The newest schema version: one migration file per version. */
@@ -82,5 +83,26 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
     await s.close();
     assert.match(lines[0]!, /PGlite seed unusable; initialising a new database instead/);
     assert.match(lines[1]!, new RegExp(`database migrated from version 0 to ${LATEST}`));
+  });
+});
+
+describe('PGlite initdb in a child process', () => {
+  it('makes a new data directory in its own process and renames it into place', async () => {
+    const dir = path.join(tmp('loupe-initdb-'), 'pglite');
+    assert.equal(await initdbInChild(dir), true);
+    assert.ok(existsSync(path.join(dir, 'PG_VERSION')));
+    assert.deepEqual(readdirSync(path.dirname(dir)), ['pglite'], 'no staging directory left behind');
+  });
+
+  it('a new install without a seed (serve) starts on the directory the child made', async () => {
+    const dataDir = tmp('loupe-unseeded-');
+    const { logger, lines } = capture();
+    const config = loadConfig({ LOUPE_DATA_DIR: dataDir, LOUPE_LOG_LEVEL: 'silent' });
+    const s = await openStorage(config, logger, { migrate: true, supervise: false, initdb: 'child' });
+    const v = await s.db.query<{ version: string }>('SELECT max(version)::text AS version FROM loupe_schema_version');
+    assert.equal(v.rows[0]!.version, LATEST);
+    await s.close();
+    assert.match(lines[0]!, new RegExp(`database migrated from version 0 to ${LATEST}`));
+    assert.deepEqual(readdirSync(dataDir), ['pglite']);
   });
 });

@@ -1,0 +1,110 @@
+{{- define "loupe.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "loupe.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "loupe.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "loupe.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{/* Selector labels of one component: (dict "ctx" $ "component" "gateway") */}}
+{{- define "loupe.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "loupe.name" .ctx }}
+app.kubernetes.io/instance: {{ .ctx.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "loupe.componentLabels" -}}
+{{ include "loupe.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "loupe.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{- define "loupe.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "loupe.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "loupe.databaseSecret" -}}
+{{- if .Values.postgresql.enabled }}
+{{- printf "%s-postgresql" (include "loupe.fullname" .) }}
+{{- else if .Values.database.url }}
+{{- printf "%s-database" (include "loupe.fullname" .) }}
+{{- else }}
+{{- .Values.database.existingSecret }}
+{{- end }}
+{{- end }}
+
+{{- define "loupe.apiKeysSecret" -}}
+{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecret }}{{ else if .Values.apiKeys.keys }}{{ include "loupe.fullname" . }}-api-keys{{ end }}
+{{- end }}
+
+{{- define "loupe.webhookSecret" -}}
+{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecret }}{{ else if .Values.webhook.secret }}{{ include "loupe.fullname" . }}-webhook{{ end }}
+{{- end }}
+
+{{/* Pod-level settings every Loupe pod shares. */}}
+{{- define "loupe.podCommon" -}}
+automountServiceAccountToken: false
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The database URL (and, in-chart, the password file) from Secrets. */}}
+{{- define "loupe.databaseEnv" -}}
+- name: LOUPE_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "loupe.databaseSecret" . }}
+      key: {{ if .Values.postgresql.enabled }}url{{ else }}{{ .Values.database.urlKey }}{{ end }}
+{{- end }}
+
+{{/* Environment variables from a map, values quoted. */}}
+{{- define "loupe.envMap" -}}
+{{- range $k, $v := . }}
+- name: {{ $k }}
+  value: {{ $v | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{- define "loupe.queueDepthMetric" -}}
+{{- if .queueDepthTarget }}
+- type: Pods
+  pods:
+    metric:
+      name: loupe_queue_depth
+    target:
+      type: AverageValue
+      averageValue: {{ .queueDepthTarget | toString | quote }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,136 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, request, type Dispatcher, type FormData } from 'undici';
+import type { ClientOptions } from './options.ts';
+
+/** A refusal by the server (its error body's code, message and request id), or a transport failure (status 0). */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly status: number;
+  readonly code: string;
+  readonly requestId: string | undefined;
+
+  constructor(status: number, code: string, message: string, requestId: string | undefined) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.requestId = requestId;
+  }
+
+  /** One line: `415 UNSUPPORTED_MEDIA_TYPE: … (request id …)`. */
+  describe(): string {
+    const head = this.status ? `${this.status} ${this.code}` : this.code;
+    return `${head}: ${this.message}${this.requestId ? ` (request id ${this.requestId})` : ''}`;
+  }
+
+  /**
+   * Whether the request itself is wrong rather than one file — no key, a bad key, an unknown
+   * model or version — or the server cannot be reached: every further request would get the same
+   * answer, so a run stops there.
+   */
+  get fatal(): boolean {
+    if (this.status === 0) return true; // unreachable after every retry: the server is down
+    return this.status === 401 || this.status === 403 || this.code === 'MODEL_NOT_FOUND' || this.code === 'BAD_REQUEST';
+  }
+}
+
+/** The Retry-After the server asks for is honoured up to this long; a longer one counts as this. */
+const MAX_WAIT_S = 60;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+
+export interface Call {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly query?: Record<string, string | number | undefined>;
+  /** Called for each attempt, so a retried upload is read again from its files. */
+  readonly body?: () => FormData;
+  readonly headers?: Record<string, string>;
+}
+
+export interface RetryNotice {
+  readonly attempt: number;
+  readonly waitS: number;
+  readonly reason: string;
+}
+
+/**
+ * The Loupe API over undici. 429 and 503 (and a proxy's 502/504, and a connection that fails)
+ * are retried up to `retries` times, waiting what Retry-After says (1 s, 2 s, 4 s… without one);
+ * then the last refusal is thrown as an ApiError like any other.
+ */
+export class ApiClient {
+  private readonly agent: Dispatcher;
+  private readonly headers: Record<string, string>;
+  private readonly opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>;
+
+  constructor(opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>) {
+    this.opts = opts;
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+    this.headers = opts.key ? { authorization: `Bearer ${opts.key}` } : {};
+  }
+
+  async json<T>(call: Call, onRetry: (n: RetryNotice) => void = () => undefined): Promise<{ body: T; status: number }> {
+    for (let attempt = 1; ; attempt++) {
+      let waitS: number;
+      let last: ApiError;
+      try {
+        const res = await this.once(call);
+        if (res.statusCode < 400) return { body: (await res.body.json()) as T, status: res.statusCode };
+        last = await errorOf(res);
+        if (!RETRYABLE.has(res.statusCode)) throw last;
+        waitS = retryAfter(res.headers['retry-after']) ?? 2 ** (attempt - 1);
+      } catch (err) {
+        if (err instanceof ApiError) throw err;
+        last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${transportMessage(err)}`, undefined);
+        waitS = 2 ** (attempt - 1);
+      }
+      if (attempt > this.opts.retries) throw last;
+      onRetry({ attempt, waitS, reason: last.status ? `${last.status} ${last.code}` : last.message });
+      await sleep(Math.min(waitS, MAX_WAIT_S) * 1000);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.agent.close();
+  }
+
+  private once(call: Call) {
+    const url = new URL(call.path, this.opts.url);
+    for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return request(url, {
+      method: call.method,
+      dispatcher: this.agent,
+      headers: { accept: 'application/json', ...this.headers, ...call.headers },
+      body: call.body?.() ?? null,
+    });
+  }
+}
+
+type Response = Awaited<ReturnType<typeof request>>;
+
+async function errorOf(res: Response): Promise<ApiError> {
+  const text = await res.body.text().catch(() => '');
+  const header = res.headers['x-request-id'];
+  let requestId = typeof header === 'string' ? header : undefined;
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string; request_id?: string } };
+    requestId = error.request_id ?? requestId;
+    return new ApiError(res.statusCode, error.code, error.message, requestId);
+  } catch {
+    // Not Loupe's error body (a proxy's page): the status and the first line say what there is.
+    return new ApiError(res.statusCode, 'HTTP_ERROR', text.split('\n')[0]!.slice(0, 200) || 'no body', requestId);
+  }
+}
+
+/** Retry-After as seconds, or as an HTTP date (a past one: 0). */
+export function retryAfter(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim());
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
+}
+
+function transportMessage(err: unknown): string {
+  const e = err as { code?: string; message?: string; cause?: { code?: string } };
+  return e.code ?? e.cause?.code ?? e.message ?? String(err);
+}

@@ -1,0 +1,145 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { ApiError, api, uploadForm, type Job } from './api.ts';
+import { jobCsv } from './batch-export.ts';
+import { DropZone, ErrorBox, TopKField, pct } from './parts.tsx';
+import type { ModelChoice } from './settings.tsx';
+
+/** Offers `text` as a file download, made in the browser (no request). */
+export function download(name: string, type: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const finished = (j: Job) => j.status === 'completed' || j.status === 'failed';
+
+/** Many images as one job (POST /jobs), polled until it finishes, with per-image results. */
+export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice }) {
+  const [files, setFiles] = useState<File[]>([]);
+  const [topK, setTopK] = useState(3);
+  const [job, setJob] = useState<Job>();
+  const [error, setError] = useState<unknown>();
+  const [busy, setBusy] = useState(false);
+  useEffect(() => setError(undefined), [apiKey]); // a new key: the old refusal no longer applies
+  const run = useRef(0); // a newer submission (or leaving the page) ends an older poll
+  useEffect(
+    () => () => {
+      run.current++;
+    },
+    [],
+  );
+
+  const submit = async () => {
+    const mine = ++run.current;
+    setBusy(true);
+    setError(undefined);
+    setJob(undefined);
+    try {
+      const fields = { model: model.name, version: model.version, top_k: String(topK) };
+      const { id } = await api<{ id: string }>(apiKey, '/jobs', { method: 'POST', body: uploadForm(files, fields) });
+      for (let delay = 300; run.current === mine; delay = Math.min(delay * 1.5, 2000)) {
+        try {
+          const j = await api<Job>(apiKey, `/jobs/${id}`);
+          if (run.current !== mine) return;
+          setJob(j);
+          if (finished(j)) break;
+        } catch (e) {
+          // Busy or rate-limited: wait as long as the server asks, then poll again.
+          if (!(e instanceof ApiError) || (e.status !== 429 && e.status !== 503)) throw e;
+          delay = (e.retryAfterS ?? 1) * 1000;
+        }
+        await sleep(delay);
+      }
+    } catch (e) {
+      if (run.current === mine) setError(e);
+    } finally {
+      if (run.current === mine) setBusy(false);
+    }
+  };
+
+  const p = job?.progress;
+  const settled = p ? p.done + p.failed : 0;
+  return (
+    <section aria-labelledby="batch-title">
+      <h2 id="batch-title">Classify many images as one job</h2>
+      <DropZone id="batch-files" multiple onFiles={(f) => setFiles((old) => [...old, ...f])}>
+        <p>Drop images here, or</p>
+      </DropZone>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void submit();
+        }}
+      >
+        <span>
+          {files.length} image{files.length === 1 ? '' : 's'} chosen (
+          {(files.reduce((n, f) => n + f.size, 0) / 1024).toFixed(0)} KiB)
+        </span>
+        <TopKField id="batch-top-k" label="Labels per image" value={topK} onChange={setTopK} />
+        <button type="submit" disabled={busy || files.length === 0}>
+          Start job
+        </button>
+        <button type="button" disabled={busy || files.length === 0} onClick={() => setFiles([])}>
+          Clear
+        </button>
+      </form>
+      <ErrorBox error={error} hasKey={apiKey !== ''} />
+      {job && p && (
+        <div class="job">
+          <label for="job-progress">
+            Job {job.status}: {settled} of {p.total} done{p.failed ? `, ${p.failed} failed` : ''}
+          </label>
+          <progress id="job-progress" max={p.total} value={settled} />
+          {finished(job) && (
+            <div class="row">
+              <button type="button" onClick={() => download(`loupe-job-${job.id}.csv`, 'text/csv', jobCsv(job))}>
+                Download CSV
+              </button>
+              <button
+                type="button"
+                onClick={() => download(`loupe-job-${job.id}.json`, 'application/json', JSON.stringify(job, null, 2))}
+              >
+                Download JSON
+              </button>
+            </div>
+          )}
+          <div class="scroll">
+            <table class="items">
+              <caption>Per-image results</caption>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">File</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Top label</th>
+                  <th scope="col">Score</th>
+                </tr>
+              </thead>
+              <tbody>
+                {job.items.map((it) => {
+                  const top = it.result?.predictions[0];
+                  return (
+                    <tr key={it.index}>
+                      <td>{it.index + 1}</td>
+                      <td>{it.filename ?? '—'}</td>
+                      <td>{it.status}</td>
+                      <td>{top?.label ?? it.error?.message ?? '—'}</td>
+                      <td>{top ? pct(top.score) : ''}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
