@@ -14,6 +14,7 @@ import { grpcClient } from '../helpers/grpc.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { form, json } from '../helpers/server.ts';
+import { checkCliClient } from '../helpers/cli-client.ts';
 import { checkWebPage } from '../helpers/web-page.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -106,6 +107,7 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     assert.equal(docs.status, 200);
     assert.match(await docs.text(), /swagger/i);
     await checkWebPage(url); // the page at /, open without a key
+    await checkCliClient(url, key); // `loupe predict` and `loupe jobs` against the container
     // Not on loopback: a request without a key is refused.
     const bare = await fetch(`${url}/models`);
     assert.equal(bare.status, 401);

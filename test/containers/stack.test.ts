@@ -11,6 +11,7 @@ import { fixture } from '../helpers/fixtures.ts';
 import { grpcClient } from '../helpers/grpc.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
 import { form, json } from '../helpers/server.ts';
+import { checkCliClient } from '../helpers/cli-client.ts';
 import { checkWebPage } from '../helpers/web-page.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -124,6 +125,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.ok(res.headers.get('x-request-id'));
     assert.equal((await fetch(`${url}/docs/`)).status, 200);
     await checkWebPage(url); // nginx routes the page and its assets to the gateways
+    await checkCliClient(url, key); // and the command-line client works through it
     const ports = await docker(
       'ps',
       '--filter',

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,36 +6,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { generateKey } from '../../src/auth/index.ts';
+import { loupe } from '../helpers/cli-client.ts';
 import { FIXTURES } from '../helpers/fixtures.ts';
 import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
-const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 const ANKLE_BOOT = path.resolve(import.meta.dirname, '../../docs/ankle-boot.png');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-/** The CLI in a child process; asynchronous, since the server it talks to runs in this one. */
-function loupe(args: string[], env: Record<string, string | undefined> = {}, hooks: string[] = []): Promise<Run> {
-  const started = performance.now();
-  const child = spawn(process.execPath, [...hooks, MAIN, ...args], {
-    env: { ...process.env, LOUPE_URL: undefined, LOUPE_API_KEY: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 30_000,
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) =>
-    child.on('close', (status) => resolve({ status, stdout, stderr, ms: performance.now() - started })),
-  );
-}
 
 type CsvRow = Record<string, string>;
 

@@ -90,11 +90,12 @@ describe('graceful shutdown of `loupe serve`', () => {
     const store = tempDir('loupe-fail-');
     writeStoreModel(store, { name: 'fashion-mnist', channels: 1, height: 28, width: 28, classes: 10 });
     // No process.exit() here: if a model thread, pool or socket were left open, the child would
-    // never exit and the timeout below would fail the test.
+    // never exit and the timeout below would fail the test. LOUPE_DATABASE_WAIT_S=0: fail at
+    // once instead of waiting for PostgreSQL to come up.
     const script = `
       import { startServe } from ${JSON.stringify(HELPERS)};
       try {
-        await startServe({ LOUPE_MODEL_STORE: ${JSON.stringify(store)}, LOUPE_DATABASE_URL: 'postgres://loupe:x@127.0.0.1:9/none' });
+        await startServe({ LOUPE_MODEL_STORE: ${JSON.stringify(store)}, LOUPE_DATABASE_URL: 'postgres://loupe:x@127.0.0.1:9/none', LOUPE_DATABASE_WAIT_S: '0' });
         console.log('started');
       } catch (err) {
         console.log('rejected: ' + err.message);

@@ -14,7 +14,7 @@ export const StorageVariables = {
     minimum: 0,
     default: 120,
     description:
-      'How long `loupe migrate` waits at start for PostgreSQL to answer, and the gateway and worker for it to answer and `loupe migrate` to have run (the stack starts in any order); 0 fails at once.',
+      'How long `loupe migrate` (and `serve` with a PostgreSQL URL) waits at start for PostgreSQL to answer, and the gateway and worker for it to answer and `loupe migrate` to have run (the stack starts in any order); 0 fails at once.',
   }),
   LOUPE_DATA_DIR: Type.String({
     minLength: 1,
