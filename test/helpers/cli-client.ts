@@ -4,7 +4,7 @@ import { copyFileSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { fixture } from './fixtures.ts';
+import { FIXTURES } from './fixtures.ts';
 
 const MAIN = path.resolve(import.meta.dirname, '../../src/cli/main.ts');
 const ANKLE_BOOT = path.resolve(import.meta.dirname, '../../docs/ankle-boot.png');
@@ -44,7 +44,7 @@ export function loupe(
  */
 export async function checkCliClient(url: string, key: string): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-cli-images-'));
-  copyFileSync(fixture('dog-160x120.jpg'), path.join(dir, 'dog.jpg'));
+  copyFileSync(path.join(FIXTURES, 'dog-160x120.jpg'), path.join(dir, 'dog.jpg'));
   copyFileSync(ANKLE_BOOT, path.join(dir, 'ankle-boot.png'));
   const env = { LOUPE_URL: url, LOUPE_API_KEY: key };
   const r = await loupe(['predict', dir, '--format', 'csv', '--top-k', '2'], env, [], 60_000);
