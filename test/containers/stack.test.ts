@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import sharp from 'sharp';
 import { composeFor } from '../helpers/compose.ts';
-import { baseImage, docker, dockerBuild, freePort, waitHttp } from '../helpers/docker.ts';
+import { baseImage, docker, dockerBuild, freePort, servedPredictions, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { grpcClient } from '../helpers/grpc.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
@@ -29,21 +29,6 @@ async function containers(service: string): Promise<string[]> {
     `label=com.docker.compose.service=${service}`,
   );
   return out.split('\n').filter(Boolean);
-}
-
-/** Predictions a model replica served, read from inside its container (no published port). */
-async function served(container: string): Promise<number> {
-  const text = await docker(
-    'exec',
-    container,
-    'node',
-    '-e',
-    "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
-  );
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('loupe_predictions_total'))
-    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
 }
 
 describe('the compose stack', { timeout: 40 * 60_000 }, () => {
@@ -265,7 +250,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
     assert.equal(models.length, 3);
     assert.equal((await containers('gateway')).length, 3);
     await sleep(6000); // gateways re-resolve the model service every LOUPE_MODEL_POLL_S
-    const before = await Promise.all(models.map(served));
+    const before = await Promise.all(models.map(servedPredictions));
     let next = 0;
     const client = async () => {
       while (next < 300) {
@@ -276,7 +261,7 @@ describe('the compose stack', { timeout: 40 * 60_000 }, () => {
       }
     };
     await Promise.all(Array.from({ length: 10 }, client));
-    const after = await Promise.all(models.map(served));
+    const after = await Promise.all(models.map(servedPredictions));
     const share = after.map((a, i) => a - before[i]!);
     assert.equal(
       share.reduce((a, b) => a + b, 0),

@@ -7,18 +7,11 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { encodeBytesElements } from '../../src/inference/index.ts';
-import { baseImage, docker, freePort, waitHttp } from '../helpers/docker.ts';
+import { baseImage, docker, freePort, servedPredictions, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { grpcClient } from '../helpers/grpc.ts';
 import { form, json } from '../helpers/server.ts';
-import {
-  converged,
-  initSwarm,
-  removeStack,
-  serviceContainers,
-  servedPredictions,
-  startRegistry,
-} from '../helpers/swarm.ts';
+import { converged, initSwarm, removeStack, serviceContainers, startRegistry } from '../helpers/swarm.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const STACK = 'loupeswarm';

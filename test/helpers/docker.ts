@@ -97,3 +97,18 @@ export async function baseImage(): Promise<string> {
     return 'loupe-offline/node:24-trixie-slim';
   }
 }
+
+/** Predictions one model-server container answered (its own /metrics, read from inside: no published port). */
+export async function servedPredictions(container: string): Promise<number> {
+  const text = await docker(
+    'exec',
+    container,
+    'node',
+    '-e',
+    "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
+  );
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('loupe_predictions_total'))
+    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
+}

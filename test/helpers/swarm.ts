@@ -107,18 +107,3 @@ export async function converged(service: string, n: number, timeoutMs = 180_000)
   }
   throw new Error(`${service}: not ${n} running tasks after ${timeoutMs} ms:\n${last}`);
 }
-
-/** Predictions one model-server container answered (its own /metrics, read from inside). */
-export async function servedPredictions(container: string): Promise<number> {
-  const text = await docker(
-    'exec',
-    container,
-    'node',
-    '-e',
-    "fetch('http://127.0.0.1:8000/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))",
-  );
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('loupe_predictions_total'))
-    .reduce((a, l) => a + Number(l.split(' ').at(-1)), 0);
-}
