@@ -33,7 +33,7 @@ run() {
   echo "== node $(node -v), VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}"
   store=$gpu/store
   if [ ! -f "$store/resnet50/1/model.onnx" ]; then
-    python3 training/export_torchvision.py resnet50 --weights none --name resnet50 --version 1 --store "$store"
+    python3 training/export_torchvision.py resnet50 --weights none --name resnet50 --version 1 --max-batch-size 32 --store "$store"
   fi
   out=${OUT:-$gpu/results}
   node bench/run.ts --models resnet50 --store "$store" --providers webgpu --concurrency 1,32,64 \

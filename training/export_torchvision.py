@@ -38,6 +38,9 @@ def main() -> None:
     p.add_argument("--resize", type=int, default=256, help="shorter side before the center crop")
     p.add_argument("--fp16", action="store_true", help="also write model.fp16.onnx (half-precision weights) for GPU providers")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--max-batch-size", type=int, default=8,
+                   help="batching.max_batch_size in model.json; on CPU a 224x224 CNN gains nothing past 8 "
+                        "while memory grows with it (README, Memory); raise it for GPU providers")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
@@ -86,7 +89,7 @@ def main() -> None:
                       "resize": "shorter-side-center-crop", "resize_shorter": args.resize,
                       "mean": IMAGENET_MEAN, "std": IMAGENET_STD},
             "output": {"name": "logits", "kind": "logits"},
-            "batching": {"max_batch_size": 32, "max_queue_delay_ms": 0, "max_queue_size": 256},
+            "batching": {"max_batch_size": args.max_batch_size, "max_queue_delay_ms": 0, "max_queue_size": 256},
         }
         if args.fp16:
             config["variants"] = {"cuda": "model.fp16.onnx", "webgpu": "model.fp16.onnx"}

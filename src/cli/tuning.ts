@@ -9,11 +9,16 @@
  * - `--max-semi-space-size=8` (MB): V8 sizes the young generation from the machine's memory
  *   (64 MB resident on a 24 GB host, whatever the container's limit); Loupe's per-request
  *   garbage is small, so scavenges stay rare and short.
- * Tried and left out (A/B in bench/ab.ts, same run): glibc's MALLOC_TRIM_THRESHOLD_=131072 gives
- * back ONNX Runtime's ~90 MB of model-loading scratch, but fixing it also fixes the mmap
+ * Tried and left out (A/B in bench/ab.ts, same run): glibc's MALLOC_TRIM_THRESHOLD_=131072 gave
+ * back ONNX Runtime's ~90 MB of model-loading scratch (now never made here: the graph is
+ * optimized in a child, inference/local/optimize.ts), but fixing it also fixes the mmap
  * threshold, so every image tensor is mapped and faulted in afresh: −35 % img/s on the 224×224
  * models. MALLOC_ARENA_MAX=2 (often advised for sharp) saves ~12 MB at idle and cost the small
- * model 20 %: the decoding threads contend for two arenas.
+ * model 20 %: the decoding threads contend for two arenas. A 2 MB semi-space: −13 MB idle, but
+ * a loaded gateway promotes more and peaked at 230 MB instead of 160. `--heap-growing-percent`
+ * 30–50: 40–80 MB lower peaks on the small model at the same img/s, but −3 to −7 % img/s on
+ * ResNet-18 (the collector's thread competes with ONNX Runtime's), so it is the user's choice
+ * (NODE_OPTIONS), not a default.
  */
 const NODE_FLAGS = ['--liftoff-only', '--max-semi-space-size=8'];
 

@@ -1,5 +1,6 @@
-// The inference capability's shared face: the backend interface, OIP and classification, and
-// the remote backend. The local backend (ONNX Runtime) is its own entry: ./local/index.ts.
+// The inference capability's shared face: the backend interface, OIP and classification. Each
+// backend is its own entry, so a role loads only the one it runs: ./local/index.ts (ONNX
+// Runtime, libvips) and ./remote/index.ts (model servers over HTTP/gRPC, undici).
 export type {
   InferenceBackend,
   ModelInfo,
@@ -12,4 +13,3 @@ export type {
 } from './types.ts';
 export { resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
-export { RemoteBackend, type RemoteBackendDeps } from './remote/backend.ts';

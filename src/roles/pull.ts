@@ -1,6 +1,5 @@
 import type { Config } from '../config/index.ts';
 import { StartupError } from '../errors.ts';
-import { describeOutcome, modelUrisFromConfig, progressRenderer, pullAll } from '../models/pull/index.ts';
 import type { Logger } from '../observability/index.ts';
 
 /**
@@ -9,6 +8,9 @@ import type { Logger } from '../observability/index.ts';
  * be pulled stops the start (exit 1, one line). Entries already present cost a directory read.
  */
 export async function pullConfiguredModels(config: Config, logger: Logger, signal: AbortSignal): Promise<void> {
+  // The pull code (and its HTTP client) is loaded only when there is something to pull.
+  if (!config.LOUPE_MODEL_URIS.trim()) return;
+  const { describeOutcome, modelUrisFromConfig, progressRenderer, pullAll } = await import('../models/pull/index.ts');
   const uris = modelUrisFromConfig(config.LOUPE_MODEL_URIS);
   if (uris.length === 0) return;
   const outcomes = await pullAll(

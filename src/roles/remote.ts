@@ -1,6 +1,6 @@
 import type { GrpcServer } from '../grpc/index.ts';
 import { buildApp, type App, type AppDeps } from '../http/index.ts';
-import { RemoteBackend } from '../inference/index.ts';
+import { RemoteBackend } from '../inference/remote/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';

@@ -116,6 +116,8 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
     assert.match(logs, /"msg":"loupe serve listening on http:\/\/0\.0\.0\.0:8000"/);
     // The new /data volume started from the seed built into the image: no initdb, nothing to migrate.
     assert.doesNotMatch(logs, /PGlite seed unusable|database migrated from/);
+    // ONNX Runtime's graph optimizer ran in its short-lived child, not in the server.
+    assert.match(logs, /"graph_optimized":"child"/);
   });
 
   it('serves the OIP over gRPC on 8001 (Triton’s port), with the same API keys', async () => {
@@ -184,6 +186,8 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
       headers: { 'content-type': 'image/png' },
     });
     assert.equal(res.status, 200);
+    // The optimized graph went through the tmpfs /tmp: the read-only root needs nothing else.
+    assert.match(await docker('logs', id), /"graph_optimized":"child"/);
   });
 
   it('docker stop during a request: the request completes and the container exits 0 quickly', async () => {

@@ -67,8 +67,17 @@ describe("Triton's HTTP clients, as they send requests", () => {
 
   before(async () => {
     writeStoreModel(store, { name: 'tiny', channels: C, height: H, width: W, classes: K, resize: 'stretch', labels });
-    // Enough classes that one answer passes the 1 KiB compression threshold, binary too.
-    writeStoreModel(store, { name: 'wide', channels: 1, height: 2, width: 2, classes: 100, resize: 'stretch' });
+    // Enough classes that one answer passes the 1 KiB compression threshold, binary too; batches
+    // of 16, over the default of 8.
+    writeStoreModel(store, {
+      name: 'wide',
+      channels: 1,
+      height: 2,
+      width: 2,
+      classes: 100,
+      resize: 'stretch',
+      batching: { max_batch_size: 16 },
+    });
     // A store entry that cannot load: the repository index lists it as UNAVAILABLE.
     writeStoreModel(store, { name: 'broken', channels: 1, height: 2, width: 2, classes: 2 });
     writeFileSync(path.join(store, 'broken', '1', 'model.onnx'), 'not an onnx file');
@@ -225,7 +234,7 @@ describe("Triton's HTTP clients, as they send requests", () => {
       assert.equal(c.name, 'tiny');
       assert.equal(c.platform, 'onnxruntime_onnx');
       assert.equal(c.backend, 'onnxruntime');
-      assert.equal(c.max_batch_size, 32);
+      assert.equal(c.max_batch_size, 8);
       assert.deepEqual(c.input, [
         {
           name: 'input',

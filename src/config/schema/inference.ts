@@ -44,6 +44,11 @@ export const InferenceVariables = {
     description:
       "Let ONNX Runtime's idle threads spin-wait; faster only when nothing else (image decoding) needs the cores.",
   }),
+  LOUPE_ORT_OPTIMIZE_IN_CHILD: Type.Boolean({
+    default: true,
+    description:
+      "Run ONNX Runtime's CPU graph optimizations in a short-lived child process at model load, so the optimizer's working memory is not left resident (ResNet-18: ~90 MB less RSS, same speed).",
+  }),
   LOUPE_DECODE_THREADS: Type.Integer({
     minimum: 0,
     default: 0,

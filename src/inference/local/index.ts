@@ -2,5 +2,6 @@
 // which the roles without local inference (gateway, worker) never load.
 export { LocalBackend, type LocalBackendDeps } from './backend.ts';
 export { Batcher, type BatcherOptions, type BatchResult, type BatcherState } from './batcher.ts';
-export { createSession } from './session.ts';
+export { createSession, type LoadedSession, type SessionOptions } from './session.ts';
+export { optimizeInChild, type OptimizedGraph } from './optimize.ts';
 export { validateModels, type ValidateReport } from './validate.ts';

@@ -79,8 +79,21 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     batching,
     description: entry.config.description,
   };
+  if (loaded.optimized.error)
+    logger.warn(
+      { model: entry.name, version: entry.version, err: loaded.optimized.error },
+      `${entry.name}/${entry.version}: graph optimized in-process (it stays resident): ${loaded.optimized.error}`,
+    );
   logger.info(
-    { model: entry.name, version: entry.version, provider: loaded.provider, requested, file: loaded.file, batching },
+    {
+      model: entry.name,
+      version: entry.version,
+      provider: loaded.provider,
+      requested,
+      file: loaded.file,
+      graph_optimized: loaded.optimized.where,
+      batching,
+    },
     `loaded ${entry.name}/${entry.version}: requested providers ${requested.join(',')}, active ${loaded.provider}`,
   );
   return { entry, info, loaded, batcher, spec: input, outputName, stats };
@@ -104,6 +117,7 @@ async function startSession(entry: ModelEntry, deps: LocalBackendDeps): Promise<
     interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
     executionProviders: config.executionProviders,
     spinning: config.LOUPE_ORT_SPINNING,
+    optimizeInChild: config.LOUPE_ORT_OPTIMIZE_IN_CHILD,
   };
   const io = { inputName: entry.config.input.name, outputName: entry.config.output.name };
   const onFallback = (provider: string, err: Error) =>

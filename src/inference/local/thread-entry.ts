@@ -35,6 +35,7 @@ try {
     type: 'ready',
     provider: loaded.provider,
     file: loaded.file,
+    optimized: loaded.optimized,
     inputs: loaded.inputs,
     outputs: loaded.outputs,
     fallbacks,

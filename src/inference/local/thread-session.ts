@@ -2,9 +2,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SessionShape } from '../../models/index.ts';
-import type { SessionOptions } from './session.ts';
+import type { LoadedSession, SessionOptions } from './session.ts';
 
 type Meta = SessionShape['inputs'];
+type Ready = Pick<LoadedSession, 'provider' | 'file' | 'optimized'> & { inputs: Meta; outputs: Meta };
 
 // Next to this file: thread-entry.ts from source, thread-entry.js once compiled.
 const THREAD = new URL(`./thread-entry${path.extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -22,16 +23,18 @@ export interface ThreadRun {
 export class ThreadSession {
   readonly provider: string;
   readonly file: string;
+  readonly optimized: LoadedSession['optimized'];
   readonly inputs: Meta;
   readonly outputs: Meta;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: ThreadRun) => void; reject: (e: Error) => void }>();
   private nextId = 0;
 
-  private constructor(worker: Worker, ready: { provider: string; file: string; inputs: Meta; outputs: Meta }) {
+  private constructor(worker: Worker, ready: Ready) {
     this.worker = worker;
     this.provider = ready.provider;
     this.file = ready.file;
+    this.optimized = ready.optimized;
     this.inputs = ready.inputs;
     this.outputs = ready.outputs;
     worker.on(
@@ -61,15 +64,9 @@ export class ThreadSession {
     onFallback?: (provider: string, err: Error) => void,
   ): Promise<ThreadSession> {
     const worker = new Worker(THREAD, { workerData: { onnxPath, opts, variants, ...io } });
-    const ready = await new Promise<{
-      type: string;
-      provider: string;
-      file: string;
-      inputs: Meta;
-      outputs: Meta;
-      error?: string;
-      fallbacks: Array<{ provider: string; error: string }>;
-    }>((resolve, reject) => {
+    const ready = await new Promise<
+      Ready & { type: string; error?: string; fallbacks: Array<{ provider: string; error: string }> }
+    >((resolve, reject) => {
       // Only our own messages: under `node --watch` the runtime posts its own ones too.
       const onMessage = (msg: { type?: string }) => {
         if (msg?.type !== 'ready' && msg?.type !== 'failed') return;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.ts';
 import { LoupeError } from '../../../src/errors.ts';
-import { RemoteBackend } from '../../../src/inference/index.ts';
+import { RemoteBackend } from '../../../src/inference/remote/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
 
 describe('RemoteBackend without reachable model servers', () => {
