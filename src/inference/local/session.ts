@@ -86,17 +86,14 @@ async function open(
       },
     },
   });
+  const inProcess = async (error?: string) => ({
+    session: await ort.InferenceSession.create(file, options('all')),
+    optimized: { where: 'in-process' as const, ...(error ? { error } : {}) },
+  });
   // Only the CPU provider's: other providers optimize for their device when the session starts.
-  if (provider !== 'cpu' || !opts.optimizeInChild) {
-    return { session: await ort.InferenceSession.create(file, options('all')), optimized: { where: 'in-process' } };
-  }
+  if (provider !== 'cpu' || !opts.optimizeInChild) return inProcess();
   const graph = await optimizeInChild(file);
-  if (typeof graph === 'string') {
-    return {
-      session: await ort.InferenceSession.create(file, options('all')),
-      optimized: { where: 'in-process', error: graph },
-    };
-  }
+  if (typeof graph === 'string') return inProcess(graph);
   let error: string;
   try {
     return {
@@ -109,8 +106,5 @@ async function open(
   } finally {
     graph.dispose(); // the session holds the graph in memory now (or failed without it)
   }
-  return {
-    session: await ort.InferenceSession.create(file, options('all')),
-    optimized: { where: 'in-process', error },
-  };
+  return inProcess(error);
 }
