@@ -5,7 +5,7 @@ import { ErrorCode, LoupeError } from '../errors.ts';
 import { acceptStagedJob, type SubmitOptions } from '../jobs/index.ts';
 import type { JobRequest, JobSender, JobStore } from '../storage/index.ts';
 import { fileChunks, multipartBody, multipartParts, unsafeName } from './multipart.ts';
-import { MULTIPART_SLACK, parseMetadata, unsafeField } from './upload.ts';
+import { MULTIPART_SLACK, givenField, parseMetadata, unsafeField } from './upload.ts';
 
 export interface JobUploadDeps {
   readonly config: Config;
@@ -64,19 +64,15 @@ export async function receiveJob(
   }
 }
 
-/** The job's fields, checked; `sender` adds the Idempotency-Key, its scope and the owner. */
+/** The job's fields, checked (empty ones are not given); `sender` adds the Idempotency-Key, its scope and the owner. */
 function jobRequest(fields: Record<string, string>, sender: JobSender): JobRequest {
-  const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
+  const [model, version, top, webhookUrl] = [fields.model, fields.version, fields.top_k, fields.webhook_url].map(
+    givenField,
+  );
+  const topK = top === undefined ? undefined : Number(top);
   if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
     throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
-  if (fields.version !== undefined && !/^\d+$/.test(fields.version))
+  if (version !== undefined && !/^\d+$/.test(version))
     throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
-  return {
-    ...sender,
-    model: fields.model,
-    version: fields.version,
-    topK,
-    webhookUrl: fields.webhook_url,
-    metadata: parseMetadata(fields.metadata),
-  };
+  return { ...sender, model, version, topK, webhookUrl, metadata: parseMetadata(fields.metadata) };
 }

@@ -1,42 +1,91 @@
 import { Type, type Static } from 'typebox';
 import { ErrorCode } from '../errors.ts';
 
-export const ErrorBody = Type.Object(
-  {
-    error: Type.Object({
-      code: Type.Union(Object.values(ErrorCode).map((c) => Type.Literal(c))),
-      message: Type.String(),
-      request_id: Type.String(),
-    }),
-  },
-  {
-    $id: 'Error',
-    description: 'Every Loupe error: a stable code, a readable message and the request id.',
-    examples: [
-      {
-        error: {
-          code: 'INVALID_IMAGE',
-          message: 'the png image could not be decoded (truncated or corrupt)',
-          request_id: '9b2f6c1e-6d0b-4a57-9a43-1f4c3c6f2b11',
-        },
-      },
-    ],
-  },
-);
+const ErrorFields = {
+  error: Type.Object({
+    code: Type.Union(Object.values(ErrorCode).map((c) => Type.Literal(c))),
+    message: Type.String(),
+    request_id: Type.String(),
+  }),
+};
+const ERROR_DESCRIPTION = 'Every Loupe error: a stable code, a readable message and the request id.';
 
+export const ErrorBody = Type.Object(ErrorFields, {
+  $id: 'Error',
+  description: ERROR_DESCRIPTION,
+  examples: [
+    {
+      error: {
+        code: 'INVALID_IMAGE',
+        message: 'the png image could not be decoded (truncated or corrupt)',
+        request_id: '9b2f6c1e-6d0b-4a57-9a43-1f4c3c6f2b11',
+      },
+    },
+  ],
+});
+
+const OIP_ERROR_DESCRIPTION = 'Open Inference Protocol error';
 export const OipErrorBody = Type.Object(
   { error: Type.String() },
-  {
-    $id: 'OipError',
-    description: 'Open Inference Protocol error',
-    examples: [{ error: 'model "resnet" is not loaded' }],
-  },
+  { $id: 'OipError', description: OIP_ERROR_DESCRIPTION, examples: [{ error: 'model "resnet" is not loaded' }] },
 );
 
-export const errorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, Type.Ref('Error')]));
+const EXAMPLE_REQUEST_ID = '9b2f6c1e-6d0b-4a57-9a43-1f4c3c6f2b11';
+
+/**
+ * One real answer per status, as the server words it: /docs shows each status with its own
+ * example, so a reader can tell a 413 from a 422 without reading the code.
+ */
+const ERROR_EXAMPLES: Readonly<Record<number, { code: ErrorCode; message: string }>> = {
+  400: { code: 'BAD_REQUEST', message: 'top_k must be an integer from 1 to 10 for model "fashion-mnist"' },
+  401: {
+    code: 'UNAUTHORIZED',
+    message: 'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+  },
+  403: { code: 'FORBIDDEN', message: 'API key 3f9a0c1e may not POST /predict: it needs the scope predict' },
+  404: { code: 'MODEL_NOT_FOUND', message: 'model "resnet50" is not loaded' },
+  413: { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is 31457280 bytes; the limit is 20971520' },
+  415: {
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: 'pdf images are not supported; send JPEG, PNG, WebP, GIF, TIFF or AVIF',
+  },
+  422: { code: 'INVALID_IMAGE', message: 'the png image could not be decoded (truncated or corrupt)' },
+  429: { code: 'RATE_LIMITED', message: 'rate limit of 600 requests per minute reached; retry in 4 s' },
+  500: { code: 'INTERNAL', message: 'internal error' },
+  503: { code: 'OVERLOADED', message: 'the queue of this model is full (512 waiting); retry shortly' },
+};
+
+const OIP_ERROR_EXAMPLES: Readonly<Record<number, string>> = {
+  400: 'input "input" has shape [1,3,28,28]; the model takes [N, 1, 28, 28]',
+  401: ERROR_EXAMPLES[401]!.message,
+  403: ERROR_EXAMPLES[403]!.message.replace('POST /predict', 'POST /v2/models/fashion-mnist/infer'),
+  404: 'model "resnet50" is not loaded',
+  413: ERROR_EXAMPLES[413]!.message,
+  415: 'content type text/plain is not accepted',
+  429: ERROR_EXAMPLES[429]!.message,
+  500: 'internal error',
+  503: ERROR_EXAMPLES[503]!.message,
+};
+
+/**
+ * The `Error` body for one status, inline (a `$ref` would lose its siblings in the document),
+ * with that status's own example.
+ */
+export function errorResponse(status: number) {
+  const e = ERROR_EXAMPLES[status] ?? ERROR_EXAMPLES[400]!;
+  const example = { error: { ...e, request_id: EXAMPLE_REQUEST_ID } };
+  return Type.Object(ErrorFields, { description: ERROR_DESCRIPTION, examples: [example] });
+}
+
+/** The `OipError` body for one status, inline, with that status's own example. */
+export function oipErrorResponse(status: number) {
+  const example = { error: OIP_ERROR_EXAMPLES[status] ?? OIP_ERROR_EXAMPLES[400]! };
+  return Type.Object({ error: Type.String() }, { description: OIP_ERROR_DESCRIPTION, examples: [example] });
+}
+
+export const errorResponses = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, errorResponse(s)]));
 export const oipErrorResponses = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((s) => [s, Type.Ref('OipError')]));
+  Object.fromEntries(statuses.map((s) => [s, oipErrorResponse(s)]));
 
 /** A UUID as PostgreSQL's uuid type reads it; a looser pattern lets `----…` through to a failing cast. */
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';

@@ -1,4 +1,3 @@
-import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../../../errors.ts';
@@ -11,12 +10,11 @@ import {
 import type { AppDeps } from '../../app.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
+import { INFER_EXAMPLE, modelParams } from './examples.ts';
 import { InferRequestSchema, InferResponseSchema } from './schemas.ts';
 
-const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
-
 /** `POST /v2/models/{m}[/versions/{v}]/infer`: JSON, or JSON header + binary tensors. */
-export function inferRoutes(app: OipApp, { backend }: AppDeps): void {
+export function inferRoutes(app: OipApp, { backend, config: appConfig }: AppDeps): void {
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
@@ -37,13 +35,14 @@ export function inferRoutes(app: OipApp, { backend }: AppDeps): void {
       '`parameters.binary_data` on an output or `binary_data_output` on the request. Classification extension: `outputs: [{"name": "...", "parameters": {"classification": k}}]` returns "<score>:<index>:<label>" strings (the score as C\'s `%f`, as Triton prints it). ' +
       "As in Triton, the Content-Type is not looked at (none, as Triton's Python client sends, is fine): `Inference-Header-Content-Length` alone says whether binary data follows. " +
       'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks.',
-    params: ModelParams,
+    params: modelParams(appConfig.LOUPE_DEFAULT_MODEL),
     response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 415, 429, 500, 503) },
   };
   const config = {
     openapiBody: {
       content: {
-        'application/json': { schema: InferRequestSchema },
+        // The first example is what "Try it out" sends: the bundled model's output name and an image of its domain.
+        'application/json': { schema: InferRequestSchema, example: INFER_EXAMPLE },
         'application/octet-stream': {
           schema: {
             type: 'string',
