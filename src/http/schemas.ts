@@ -92,6 +92,30 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 export const ModelRef = Type.Object({ name: Type.String(), version: Type.String() });
 
+/** How far an image is from the model's training data (src/images/domain.ts). */
+export const Warnings = Type.Array(
+  Type.Object({
+    code: Type.Union(
+      [
+        Type.Literal('COLOR_IMAGE'),
+        Type.Literal('LARGE_IMAGE'),
+        Type.Literal('LIGHT_BACKGROUND'),
+        Type.Literal('DARK_BACKGROUND'),
+      ],
+      {
+        description:
+          'COLOR_IMAGE: a colour image into a grayscale model; LARGE_IMAGE: the model sees it more than 32× smaller; ' +
+          "LIGHT_/DARK_BACKGROUND: the other background than the model's training images (where model.json says)",
+      },
+    ),
+    message: Type.String({ description: 'The same in words, for a person' }),
+  }),
+  {
+    description:
+      "Empty unless the image is far from what the model was trained on; the labels are then likely meaningless (a classifier labels anything, confidently). Only about the model's input spec: colour, size, background.",
+  },
+);
+
 export const PredictionBody = Type.Object(
   {
     id: Type.String({ description: 'Prediction id' }),
@@ -114,6 +138,7 @@ export const PredictionBody = Type.Object(
       inference: Type.Number({ description: 'ONNX Runtime time of the batch this image ran in' }),
       total: Type.Number({ description: 'all of the above plus upload handling' }),
     }),
+    warnings: Warnings,
   },
   {
     examples: [
@@ -126,70 +151,28 @@ export const PredictionBody = Type.Object(
         ],
         image: { format: 'png', width: 28, height: 28 },
         timings_ms: { decode: 0.41, preprocess: 0.02, queue: 0.9, inference: 0.35, total: 1.9 },
+        warnings: [],
+      },
+      {
+        id: '0193a4b2-8e2f-7a10-b1c4-6d2e9f3a5b80',
+        model: { name: 'fashion-mnist', version: '1' },
+        predictions: [{ label: 'Bag', index: 8, score: 0.889 }],
+        image: { format: 'jpeg', width: 4032, height: 3024 },
+        timings_ms: { decode: 38.2, preprocess: 0.03, queue: 0.8, inference: 0.36, total: 41.5 },
+        warnings: [
+          {
+            code: 'COLOR_IMAGE',
+            message:
+              'The image is in colour; this model was trained on grayscale images only, so its labels may mean little for it.',
+          },
+          {
+            code: 'LARGE_IMAGE',
+            message:
+              'The image is 4032×3024; this model looks at 28×28, so it sees it 108 times smaller and fine detail is lost.',
+          },
+        ],
       },
     ],
   },
 );
 export type PredictionBody = Static<typeof PredictionBody>;
-
-export const ModelBody = Type.Object(
-  {
-    name: Type.String(),
-    version: Type.String({ description: 'The version this description is of (the latest unless one was asked for)' }),
-    versions: Type.Array(Type.String()),
-    format: Type.String(),
-    platform: Type.String(),
-    provider: Type.String({ description: 'Active ONNX Runtime execution provider' }),
-    description: Type.Optional(Type.String()),
-    inputs: Type.Array(
-      Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) }),
-    ),
-    outputs: Type.Array(
-      Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) }),
-    ),
-    labels_count: Type.Integer(),
-    labels: Type.Optional(Type.Array(Type.String())),
-    preprocessing: Type.Object({
-      color: Type.String(),
-      width: Type.Integer(),
-      height: Type.Integer(),
-      resize: Type.String(),
-      resize_shorter: Type.Optional(Type.Integer()),
-      mean: Type.Array(Type.Number()),
-      std: Type.Array(Type.Number()),
-    }),
-    output_kind: Type.String(),
-    batching: Type.Object({
-      max_batch_size: Type.Integer(),
-      max_queue_delay_ms: Type.Number(),
-      max_queue_size: Type.Integer(),
-    }),
-  },
-  {
-    examples: [
-      {
-        name: 'fashion-mnist',
-        version: '1',
-        versions: ['1'],
-        format: 'onnx',
-        platform: 'onnxruntime_onnx',
-        provider: 'cpu',
-        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
-        outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
-        labels_count: 10,
-        preprocessing: {
-          color: 'grayscale',
-          width: 28,
-          height: 28,
-          resize: 'shorter-side-center-crop',
-          resize_shorter: 28,
-          mean: [0.286],
-          std: [0.353],
-        },
-        output_kind: 'logits',
-        batching: { max_batch_size: 64, max_queue_delay_ms: 2, max_queue_size: 512 },
-      },
-    ],
-  },
-);
-export type ModelBody = Static<typeof ModelBody>;

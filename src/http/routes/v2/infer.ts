@@ -34,7 +34,8 @@ export function inferRoutes(app: OipApp, { backend, config: appConfig }: AppDeps
       "preprocessed by the model's own model.json. Binary tensor extension: send `Inference-Header-Content-Length` (the JSON header's bytes) with the binary tensors after the header; ask for binary outputs with " +
       '`parameters.binary_data` on an output or `binary_data_output` on the request. Classification extension: `outputs: [{"name": "...", "parameters": {"classification": k}}]` returns "<score>:<index>:<label>" strings (the score as C\'s `%f`, as Triton prints it). ' +
       "As in Triton, the Content-Type is not looked at (none, as Triton's Python client sends, is fine): `Inference-Header-Content-Length` alone says whether binary data follows. " +
-      'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks.',
+      'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks. ' +
+      'When an image input is far from what the model was trained on (a colour photo into a grayscale model, say), the response `parameters.loupe_warnings` is a JSON string: an array of `{"image": <index in the input>, "code", "message"}`, as `warnings` in `POST /predict`.',
     params: modelParams(appConfig.LOUPE_DEFAULT_MODEL),
     response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 415, 429, 500, 503) },
   };
