@@ -17,6 +17,14 @@ export function download(name: string, type: string, text: string): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Short words for the server's warnings, to fit a table cell. */
+const WARNING_WORDS: Record<string, string> = {
+  COLOR_IMAGE: 'colour image',
+  LARGE_IMAGE: 'far larger than the model input',
+  LIGHT_BACKGROUND: 'light background',
+  DARK_BACKGROUND: 'dark background',
+};
 const finished = (j: Job) => j.status === 'completed' || j.status === 'failed';
 
 /** Many images as one job (POST /jobs), polled until it finishes, with per-image results. */
@@ -125,12 +133,23 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
               <tbody>
                 {job.items.map((it) => {
                   const top = it.result?.predictions[0];
+                  const warnings = it.result?.warnings ?? [];
                   return (
                     <tr key={it.index}>
                       <td>{it.index + 1}</td>
                       <td>{it.filename ?? '—'}</td>
                       <td>{it.status}</td>
-                      <td>{top?.label ?? it.error?.message ?? '—'}</td>
+                      <td>
+                        <span>
+                          {top?.label ?? it.error?.message ?? '—'}
+                          {warnings.length > 0 && (
+                            <span class="meta">
+                              {' '}
+                              (may mean little: {warnings.map((w) => WARNING_WORDS[w.code] ?? w.code).join(', ')})
+                            </span>
+                          )}
+                        </span>
+                      </td>
                       <td>{top ? pct(top.score) : ''}</td>
                     </tr>
                   );

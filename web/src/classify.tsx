@@ -1,17 +1,19 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, uploadForm, withQuery, type Prediction } from './api.ts';
-import { DropZone, ErrorBox, Labels, TimingTable, TopKField } from './parts.tsx';
+import { api, uploadForm, withQuery, type ModelInfo, type Prediction } from './api.ts';
+import { ModelCard } from './model-card.tsx';
+import { DropZone, ErrorBox, Labels, TimingTable, TopKField, Warnings } from './parts.tsx';
 import type { ModelChoice } from './settings.tsx';
 
 interface Props {
   apiKey: string;
   model: ModelChoice;
+  models: ModelInfo[];
   active: boolean;
   onShowRecord: (id: string) => void;
 }
 
 /** One image: drop, pick, paste or take it; see its preview, top-k labels and the timings. */
-export function Classify({ apiKey, model, active, onShowRecord }: Props) {
+export function Classify({ apiKey, model, models, active, onShowRecord }: Props) {
   const [topK, setTopK] = useState(5);
   const [preview, setPreview] = useState<{ url: string; name: string }>();
   const [busy, setBusy] = useState(false);
@@ -54,6 +56,7 @@ export function Classify({ apiKey, model, active, onShowRecord }: Props) {
   return (
     <section aria-labelledby="classify-title">
       <h2 id="classify-title">Classify an image</h2>
+      <ModelCard apiKey={apiKey} models={models} choice={model} onTry={(file) => void classify(file)} />
       <div class="row">
         <TopKField id="top-k" label="Labels to show" value={topK} onChange={setTopK} />
       </div>
@@ -74,6 +77,7 @@ export function Classify({ apiKey, model, active, onShowRecord }: Props) {
             <h3>
               {result.model.name} v{result.model.version}
             </h3>
+            <Warnings items={result.warnings ?? []} />
             <Labels items={result.predictions} />
             <p class="meta">
               {result.image.format.toUpperCase()} {result.image.width}×{result.image.height} ·{' '}

@@ -61,6 +61,7 @@ function App() {
           <Classify
             apiKey={key}
             model={model}
+            models={models}
             active={where.tab === 'classify'}
             onShowRecord={(id) => go('history', id)}
           />

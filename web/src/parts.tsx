@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import type { Label, Timings } from './api.ts';
+import type { Label, Timings, Warning } from './api.ts';
 import { explain } from './messages.ts';
 
 /** A refused request, announced to screen readers (role=alert). */
@@ -11,6 +11,21 @@ export function ErrorBox({ error, hasKey }: { error: unknown; hasKey: boolean })
     <div class="error" role="alert">
       <strong>{title}</strong>
       {detail && <p class="detail">{detail}</p>}
+    </div>
+  );
+}
+
+/** The server's warnings that an image is far from the model's training data, in its words. */
+export function Warnings({ items }: { items: readonly Warning[] }) {
+  if (items.length === 0) return null;
+  return (
+    <div class="warning" role="note" aria-label="Warning">
+      <strong>These labels may mean little: the image is unlike what this model was trained on.</strong>
+      <ul>
+        {items.map((w) => (
+          <li key={w.code}>{w.message}</li>
+        ))}
+      </ul>
     </div>
   );
 }

@@ -61,10 +61,34 @@ describe(
       await page.getByRole('option', { name: /fashion-mnist/ }).waitFor({ state: 'attached' });
     });
 
+    it("shows the default model's card, says how to get a photo model, and tries a sample with one click", async () => {
+      const card = page.locator('section.card');
+      await card.getByText('Test accuracy', { exact: true }).waitFor();
+      const text = await card.innerText();
+      assert.match(text, /About fashion-mnist v1/);
+      assert.match(text, /Trained on\s+Fashion-MNIST .*28×28 grayscale/);
+      assert.match(text, /Test accuracy\s+93\.11 % on 10,000 held-out fashion-mnist test images/);
+      assert.match(text, /Labels \(10\)\s+T-shirt\/top, Trouser, .*Ankle boot/);
+      assert.match(text, /npm run loupe -- models pull hf:\/\/Xenova\/resnet-50\/onnx\/model\.onnx/);
+      assert.match(text, /--preset imagenet/);
+      const samples = card.getByRole('group', { name: 'Sample images' }).getByRole('button');
+      assert.ok((await samples.count()) >= 4);
+      // Every thumbnail drew (fetched with the page's key, as a blob): none is a broken image.
+      await page.waitForFunction("[...document.querySelectorAll('.sample img')].every((i) => i.naturalWidth === 28)");
+      await samples.filter({ hasText: 'trouser' }).click();
+      await page.getByText('PNG 28×28').waitFor();
+      assert.match(await page.locator('.answer .labels li').first().innerText(), /^Trouser\s/);
+      assert.equal(await page.locator('.answer .warning').count(), 0, 'its own domain: no warning');
+    });
+
     it('classifies a photo and the sample image: preview, top-k labels with score bars, timings', async () => {
       await page.locator('#classify-file').setInputFiles(PHOTO);
       await page.getByText('JPEG 160×120').waitFor();
       assert.equal(await page.locator('.answer .labels li meter').count(), 5);
+      // A photo into the clothing model: the page says, in words, that the labels may mean little.
+      const warning = await page.getByRole('note', { name: 'Warning' }).innerText();
+      assert.match(warning, /These labels may mean little/);
+      assert.match(warning, /in colour; this model was trained on grayscale images only/);
       assert.equal(await page.getByRole('img', { name: 'Preview of dog-160x120.jpg' }).isVisible(), true);
 
       await page.getByLabel('Labels to show').fill('3');
@@ -132,7 +156,7 @@ describe(
       assert.match(await page.locator('.record').innerText(), /sha256 [0-9a-f]{64}[\s\S]*Ankle boot/);
       const rows = page.locator('table.history tbody tr');
       await rows.first().waitFor();
-      assert.equal(await rows.count(), 8, '3 images classified, 5 in the job; the PDF is not recorded');
+      assert.equal(await rows.count(), 9, '4 images classified, 5 in the job; the PDF is not recorded');
       assert.match(await page.locator(`tr[aria-current="true"]`).innerText(), /fashion-mnist v1\s+Ankle boot/);
       assert.match(page.url(), new RegExp(`#history/${id}$`));
       await shot(page, 'history.png');
@@ -144,7 +168,7 @@ describe(
       await page.getByLabel('Model', { exact: true }).selectOption('fashion-mnist');
       await page.getByRole('button', { name: 'Apply' }).click();
       await page.getByText(/^Predictions, newest first \(page 1\)$/).waitFor();
-      assert.equal(await rows.count(), 8);
+      assert.equal(await rows.count(), 9);
     });
 
     it('fits a phone screen, in light and dark', async () => {
