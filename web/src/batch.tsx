@@ -18,6 +18,12 @@ export function download(name: string, type: string, text: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** "4 done, 1 failed" once finished (a failed image is not "done"); "3 of 5 processed" on the way. */
+export function progressText(p: Job['progress'], over: boolean): string {
+  const failed = p.failed ? `, ${p.failed} failed` : '';
+  return over ? `${p.done} done${failed}` : `${p.done + p.failed} of ${p.total} processed${failed}`;
+}
+
 /** Short words for the server's warnings, to fit a table cell. */
 const WARNING_WORDS: Record<string, string> = {
   COLOR_IMAGE: 'colour image',
@@ -102,7 +108,7 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
       {job && p && (
         <div class="job">
           <label for="job-progress">
-            Job {job.status}: {settled} of {p.total} done{p.failed ? `, ${p.failed} failed` : ''}
+            Job {job.status}: {progressText(p, finished(job))}
           </label>
           <progress id="job-progress" max={p.total} value={settled} />
           {finished(job) && (
@@ -119,7 +125,7 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
             </div>
           )}
           <div class="scroll">
-            <table class="items">
+            <table class="items stack">
               <caption>Per-image results</caption>
               <thead>
                 <tr>
@@ -136,10 +142,10 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
                   const warnings = it.result?.warnings ?? [];
                   return (
                     <tr key={it.index}>
-                      <td>{it.index + 1}</td>
-                      <td>{it.filename ?? '—'}</td>
-                      <td>{it.status}</td>
-                      <td>
+                      <td data-label="#">{it.index + 1}</td>
+                      <td data-label="File">{it.filename ?? '—'}</td>
+                      <td data-label="Status">{it.status}</td>
+                      <td data-label="Top label">
                         <span>
                           {top?.label ?? it.error?.message ?? '—'}
                           {warnings.length > 0 && (
@@ -150,7 +156,7 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
                           )}
                         </span>
                       </td>
-                      <td>{top ? pct(top.score) : ''}</td>
+                      <td data-label="Score">{top ? pct(top.score) : ''}</td>
                     </tr>
                   );
                 })}

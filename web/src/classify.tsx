@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, uploadForm, withQuery, type ModelInfo, type Prediction } from './api.ts';
 import { ModelCard } from './model-card.tsx';
 import { DropZone, ErrorBox, Labels, TimingTable, TopKField, Warnings } from './parts.tsx';
@@ -12,6 +12,13 @@ interface Props {
   onShowRecord: (id: string) => void;
 }
 
+/** Brings the answer on screen (on a phone it lands below the fold), unless it already is. */
+function reveal(el: HTMLElement | null): void {
+  if (!el) return;
+  const box = el.getBoundingClientRect();
+  if (box.top < 0 || box.bottom > innerHeight) el.scrollIntoView({ block: 'start' });
+}
+
 /** One image: drop, pick, paste or take it; see its preview, top-k labels and the timings. */
 export function Classify({ apiKey, model, models, active, onShowRecord }: Props) {
   const [topK, setTopK] = useState(5);
@@ -19,12 +26,18 @@ export function Classify({ apiKey, model, models, active, onShowRecord }: Props)
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Prediction>();
   const [error, setError] = useState<unknown>();
+  const answer = useRef<HTMLDivElement>(null);
   useEffect(() => setError(undefined), [apiKey]); // a new key: the old refusal no longer applies
+  useEffect(() => {
+    if (result || error) reveal(answer.current);
+  }, [result, error]);
 
   const classify = async (file: File) => {
     setPreview((old) => {
-      if (old) URL.revokeObjectURL(old.url);
-      return { url: URL.createObjectURL(file), name: file.name || 'pasted image' };
+      if (old?.url) URL.revokeObjectURL(old.url);
+      // Only an image gets a preview: a PDF (refused) would show as a broken picture.
+      const url = file.type.startsWith('image/') ? URL.createObjectURL(file) : '';
+      return { url, name: file.name || 'pasted image' };
     });
     setBusy(true);
     setError(undefined);
@@ -63,10 +76,17 @@ export function Classify({ apiKey, model, models, active, onShowRecord }: Props)
       <DropZone id="classify-file" camera onFiles={(files) => void classify(files[0]!)}>
         <p>Drop an image here, paste one (Ctrl+V / ⌘V), or</p>
       </DropZone>
-      <div class="result" aria-live="polite" aria-busy={busy}>
+      <div class="result" ref={answer} aria-live="polite" aria-busy={busy}>
         {preview && (
           <figure class="preview">
-            <img src={preview.url} alt={`Preview of ${preview.name}`} />
+            {preview.url && (
+              <img
+                src={preview.url}
+                alt={`Preview of ${preview.name}`}
+                // An image/* file the browser cannot draw (corrupt, HEIC…): its name only, no broken picture.
+                onError={() => setPreview((p) => (p?.url === preview.url ? { ...p, url: '' } : p))}
+              />
+            )}
             <figcaption>{preview.name}</figcaption>
           </figure>
         )}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page, Request } from 'playwright-core';
-import { FIXTURES } from '../../helpers/fixtures.ts';
+import { FIXTURES, fixture as fixtureBytes } from '../../helpers/fixtures.ts';
 import { ROOT, SCREENSHOTS, browserMissing, buildWebPage, launchBrowser } from '../../helpers/browser.ts';
 import { startServe, type TestServer } from '../../helpers/server.ts';
 
@@ -59,6 +59,7 @@ describe(
       assert.ok(total <= 150 * 1024, `first load transferred ${total} bytes`);
       t.diagnostic(`first load: ${sizes.length} requests, ${total} bytes transferred`);
       await page.getByRole('option', { name: /fashion-mnist/ }).waitFor({ state: 'attached' });
+      assert.equal(await page.locator('#api-key').count(), 0, 'no API-key field: this server asks for none');
     });
 
     it("shows the default model's card, says how to get a photo model, and tries a sample with one click", async () => {
@@ -111,6 +112,9 @@ describe(
       const text = await alert.innerText();
       assert.match(text, /not an image Loupe can read/);
       assert.match(text, /pdf images are not supported.*request id [0-9a-f-]{36}/s);
+      assert.equal(await page.locator('.preview img').count(), 0, 'no broken preview picture for a PDF');
+      assert.equal(await page.locator('.preview figcaption').innerText(), 'report.pdf');
+      assert.equal(await page.getByRole('alert').count(), 1);
       await shot(page, 'refused-pdf.png');
     });
 
@@ -129,7 +133,7 @@ describe(
       }
       assert.deepEqual(seen, [...seen].sort(), `progress only grows: ${seen}`);
       assert.equal(seen.at(-1), 5, `progress reached 5 of 5: ${seen}`);
-      await page.getByText('Job completed: 5 of 5 done').waitFor();
+      await page.getByText('Job completed: 5 done', { exact: true }).waitFor();
       const rows = page.locator('table.items tbody tr');
       assert.equal(await rows.count(), 5);
       assert.match(await rows.first().innerText(), /ankle-boot\.png\s+done\s+Ankle boot/);
@@ -145,6 +149,24 @@ describe(
       await shot(page, 'batch.png');
     });
 
+    it('counts a failed image apart: "4 done, 1 failed"', async () => {
+      const broken = {
+        name: 'broken.png',
+        mimeType: 'image/png',
+        buffer: fixtureBytes('gray-40x30.png').subarray(0, 200),
+      };
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await page.locator('#batch-files').setInputFiles(BATCH.slice(0, 4));
+      await page.locator('#batch-files').setInputFiles(broken);
+      await page.getByText('5 images chosen').waitFor();
+      await page.getByRole('button', { name: 'Start job' }).click();
+      await page.getByText('Job completed: 4 done, 1 failed', { exact: true }).waitFor({ timeout: 60_000 });
+      assert.match(
+        await page.locator('table.items tbody tr').last().innerText(),
+        /broken\.png\s+failed\s+the png image could not be decoded/,
+      );
+    });
+
     it('shows the predictions in history, filters them, and opens one record', async () => {
       await page.getByRole('link', { name: 'Classify' }).click();
       await page.locator('#classify-file').setInputFiles(ANKLE_BOOT);
@@ -156,7 +178,11 @@ describe(
       assert.match(await page.locator('.record').innerText(), /sha256 [0-9a-f]{64}[\s\S]*Ankle boot/);
       const rows = page.locator('table.history tbody tr');
       await rows.first().waitFor();
-      assert.equal(await rows.count(), 9, '4 images classified, 5 in the job; the PDF is not recorded');
+      assert.equal(
+        await rows.count(),
+        13,
+        '4 images classified, 5 + 4 in the jobs; the PDF and the broken PNG are not recorded',
+      );
       assert.match(await page.locator(`tr[aria-current="true"]`).innerText(), /fashion-mnist v1\s+Ankle boot/);
       assert.match(page.url(), new RegExp(`#history/${id}$`));
       await shot(page, 'history.png');
@@ -168,17 +194,44 @@ describe(
       await page.getByLabel('Model', { exact: true }).selectOption('fashion-mnist');
       await page.getByRole('button', { name: 'Apply' }).click();
       await page.getByText(/^Predictions, newest first \(page 1\)$/).waitFor();
-      assert.equal(await rows.count(), 9);
+      assert.equal(await rows.count(), 13);
     });
 
-    it('fits a phone screen, in light and dark', async () => {
+    it('fits a phone screen, in light and dark: no clipped table column, the answer scrolled into view', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.emulateMedia({ colorScheme: 'dark' });
       for (const tab of ['Classify', 'Batch', 'History']) {
         await page.getByRole('link', { name: tab }).click();
+        if (tab === 'History') await page.locator('table.history tbody tr').first().waitFor(); // fetched anew
         const wide = await page.evaluate<number>('document.documentElement.scrollWidth');
         assert.ok(wide <= 390, `${tab}: page is ${wide}px wide on a 390px screen`);
+        // Every table cell lies within the screen, and no table scrolls sideways (a clipped column).
+        const outside = await page.evaluate<string[]>(`[...document.querySelectorAll('table')]
+          .filter((t) => t.offsetParent !== null)
+          .flatMap((t) => [
+            ...(t.scrollWidth > t.parentElement.clientWidth ? ['table ' + t.className + ' scrolls sideways'] : []),
+            ...[...t.querySelectorAll('td, th')]
+              .filter((c) => c.offsetParent !== null && c.getBoundingClientRect().right > 390.5)
+              .map((c) => t.className + ': ' + c.textContent),
+          ])`);
+        assert.deepEqual(outside, [], `${tab}: cells off screen or clipped`);
       }
+      await page.getByRole('link', { name: 'Batch' }).click();
+      assert.ok((await page.locator('table.items tbody tr').count()) > 0, 'the job table was checked');
+      await shot(page, 'phone-batch.png');
+
+      // The answer lands below the card and the drop zone: the page brings it on screen.
+      await page.getByRole('link', { name: 'Classify' }).click();
+      await page.evaluate('window.scrollTo(0, 0)');
+      await page
+        .getByRole('group', { name: 'Sample images' })
+        .getByRole('button')
+        .filter({ hasText: 'ankle boot' })
+        .click();
+      await page.locator('.answer').waitFor();
+      await page.waitForFunction('window.scrollY > 0');
+      const box = await page.locator('.answer .labels').boundingBox();
+      assert.ok(box && box.y >= 0 && box.y < 844, `the labels are on screen: ${JSON.stringify(box)}`);
       const bg = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
       assert.equal(bg, 'rgb(22, 24, 28)');
       await page.getByRole('link', { name: 'Classify' }).click();
