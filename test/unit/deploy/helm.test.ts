@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import { parseAllDocuments } from 'yaml';
 import { CHART, helm } from '../../helpers/helm.ts';
 import { unknownFieldErrors, validateWithModels, type K8sObject } from '../../helpers/k8s-validate.ts';
@@ -31,7 +32,13 @@ const find = (objs: K8sObject[], kind: string, name: string) => {
 };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const podSpec = (o: K8sObject): any =>
-  o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'StatefulSet' ? o.spec.template.spec : undefined;
+  o.kind === 'Pod'
+    ? o.spec
+    : o.kind === 'Job' || o.kind === 'Deployment' || o.kind === 'StatefulSet'
+      ? o.spec.template.spec
+      : undefined;
+const envOf = (c: { env: { name: string; value?: string }[] }, name: string) =>
+  c.env.find((e) => e.name === name)?.value;
 
 describe('Helm chart deploy/helm/loupe', () => {
   const rendered = {} as Record<Variant, K8sObject[]>;
@@ -261,5 +268,103 @@ describe('Helm chart deploy/helm/loupe', () => {
       assert.notEqual(r.status, 0, `${what} must fail: ${r.stdout}`);
       assert.match(r.stdout + r.stderr, /values don't meet the specifications of the schema|schema/, what);
     }
+  });
+
+  it('security settings a cluster refuses are refused by the schema AND by the templates', () => {
+    const bad: Record<string, string[]> = {
+      'pod uid 0': ['--set', 'podSecurityContext.runAsUser=0'],
+      'container uid 0': ['--set', 'securityContext.runAsUser=0'],
+      privileged: ['--set', 'securityContext.privileged=true'],
+      'added capability': ['--set', 'securityContext.capabilities.add={SYS_ADMIN}'],
+      'capabilities null': ['--set', 'securityContext.capabilities=null'],
+      'drop without ALL': ['--set', 'securityContext.capabilities.drop={NET_RAW}'],
+      'runAsNonRoot false': ['--set', 'podSecurityContext.runAsNonRoot=false'],
+    };
+    for (const [what, args] of Object.entries(bad)) {
+      const schema = helm(['lint', '--strict', CHART, ...args]);
+      assert.notEqual(schema.status, 0, `${what}: the schema must refuse it`);
+      assert.match(schema.stdout + schema.stderr, /at '\/(podSecurityContext|securityContext)/, what);
+      // --skip-schema-validation (or a parent chart) bypasses the schema: the templates' fail.
+      const tpl = helm(['template', 'rel', CHART, '--skip-schema-validation', ...args]);
+      assert.notEqual(tpl.status, 0, `${what}: the templates must refuse it`);
+      assert.match(tpl.stderr, /validate\.yaml.*(runAsUser|privileged|capabilities|runAsNonRoot)/, what);
+    }
+    // The same switch with sane values renders: the fails are not always on.
+    assert.equal(helm(['template', 'rel', CHART, '--skip-schema-validation']).status, 0);
+  });
+
+  it('a 53-character release name (Helm maximum) gives names within 63, unique, still pointing at each other', () => {
+    const release = 'r'.repeat(53);
+    for (const args of [VALUES.default, VALUES.minimal, VALUES.production]) {
+      const r = helm(['template', release, CHART, '--namespace', 'loupe', ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      const objs = parseAllDocuments(r.stdout)
+        .map((d) => d.toJSON() as K8sObject | null)
+        .filter((o): o is K8sObject => o !== null);
+      const seen = new Set<string>();
+      for (const o of objs) {
+        const { name } = o.metadata;
+        // StatefulSet pods carry controller-revision-hash "<name>-<10 chars>", a label value (<= 63).
+        const max = o.kind === 'StatefulSet' ? 52 : 63;
+        assert.ok(name.length <= max, `${o.kind}/${name}: ${name.length} > ${max}`);
+        assert.match(name, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, `${o.kind}/${name}`);
+        assert.ok(!seen.has(`${o.kind}/${name}`), `${o.kind}/${name} twice`);
+        seen.add(`${o.kind}/${name}`);
+      }
+      const services = new Set(objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
+      const cm = objs.find((o) => o.kind === 'ConfigMap' && !o.metadata.annotations?.['helm.sh/hook']);
+      const host = new URL(cm!.data.LOUPE_MODEL_SERVER_URL).hostname;
+      assert.ok(services.has(host), `LOUPE_MODEL_SERVER_URL names the Service ${host}`);
+      for (const o of objs.filter((x) => x.kind === 'HorizontalPodAutoscaler'))
+        assert.ok(seen.has(`Deployment/${o.spec.scaleTargetRef.name}`), o.metadata.name);
+    }
+  });
+
+  it("the model servers' port is one value: pods listen on it, the Service and the gateway's URL use it", () => {
+    const objs = render(['--set', 'modelServer.httpPort=9000']);
+    const c = podSpec(find(objs, 'Deployment', 'rel-loupe-model-server')).containers[0];
+    assert.equal(envOf(c, 'PORT'), '9000');
+    assert.equal(c.ports.find((p: { name: string }) => p.name === 'http').containerPort, 9000);
+    const svc = find(objs, 'Service', 'rel-loupe-model-server');
+    assert.equal(svc.spec.ports[0].port, 9000);
+    assert.equal(
+      find(objs, 'ConfigMap', 'rel-loupe').data.LOUPE_MODEL_SERVER_URL,
+      'http://rel-loupe-model-server:9000',
+    );
+    // The old second value is gone, so it cannot disagree again.
+    assert.notEqual(helm(['lint', '--strict', CHART, '--set', 'modelServer.service.httpPort=9000']).status, 0);
+  });
+
+  it('NOTES warn when the ServiceMonitor is on but the NetworkPolicy lets no scraper in', () => {
+    const notes = (args: string[]) => {
+      const r = helm(['install', 'rel', CHART, '--dry-run=client', '--namespace', 'loupe', ...args]);
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.slice(r.stdout.indexOf('NOTES:'));
+    };
+    assert.match(notes(['--set', 'serviceMonitor.enabled=true']), /WARNING: serviceMonitor is enabled/);
+    assert.doesNotMatch(notes(VALUES.production.slice()), /WARNING: serviceMonitor/);
+    assert.doesNotMatch(notes([]), /WARNING: serviceMonitor/);
+  });
+
+  it('helm test: a hook pod runs files/smoke.mjs against the gateway Service, with a predict key', () => {
+    const pod = find(rendered.minimal, 'Pod', 'rel-loupe-smoke');
+    assert.equal(pod.metadata.annotations?.['helm.sh/hook'], 'test');
+    const c = pod.spec.containers[0];
+    assert.equal(envOf(c, 'LOUPE_URL'), 'http://rel-loupe-gateway:8000');
+    assert.equal(envOf(c, 'LOUPE_GRPC'), 'rel-loupe-gateway:8001');
+    assert.equal(envOf(c, 'LOUPE_API_KEYS_FILE'), '/run/secrets/loupe/api_keys');
+    const keys = pod.spec.volumes.find((v: { name: string }) => v.name === 'api-keys');
+    assert.equal(keys.secret.secretName, 'rel-loupe-api-keys');
+    const cm = find(rendered.minimal, 'ConfigMap', 'rel-loupe-smoke');
+    assert.equal(cm.metadata.annotations?.['helm.sh/hook'], 'test');
+    assert.equal(cm.data['smoke.mjs'], readFileSync(path.join(CHART, 'files/smoke.mjs'), 'utf8'));
+    // A gateway policy limited to the ingress controller still lets the test pod in.
+    const np = find(rendered.production, 'NetworkPolicy', 'rel-loupe-gateway');
+    const peers = np.spec.ingress[0].from.map(
+      (p: { podSelector?: { matchLabels: Record<string, string> } }) =>
+        p.podSelector?.matchLabels['app.kubernetes.io/component'],
+    );
+    assert.ok(peers.includes('helm-test'), JSON.stringify(np.spec.ingress[0]));
+    assert.equal(render(['--set', 'tests.enabled=false']).filter((o) => o.kind === 'Pod').length, 0);
   });
 });

@@ -15,6 +15,21 @@
 {{- end }}
 {{- end }}
 
+{{/*
+"<fullname>-<suffix>", at most 63 characters (a DNS label: the API server refuses longer
+Service names, and label values carry these names). The fullname is cut, never the suffix,
+so "-model-server" and "-model-store" stay distinct after truncation. (list $ "suffix"), or
+(list $ "suffix" 52) for a StatefulSet: its pods get a controller-revision-hash label of
+"<name>-<10-character hash>", which must fit in 63 too.
+*/}}
+{{- define "loupe.suffixedName" -}}
+{{- $max := 63 }}
+{{- if gt (len .) 2 }}{{ $max = index . 2 }}{{ end }}
+{{- $suffix := index . 1 }}
+{{- $base := include "loupe.fullname" (index . 0) | trunc (int (sub (sub $max 1) (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
 {{- define "loupe.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: {{ include "loupe.name" . }}
@@ -53,20 +68,20 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "loupe.databaseSecret" -}}
 {{- if .Values.postgresql.enabled }}
-{{- printf "%s-postgresql" (include "loupe.fullname" .) }}
+{{- include "loupe.suffixedName" (list . "postgresql" 52) }}
 {{- else if .Values.database.url }}
-{{- printf "%s-database" (include "loupe.fullname" .) }}
+{{- include "loupe.suffixedName" (list . "database") }}
 {{- else }}
 {{- .Values.database.existingSecret }}
 {{- end }}
 {{- end }}
 
 {{- define "loupe.apiKeysSecret" -}}
-{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecret }}{{ else if .Values.apiKeys.keys }}{{ include "loupe.fullname" . }}-api-keys{{ end }}
+{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecret }}{{ else if .Values.apiKeys.keys }}{{ include "loupe.suffixedName" (list . "api-keys") }}{{ end }}
 {{- end }}
 
 {{- define "loupe.webhookSecret" -}}
-{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecret }}{{ else if .Values.webhook.secret }}{{ include "loupe.fullname" . }}-webhook{{ end }}
+{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecret }}{{ else if .Values.webhook.secret }}{{ include "loupe.suffixedName" (list . "webhook") }}{{ end }}
 {{- end }}
 
 {{/* Pod-level settings every Loupe pod shares. */}}
