@@ -13,6 +13,13 @@ const VALUES = {
   default: [],
   production: ['-f', path.join(CHART, 'ci/production-values.yaml')],
   minimal: ['-f', path.join(CHART, 'ci/minimal-values.yaml')],
+  // What the kind job on GitHub installs (ci.yml), with the key it adds.
+  kind: [
+    '-f',
+    path.join(CHART, 'ci/kind-values.yaml'),
+    '--set-json',
+    `apiKeys.keys=["kind predict,read lp_0123abcd_${'k'.repeat(43)}"]`,
+  ],
 } as const;
 type Variant = keyof typeof VALUES;
 // CRDs kubernetes-models does not carry; checked by field below.
@@ -46,7 +53,7 @@ describe('Helm chart deploy/helm/loupe', () => {
     for (const v of Object.keys(VALUES) as Variant[]) rendered[v] = render(VALUES[v]);
   });
 
-  it('helm lint --strict passes for the default, production-like and minimal values', () => {
+  it('helm lint --strict passes for the default, production-like, minimal and kind values', () => {
     for (const [v, args] of Object.entries(VALUES)) {
       const r = helm(['lint', '--strict', CHART, ...args]);
       assert.equal(r.status, 0, `${v}: ${r.stdout}${r.stderr}`);
