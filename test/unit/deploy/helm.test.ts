@@ -13,6 +13,7 @@ const VALUES = {
   default: [],
   production: ['-f', path.join(CHART, 'ci/production-values.yaml')],
   minimal: ['-f', path.join(CHART, 'ci/minimal-values.yaml')],
+  gpu: ['-f', path.join(CHART, 'ci/gpu-values.yaml')],
   // What the kind job on GitHub installs (ci.yml), with the key it adds.
   kind: [
     '-f',
@@ -23,7 +24,7 @@ const VALUES = {
 } as const;
 type Variant = keyof typeof VALUES;
 // CRDs kubernetes-models does not carry; checked by field below.
-const CRDS = new Set(['monitoring.coreos.com/v1/ServiceMonitor']);
+const CRDS = new Set(['monitoring.coreos.com/v1/ServiceMonitor', 'monitoring.coreos.com/v1/PrometheusRule']);
 
 function render(args: readonly string[]): K8sObject[] {
   const r = helm(['template', 'rel', CHART, '--namespace', 'loupe', ...args]);
@@ -53,7 +54,7 @@ describe('Helm chart deploy/helm/loupe', () => {
     for (const v of Object.keys(VALUES) as Variant[]) rendered[v] = render(VALUES[v]);
   });
 
-  it('helm lint --strict passes for the default, production-like, minimal and kind values', () => {
+  it('helm lint --strict passes for the default, production-like, minimal, GPU and kind values', () => {
     for (const [v, args] of Object.entries(VALUES)) {
       const r = helm(['lint', '--strict', CHART, ...args]);
       assert.equal(r.status, 0, `${v}: ${r.stdout}${r.stderr}`);
@@ -269,6 +270,14 @@ describe('Helm chart deploy/helm/loupe', () => {
       'env name': ['--set-json', 'gateway.env={"bad-name":"x"}'],
       // Only model servers have a batch queue: a gateway HPA on it would never see the metric.
       'gateway queue depth': ['--set', 'gateway.autoscaling.queueDepthTarget=4'],
+      'spread without topologyKey': [
+        '--set-json',
+        'modelServer.topologySpreadConstraints=[{"maxSkew":1,"whenUnsatisfiable":"DoNotSchedule"}]',
+      ],
+      'extraEnv without a name': ['--set-json', 'worker.extraEnv=[{"value":"x"}]'],
+      'role image digest': ['--set', 'modelServer.image.digest=latest'],
+      'mount without path': ['--set-json', 'gateway.extraVolumeMounts=[{"name":"x"}]'],
+      'alert ratio above 1': ['--set', 'prometheusRule.errorRatio=5'],
     };
     for (const [what, args] of Object.entries(bad)) {
       const r = helm(['lint', '--strict', CHART, ...args]);
@@ -319,7 +328,7 @@ describe('Helm chart deploy/helm/loupe', () => {
         seen.add(`${o.kind}/${name}`);
       }
       const services = new Set(objs.filter((o) => o.kind === 'Service').map((o) => o.metadata.name));
-      const cm = objs.find((o) => o.kind === 'ConfigMap' && !o.metadata.annotations?.['helm.sh/hook']);
+      const cm = objs.find((o) => o.kind === 'ConfigMap' && o.data?.LOUPE_MODEL_SERVER_URL);
       const host = new URL(cm!.data.LOUPE_MODEL_SERVER_URL).hostname;
       assert.ok(services.has(host), `LOUPE_MODEL_SERVER_URL names the Service ${host}`);
       for (const o of objs.filter((x) => x.kind === 'HorizontalPodAutoscaler'))
@@ -373,5 +382,68 @@ describe('Helm chart deploy/helm/loupe', () => {
     );
     assert.ok(peers.includes('helm-test'), JSON.stringify(np.spec.ingress[0]));
     assert.equal(render(['--set', 'tests.enabled=false']).filter((o) => o.kind === 'Pod').length, 0);
+  });
+
+  it('GPU values: per-role image, nvidia.com/gpu, RuntimeClass, tolerations, zone spread, extension points', () => {
+    const ms = podSpec(find(rendered.gpu, 'Deployment', 'rel-loupe-model-server'));
+    const c = ms.containers[0];
+    assert.equal(c.image, 'ghcr.io/loupe-project/loupe-gpu:0.1.0', 'the GPU image for model servers only');
+    const gw = podSpec(find(rendered.gpu, 'Deployment', 'rel-loupe-gateway'));
+    assert.equal(gw.containers[0].image, 'ghcr.io/loupe-project/loupe:0.1.0');
+    assert.equal(c.resources.limits['nvidia.com/gpu'], '1');
+    assert.equal(ms.runtimeClassName, 'nvidia');
+    assert.equal(ms.priorityClassName, 'loupe-critical');
+    assert.deepEqual(ms.tolerations, [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }]);
+    assert.equal(ms.nodeSelector['nvidia.com/gpu.present'], 'true');
+    // A constraint without labelSelector counts this role's pods (not every pod of the release).
+    assert.deepEqual(
+      ms.topologySpreadConstraints.map((t: { topologyKey: string }) => t.topologyKey),
+      ['topology.kubernetes.io/zone', 'kubernetes.io/hostname'],
+    );
+    for (const t of ms.topologySpreadConstraints)
+      assert.equal(t.labelSelector.matchLabels['app.kubernetes.io/component'], 'model-server');
+    assert.equal(envOf(c, 'NVIDIA_VISIBLE_DEVICES'), 'all');
+    assert.deepEqual(c.env.find((e: { name: string }) => e.name === 'NODE_NAME').valueFrom, {
+      fieldRef: { fieldPath: 'spec.nodeName' },
+    });
+    assert.equal(envOf(c, 'LOUPE_EXECUTION_PROVIDERS'), 'cuda,cpu');
+    assert.ok(ms.volumes.some((v: { name: string }) => v.name === 'dshm'));
+    assert.ok(c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/dev/shm'));
+    assert.ok(
+      c.volumeMounts.some((m: { mountPath: string }) => m.mountPath === '/tmp'),
+      'the chart mounts stay',
+    );
+    const tpl = find(rendered.gpu, 'Deployment', 'rel-loupe-model-server').spec.template.metadata.annotations;
+    assert.equal(tpl['prometheus.io/scrape'], 'true');
+    assert.match(tpl['checksum/config'], /^[0-9a-f]{64}$/, 'podAnnotations add to the checksums');
+    // Defaults: none of it.
+    const plain = podSpec(find(rendered.default, 'Deployment', 'rel-loupe-model-server'));
+    for (const k of ['runtimeClassName', 'priorityClassName', 'topologySpreadConstraints', 'tolerations'])
+      assert.equal(plain[k], undefined, k);
+    // A role image by digest; the chart's digest does not leak onto another repository.
+    const digest = `sha256:${'c'.repeat(64)}`;
+    const pinned = render([
+      '--set',
+      'modelServer.image.repository=reg/gpu',
+      '--set',
+      `modelServer.image.digest=${digest}`,
+    ]);
+    assert.equal(
+      podSpec(find(pinned, 'Deployment', 'rel-loupe-model-server')).containers[0].image,
+      `reg/gpu@${digest}`,
+    );
+    const other = render([...VALUES.production, '--set', 'modelServer.image.repository=reg/gpu']);
+    assert.equal(podSpec(find(other, 'Deployment', 'rel-loupe-model-server')).containers[0].image, 'reg/gpu:0.1.0');
+  });
+
+  it('the PrometheusRule (a CRD) uses only monitoring.coreos.com/v1 rule fields', () => {
+    const rule = find(rendered.production, 'PrometheusRule', 'rel-loupe');
+    assert.deepEqual(Object.keys(rule.spec), ['groups']);
+    for (const g of rule.spec.groups) {
+      assert.deepEqual(Object.keys(g).sort(), ['name', 'rules']);
+      for (const r of g.rules)
+        for (const k of Object.keys(r)) assert.ok(['alert', 'expr', 'for', 'labels', 'annotations'].includes(k), k);
+    }
+    assert.equal(rendered.default.filter((o) => o.kind === 'PrometheusRule').length, 0, 'off by default');
   });
 });
