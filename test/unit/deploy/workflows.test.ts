@@ -75,7 +75,7 @@ describe('GitHub Actions workflows', () => {
       assert.ok(rel.includes(s), s);
   });
 
-  // Its docker entries cannot see `FROM ${BASE_IMAGE}` (dependabot-core#2057; README, CI/CD).
+  // Its docker entries cannot see `FROM ${BASE_IMAGE}` (dependabot-core#2057; docs/release.md, CI/CD).
   it('Dependabot is configured for npm, docker and the actions', () => {
     const dep = parse(readFileSync(path.join(ROOT, '.github/dependabot.yml'), 'utf8'));
     assert.equal(dep.version, 2);
