@@ -31,7 +31,7 @@ Client of a running server (--url, default $LOUPE_URL or http://127.0.0.1:8000; 
   loupe jobs watch <id>          a job's progress until it ends, then its results
   loupe --version | --help
 
-Configuration comes from environment variables (see README / .env.example).`;
+Configuration comes from environment variables (see docs/configuration.md / .env.example).`;
 
 /** The server's modules, loaded only by the commands that run one: `predict` and `jobs` need none of them. */
 const serverModules = async () => ({

@@ -149,7 +149,7 @@ describe('the stack on Docker Swarm, pulled from a registry', { timeout: 40 * 60
       Object.assign(env, {
         LOUPE_REGISTRY: reg,
         LOUPE_VERSION: '1.0.0',
-        // This kernel has no IPVS: no VIP, no routing mesh (README, "Run on Docker Swarm").
+        // This kernel has no IPVS: no VIP, no routing mesh (docs/swarm.md).
         LOUPE_PUBLISH_MODE: 'host',
         LOUPE_PROXY_ENDPOINT_MODE: 'dnsrr',
         LOUPE_PORT: String(port),

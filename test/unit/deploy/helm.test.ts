@@ -8,7 +8,7 @@ import { unknownFieldErrors, validateWithModels, type K8sObject } from '../../he
 
 // Offline: helm lint/template from the helm binary in an npm package, every rendered object
 // checked against the Kubernetes API schemas (kubernetes-models) and its field names
-// (kubernetes-types + tsc). No cluster is involved (see README "What was validated offline").
+// (kubernetes-types + tsc). No cluster is involved (see docs/kubernetes.md, "What was validated offline").
 const VALUES = {
   default: [],
   production: ['-f', path.join(CHART, 'ci/production-values.yaml')],
