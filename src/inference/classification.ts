@@ -1,4 +1,5 @@
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/version.ts';
 import type { ModelInfo, Prediction } from './types.ts';
 
 /**
@@ -90,7 +91,10 @@ export function printfF(x: number): string {
 export function selectVersion(name: string, versions: readonly string[], requested: string | undefined): string {
   if (versions.length === 0) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" is not loaded`);
   if (requested === undefined) return versions.at(-1)!;
-  const found = /^\d+$/.test(requested) ? versions.find((v) => v === String(Number(requested))) : undefined;
+  if (isOutOfRangeVersion(requested))
+    throw new LoupeError(ErrorCode.BadRequest, `version "${requested}" is not valid: ${VERSION_RULE}`);
+  const n = parseVersion(requested);
+  const found = n === undefined ? undefined : versions.find((v) => v === String(n));
   if (found === undefined) {
     const known = versions.join(', ');
     throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" has no version "${requested}" (versions: ${known})`);
