@@ -72,6 +72,17 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 13, // INTERNAL
 };
 
+/**
+ * How loudly a request answered with this code is logged, on every transport: only a fault of
+ * the server (INTERNAL) is an error, logged with its stack; a refusal under load (429, 503) is
+ * a warn, expected and without a stack; any other client error is info.
+ */
+export function logLevelOf(code: ErrorCode): 'error' | 'warn' | 'info' {
+  if (code === ErrorCode.Internal) return 'error';
+  if (code === ErrorCode.Overloaded || code === ErrorCode.NotReady || code === ErrorCode.RateLimited) return 'warn';
+  return 'info';
+}
+
 export class LoupeError extends Error {
   override name = 'LoupeError';
   readonly code: ErrorCode;

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { LoupeError } from '../errors.ts';
+import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
 import type { Metrics } from '../observability/index.ts';
 
 /** Probes that orchestrators call every few seconds: logged at debug, not info. */
@@ -35,9 +35,11 @@ export function requestLogHook(metrics: Metrics) {
     if (failure) {
       fields.code = failure.error.code;
       fields.error = failure.error.message;
-      if (status >= 500) fields.err = failure.original;
+      if (failure.error.code === ErrorCode.Internal) fields.err = failure.original; // the stack, for a real 500 only
     }
-    const level = status >= 500 ? 'error' : PROBES.has(route) ? 'debug' : 'info';
+    // Fastify answers some 503s itself (return503OnClosing during a drain): no LoupeError there.
+    const unmapped = status === 503 ? 'warn' : status >= 500 ? 'error' : 'info';
+    const level = failure ? logLevelOf(failure.error.code) : PROBES.has(route) ? 'debug' : unmapped;
     req.log[level](fields, `${req.method} ${route} ${status}`);
   };
 }
