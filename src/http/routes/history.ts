@@ -35,7 +35,8 @@ export const historyRoutes: FastifyPluginAsyncTypebox<AppDeps & { history: Predi
       schema: {
         tags: ['history'],
         summary: 'Recorded predictions, newest first',
-        description: "With API keys on, a key sees only its own records (an admin key sees everyone's).",
+        description:
+          "With API keys on, a key with `predict` sees only its own records; an admin key and a read-only key (`read` without `predict`) see everyone's.",
         querystring: Type.Object({
           model: Type.Optional(Type.String()),
           since: Type.Optional(Type.String({ format: 'date-time', description: 'created_at ≥ since' })),
