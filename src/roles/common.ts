@@ -143,6 +143,6 @@ export function warnIfOpen(
       : 'a model server takes no API keys: anyone who can reach it may run inference. Keep it on a private network that only the gateway reaches';
   logger.warn(
     { host: opts.host, auth: 'off', security: 'open' },
-    `SECURITY: listening on HOST=${opts.host} (not loopback) and ${why}`,
+    `SECURITY: HOST=${opts.host} is not loopback and ${why}`,
   );
 }

@@ -52,7 +52,7 @@ export class ModelServerRole extends Role {
     await this.backend.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     logger.info(
-      { address: this.address, models: this.backend.listModels().length },
+      { address: this.address, grpc_address: this.grpcAddress || 'off', models: this.backend.listModels().length },
       `loupe model-server listening on ${this.address}`,
     );
   }

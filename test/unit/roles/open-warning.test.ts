@@ -25,7 +25,7 @@ describe('a role that answers other machines without keys says so loudly', () =>
     assert.equal(lines.length, 1);
     assert.equal(lines[0]!.level, 40);
     assert.equal(lines[0]!.host, '0.0.0.0');
-    assert.match(lines[0]!.msg, /^SECURITY: listening on HOST=0\.0\.0\.0 \(not loopback\) and API keys are off/);
+    assert.match(lines[0]!.msg, /^SECURITY: HOST=0\.0\.0\.0 is not loopback and API keys are off/);
     assert.match(lines[0]!.msg, /Set LOUPE_AUTH=required/);
   });
 
