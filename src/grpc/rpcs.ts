@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from '../auth/index.ts';
 import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { LogContext, Logger, Metrics } from '../observability/index.ts';
 import { codeName } from './status.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface CallRecord {
   readonly seconds: number;
   readonly principal: Principal | undefined;
   readonly failure: { error: LoupeError; original: unknown } | undefined;
+  /** What the handler learnt: the model and version it ran. */
+  readonly context?: LogContext | undefined;
 }
 
 /** One log line and the metrics of an ended call, as the HTTP app's onResponse hook does for a request. */
@@ -59,6 +61,7 @@ export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): 
     duration_ms: Math.round(call.seconds * 1e6) / 1000,
   };
   if (call.principal) fields.key_id = call.principal.keyId;
+  Object.assign(fields, call.context);
   if (call.failure) {
     fields.code = call.failure.error.code;
     fields.error = call.failure.error.message;
