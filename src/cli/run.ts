@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       const { loadConfig, configureProcess, createLogger, loadRole, runUntilSignal } = await serverModules();
       const config = loadConfig(env, {}, { role: command });
       configureProcess(config);
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({ role: command });
       const Role = await loadRole(command);
       const role = new Role({ config, logger, version: packageVersion() });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS, undefined, {
@@ -99,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { loadConfig, createLogger, runMigrate, writeSeed } = await serverModules();
       const config = loadConfig();
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({
+        role: 'migrate',
+      });
       const seed = values['write-seed'];
       if (seed !== undefined && (typeof seed !== 'string' || !seed)) {
         console.error('usage: loupe migrate --write-seed <file>');
