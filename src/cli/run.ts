@@ -111,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'keys':
       // Parsed again, strictly: its options (--name, --scope) are its own.
-      return (await import('./keys.ts')).runKeys(argv.slice(argv.indexOf('keys') + 1));
+      return (await import('./keys/index.ts')).runKeys(argv.slice(argv.indexOf('keys') + 1));
     default:
       console.error(`unknown command "${command}"\n\n${USAGE}`);
       return 2;

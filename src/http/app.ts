@@ -29,6 +29,7 @@ import { UploadBudget } from './upload-budget.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
 import { webRoutes } from './web.ts';
+import type { KeyAdmin } from './routes/keys.ts';
 import type { PublishedLimits } from './routes/limits.ts';
 
 declare module 'fastify' {
@@ -60,6 +61,8 @@ export interface AppDeps {
   readonly authFailures?: FailedAuthLimiter | undefined;
   /** LOUPE_MAX_INFLIGHT_UPLOAD_BYTES; the role's, when its gRPC API holds uploads from the same budget. */
   readonly uploadBudget?: UploadBudget | undefined;
+  /** Key management over HTTP (POST/GET/DELETE /keys, admin scope): the roles that own the key store. */
+  readonly keys?: KeyAdmin | undefined;
   /** 'ops' serves only health and metrics (the worker role). */
   readonly surface?: 'api' | 'ops' | undefined;
   /** Extra readiness conditions of the role (database reachable, …). */
@@ -162,6 +165,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register((await import('./routes/jobs.ts')).jobRoutes, { ...deps, jobs: deps.jobs });
     await app.register((await import('./routes/limits.ts')).limitsRoutes, { limits: publishedLimits(config, deps) });
   }
+  if (deps.keys) await app.register((await import('./routes/keys.ts')).keyRoutes, { keys: deps.keys, auth: deps.auth });
   return app as unknown as App;
 }
 

@@ -67,4 +67,12 @@ describe('limits the clients know (GET /limits, one answer for too many images)'
     const ok = await submit(3);
     assert.equal(ok.status, 202, await ok.text());
   });
+
+  it('with keys off, the keys API refuses: nobody could be told apart', async () => {
+    const res = await fetch(`${srv.url}/keys`);
+    const body = await json(res);
+    assert.equal(res.status, 403);
+    assert.equal(body.error.code, 'FORBIDDEN');
+    assert.match(body.error.message, /LOUPE_AUTH=required/);
+  });
 });

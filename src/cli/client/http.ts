@@ -38,11 +38,11 @@ const MAX_WAIT_S = 60;
 const RETRYABLE = new Set([429, 502, 503, 504]);
 
 export interface Call {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly query?: Record<string, string | number | undefined>;
-  /** Called for each attempt, so a retried upload is read again from its files. */
-  readonly body?: () => FormData;
+  /** Called for each attempt, so a retried upload is read again from its files; a string is sent as JSON. */
+  readonly body?: () => FormData | string;
   readonly headers?: Record<string, string>;
 }
 
@@ -96,11 +96,13 @@ export class ApiClient {
   private once(call: Call) {
     const url = new URL(call.path, this.opts.url);
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = call.body?.() ?? null;
+    const type: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/json' } : {};
     return request(url, {
       method: call.method,
       dispatcher: this.agent,
-      headers: { accept: 'application/json', ...this.headers, ...call.headers },
-      body: call.body?.() ?? null,
+      headers: { accept: 'application/json', ...type, ...this.headers, ...call.headers },
+      body,
     });
   }
 }
