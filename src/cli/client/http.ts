@@ -35,7 +35,19 @@ export class ApiError extends Error {
 
 /** The Retry-After the server asks for is honoured up to this long; a longer one counts as this. */
 const MAX_WAIT_S = 60;
-const RETRYABLE = new Set([429, 502, 503, 504]);
+/** Refusals that a wait may cure: the client's rate or in-flight share (429), a busy or starting server (503). */
+const RETRYABLE = new Set([429, 503]);
+/** Transport failures that mean "no server there": at the first request they end the run at once, with a hint. */
+const NO_SERVER = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** A server that does not accept the connection in this long is not there (or not reachable from here). */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface Call {
   readonly method: 'GET' | 'POST' | 'DELETE';
@@ -53,18 +65,22 @@ export interface RetryNotice {
 }
 
 /**
- * The Loupe API over undici. 429 and 503 (and a proxy's 502/504, and a connection that fails)
- * are retried up to `retries` times, waiting what Retry-After says (1 s, 2 s, 4 s… without one);
- * then the last refusal is thrown as an ApiError like any other.
+ * The Loupe API over undici. 429 and 503, and a connection that fails once the server has
+ * answered (a reset, a restart mid-run), are retried up to `retries` times, waiting what
+ * Retry-After says (1 s, 2 s, 4 s… without one); then the last refusal is thrown as an ApiError
+ * like any other. No server at the address before it ever answered (refused, no such host) is
+ * not retried: waiting half a minute to say so helps nobody.
  */
 export class ApiClient {
   private readonly agent: Dispatcher;
   private readonly headers: Record<string, string>;
   private readonly opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>;
+  /** The server has answered once: from then on a failed connection is a hiccup worth a retry. */
+  private answered = false;
 
   constructor(opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>) {
     this.opts = opts;
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: CONNECT_TIMEOUT_MS } });
     this.headers = opts.key ? { authorization: `Bearer ${opts.key}` } : {};
   }
 
@@ -74,13 +90,17 @@ export class ApiClient {
       let last: ApiError;
       try {
         const res = await this.once(call);
+        this.answered = true;
         if (res.statusCode < 400) return { body: (await res.body.json()) as T, status: res.statusCode };
         last = await errorOf(res);
         if (!RETRYABLE.has(res.statusCode)) throw last;
         waitS = retryAfter(res.headers['retry-after']) ?? 2 ** (attempt - 1);
       } catch (err) {
         if (err instanceof ApiError) throw err;
-        last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${transportMessage(err)}`, undefined);
+        const reason = transportMessage(err);
+        if (!this.answered && NO_SERVER.has(reason))
+          throw new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${reason}: ${NO_SERVER_HINT}`, undefined);
+        last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${reason}`, undefined);
         waitS = 2 ** (attempt - 1);
       }
       if (attempt > this.opts.retries) throw last;
@@ -106,6 +126,8 @@ export class ApiClient {
     });
   }
 }
+
+export const NO_SERVER_HINT = 'is `loupe serve` running there? Set --url or LOUPE_URL to where it listens';
 
 type Response = Awaited<ReturnType<typeof request>>;
 
