@@ -62,6 +62,10 @@ describe('keys without downtime: the keys API and `loupe keys --url` against a r
     }
     const doc = await json(await fetch(`${srv.url}/openapi.json`));
     assert.ok(doc.paths['/keys'].post && doc.paths['/keys'].get && doc.paths['/keys/{id}'].delete);
+    assert.deepEqual(doc.paths['/keys'].post.security, [{ bearer: ['admin'] }, { apiKey: ['admin'] }]);
+    assert.deepEqual(doc.paths['/limits'].get.security, [{ bearer: [] }, { apiKey: [] }], 'as GET /models');
+    assert.equal((await as(undefined, '/limits')).status, 401);
+    assert.equal((await as(poster, '/limits')).status, 200);
   });
 
   it('loupe keys create|list|revoke --url: made, used, revoked (401) with the server running throughout', async () => {
