@@ -22,7 +22,7 @@ describe('a CLI that respects the user’s time', () => {
   it('no server there: fails within 2 s, once, with a hint (predict, jobs submit, models list --url)', async () => {
     const url = `http://127.0.0.1:${await closedPort()}`;
     for (const args of [
-      ['predict', ANKLE_BOOT, '--url', url],
+      ['predict', ANKLE_BOOT, path.dirname(ANKLE_BOOT), '--url', url],
       ['jobs', 'submit', ANKLE_BOOT, '--url', url],
       ['models', 'list', '--url', url],
     ]) {
@@ -31,6 +31,7 @@ describe('a CLI that respects the user’s time', () => {
       assert.ok(r.ms < 2000, `${args.join(' ')} took ${Math.round(r.ms)} ms`);
       assert.match(r.stderr, /ECONNREFUSED: is `loupe serve` running there\? Set --url or LOUPE_URL/, r.stderr);
       assert.doesNotMatch(r.stderr, /retry/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line, not one per file: ${r.stderr}`);
     }
   });
 

@@ -8,12 +8,15 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly requestId: string | undefined;
+  /** No server at the address (refused, no such host) before it ever answered: nothing was tried. */
+  readonly noServer: boolean;
 
-  constructor(status: number, code: string, message: string, requestId: string | undefined) {
+  constructor(status: number, code: string, message: string, requestId: string | undefined, noServer = false) {
     super(message);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
+    this.noServer = noServer;
   }
 
   /** One line: `415 UNSUPPORTED_MEDIA_TYPE: … (request id …)`. */
@@ -99,7 +102,13 @@ export class ApiClient {
         if (err instanceof ApiError) throw err;
         const reason = transportMessage(err);
         if (!this.answered && NO_SERVER.has(reason))
-          throw new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${reason}: ${NO_SERVER_HINT}`, undefined);
+          throw new ApiError(
+            0,
+            'UNREACHABLE',
+            `${this.opts.url.origin}: ${reason}: ${NO_SERVER_HINT}`,
+            undefined,
+            true,
+          );
         last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${reason}`, undefined);
         waitS = 2 ** (attempt - 1);
       }
