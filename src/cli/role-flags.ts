@@ -20,7 +20,7 @@ export function roleEnv(role: string, args: readonly string[], env: NodeJS.Proce
   if (role !== 'model-server') {
     if (rest.length)
       throw new UsageError(
-        `loupe ${role} takes no flags or arguments (got ${rest[0]}): its settings are environment variables (PORT, LOUPE_…; see .env.example)`,
+        `loupe ${role} takes no flags or arguments (got ${rest[0]}): its settings are environment variables (PORT, LOUPE_…; see docs/configuration.md)`,
       );
     return env;
   }
