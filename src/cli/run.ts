@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StartupError } from '../errors.ts';
 import { UsageError } from './flags.ts';
+import { closest } from './parse-flags.ts';
 import { roleEnv } from './role-flags.ts';
 
 const USAGE = `loupe — image classification service
@@ -48,16 +49,19 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+const TOP_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  'write-seed': { type: 'string' },
+} as const;
+const COMMANDS = ['serve', 'gateway', 'model-server', 'worker', 'migrate', 'models', 'keys', 'predict', 'jobs'];
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      'write-seed': { type: 'string' },
-    },
+    options: TOP_FLAGS,
   });
   const [command] = positionals;
   // Its own options (--version V, --name N…) are parsed by the models command, strictly.
@@ -71,6 +75,14 @@ async function main(argv: string[]): Promise<number> {
   if (values.version) {
     console.log(packageVersion());
     return 0;
+  }
+  const stray = Object.keys(values).find((k) => !(k in TOP_FLAGS));
+  if (!command && stray && !values.help && !values.version) {
+    const near = closest(stray, Object.keys(TOP_FLAGS));
+    console.error(
+      `loupe: unknown flag --${stray}${near ? `; did you mean --${near}?` : ''} (loupe --help shows the usage)`,
+    );
+    return 2;
   }
   if (values.help || !command) {
     console.log(USAGE);
@@ -114,9 +126,11 @@ async function main(argv: string[]): Promise<number> {
       else await runMigrate(config, logger);
       return 0;
     }
-    default:
-      console.error(`unknown command "${command}"\n\n${USAGE}`);
+    default: {
+      const near = closest(command, COMMANDS);
+      console.error(`unknown command "${command}"${near ? `; did you mean "${near}"?` : ''}\n\n${USAGE}`);
       return 2;
+    }
   }
 }
 

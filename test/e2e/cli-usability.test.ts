@@ -59,6 +59,8 @@ describe('a CLI that respects the user’s time', () => {
 
   it('a mistyped flag gets "did you mean", exit 2; roles that take no flags say so', async () => {
     const cases: Array<[string[], RegExp]> = [
+      [['--hlep'], /^loupe: unknown flag --hlep; did you mean --help\?/],
+      [['predcit', ANKLE_BOOT], /^unknown command "predcit"; did you mean "predict"\?/],
       [['predict', ANKLE_BOOT, '--topk', '3'], /^loupe predict: unknown flag --topk; did you mean --top-k\?/],
       [['jobs', 'submit', ANKLE_BOOT, '--wach'], /unknown flag --wach; did you mean --watch\?/],
       [['models', 'list', '--stroe', 'x'], /^loupe models list: unknown flag --stroe; did you mean --store\?/],
