@@ -8,6 +8,7 @@ export const ErrorCode = {
   InvalidImage: 'INVALID_IMAGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  TooManyImages: 'TOO_MANY_IMAGES',
   HeadersTooLarge: 'HEADERS_TOO_LARGE',
   RequestTimeout: 'REQUEST_TIMEOUT',
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
@@ -34,6 +35,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   IMAGE_TOO_LARGE: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_IMAGES: 413,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
   IDEMPOTENCY_KEY_REUSED: 422,
@@ -61,6 +63,7 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   IMAGE_TOO_LARGE: 3,
   UNSUPPORTED_MEDIA_TYPE: 3,
   PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED, as gRPC answers a message over its limit
+  TOO_MANY_IMAGES: 8,
   HEADERS_TOO_LARGE: 8,
   REQUEST_TIMEOUT: 4, // DEADLINE_EXCEEDED
   IDEMPOTENCY_KEY_REUSED: 3,

@@ -40,6 +40,7 @@ export async function receiveJob(
       fields: 32,
       fieldSize: MULTIPART_SLACK,
       parts: max + 40,
+      tooManyFiles: () => tooManyImages(max),
     };
     for await (const part of multipartParts(body, req.headers, limits)) {
       if (unsafeName(part.name)) throw unsafeField(part.name);
@@ -55,7 +56,7 @@ export async function receiveJob(
       }
       if (part.name !== 'file' && part.name !== 'files') continue; // dropped unread
       const n = staged.count;
-      if (n >= max) throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${max} images`);
+      if (n >= max) throw tooManyImages(max);
       if (part.filename.includes('\0'))
         throw new LoupeError(ErrorCode.BadRequest, `the name of file ${n} contains a NUL character`);
       const size = await staged.addImage(part.filename || undefined, fileChunks(part, config.LOUPE_MAX_UPLOAD_BYTES));
@@ -67,6 +68,17 @@ export async function receiveJob(
     throw err;
   }
 }
+
+/**
+ * One answer however the count is passed: the parser's file limit (it reads ahead of the
+ * route) and the route's own count must not say different things. Clients read the limit
+ * beforehand from GET /limits and split a larger selection.
+ */
+export const tooManyImages = (max: number) =>
+  new LoupeError(
+    ErrorCode.TooManyImages,
+    `a job takes at most ${max} images (LOUPE_MAX_JOB_IMAGES on the server): split them into several jobs (GET /limits tells the limits)`,
+  );
 
 /** The job's fields, checked; `sender` adds the Idempotency-Key, its scope and the owner. */
 function jobRequest(fields: Record<string, string>, sender: JobSender): JobRequest {

@@ -12,6 +12,8 @@ export interface MultipartLimits {
   /** Bytes of one text field. */
   readonly fieldSize: number;
   readonly parts: number;
+  /** The error for a body with more file parts than `files`, when the route words it (POST /jobs: too many images). */
+  readonly tooManyFiles?: () => Error;
 }
 
 export type Part =
@@ -81,7 +83,7 @@ export async function* multipartParts(
     queue.push({ kind: 'file', name, filename: filename ?? '', stream });
     signal();
   });
-  bb.on('filesLimit', tooMany('files', limits.files));
+  bb.on('filesLimit', limits.tooManyFiles ? () => fail(limits.tooManyFiles!()) : tooMany('files', limits.files));
   bb.on('fieldsLimit', tooMany('fields', limits.fields));
   bb.on('partsLimit', tooMany('parts', limits.parts));
   bb.on('error', (err: Error) => fail(malformed(err)));

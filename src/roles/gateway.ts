@@ -20,6 +20,7 @@ export class GatewayRole extends RemoteRole {
       readyChecks: [dbReadyCheck(db)],
       ...guards,
       auth,
+      keys,
     });
     const { metrics, backend } = this;
     this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, ...guards });

@@ -77,6 +77,7 @@ export class ServeRole extends Role {
       readyChecks: [dbReadyCheck(db)],
       ...guards,
       auth,
+      keys: this.apiKeys,
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
