@@ -23,6 +23,7 @@ const RULES: Readonly<Record<string, Access>> = {
   'GET /models': 'key',
   'GET /models/:name': 'key',
   'GET /models/:name/samples/:file': 'key',
+  'GET /limits': 'key',
   'GET /v2': 'key',
   'GET /v2/models/:model': 'key',
   'GET /v2/models/:model/versions/:version': 'key',

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { isInside } from './paths.ts';
 import type { ModelConfig } from './schema.ts';
 
 /**
@@ -36,9 +37,10 @@ const MAX_SAMPLES = 12;
 
 export function readCard(config: ModelConfig, modelDir: string, versionDir: string): ModelCard {
   const samplesDir = sampleDir(modelDir, versionDir);
+  // A sample linked out of the model's directory is not served, as the store serves no such file.
   const samples = samplesDir
     ? readdirSync(samplesDir)
-        .filter((f) => SAMPLE_NAME.test(f))
+        .filter((f) => SAMPLE_NAME.test(f) && isFileInside(path.join(samplesDir, f), modelDir))
         .sort()
         .slice(0, MAX_SAMPLES)
     : [];
@@ -48,6 +50,14 @@ export function readCard(config: ModelConfig, modelDir: string, versionDir: stri
     accuracy: readAccuracy(versionDir),
     samples,
   };
+}
+
+function isFileInside(file: string, dir: string): boolean {
+  try {
+    return statSync(file).isFile() && isInside(file, dir);
+  } catch {
+    return false; // a dangling link
+  }
 }
 
 /** The folder a version's samples come from: its own `samples/`, else the model's. */

@@ -11,6 +11,7 @@ import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { receiveJob } from '../job-upload.ts';
 import { formField } from '../openapi.ts';
+import { noteForLog } from '../request-log.ts';
 import { MULTIPART_SLACK } from '../upload.ts';
 
 const JobBody = Type.Object({
@@ -118,6 +119,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
         },
         { idempotencyKey: key, idempotencyScope: req.principal?.keyId, owner: ownerOf(req) },
       );
+      noteForLog(req, { job_id: res.id });
       const job = await jobs.store.get(res.id);
       reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
       return { id: res.id, status: job?.status ?? 'queued', status_url: `/jobs/${res.id}` };
@@ -135,6 +137,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       },
     },
     async (req) => {
+      noteForLog(req, { job_id: req.params.id });
       const job = await jobs.store.get(req.params.id, visibleOwner(req));
       if (!job) throw new LoupeError(ErrorCode.NotFound, `no job ${req.params.id}`);
       return job;

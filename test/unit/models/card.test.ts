@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -55,6 +55,18 @@ describe('model card', () => {
     assert.equal(only(s).card.accuracy, undefined, 'a percentage is not a 0..1 accuracy');
     writeFileSync(path.join(s, 'm', '1', 'metrics.json'), '{ nope');
     assert.equal(only(s).card.accuracy, undefined);
+  });
+
+  it('lists no sample linked out of the model directory (nor a dangling link); a link inside it is fine', () => {
+    const s = storeWith('m');
+    const outside = path.join(mkdtempSync(path.join(os.tmpdir(), 'loupe-secret-')), 'secret.png');
+    writeFileSync(outside, 'secret');
+    mkdirSync(path.join(s, 'm', 'samples'));
+    writeFileSync(path.join(s, 'm', 'real.png'), 'x');
+    symlinkSync(outside, path.join(s, 'm', 'samples', 'leak.png'));
+    symlinkSync(path.join(s, 'm', 'real.png'), path.join(s, 'm', 'samples', 'inside.png'));
+    symlinkSync(path.join(s, 'm', 'gone.png'), path.join(s, 'm', 'samples', 'dangling.png'));
+    assert.deepEqual(only(s).card.samples, ['inside.png']);
   });
 
   it("a version's own samples/ win over the model's", () => {

@@ -8,6 +8,7 @@ import {
   type OipInferRequest,
 } from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
+import { noteForLog } from '../../request-log.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
 import { INFER_EXAMPLE, modelParams } from './examples.ts';
@@ -18,6 +19,7 @@ export function inferRoutes(app: OipApp, { backend, config: appConfig }: AppDeps
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
+    noteForLog(req, { model: res.model_name, ...(res.model_version ? { version: res.model_version } : {}) });
     const { body, headerLength } = encodeInferResponse(res);
     if (headerLength !== undefined) {
       reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream');
