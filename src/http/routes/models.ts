@@ -30,7 +30,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { bac
       schema: {
         tags: ['models'],
         summary: 'Describe one model, with its labels',
-        params: Type.Object({ name: Type.String() }),
+        params: Type.Object({ name: Type.String({ examples: [config.LOUPE_DEFAULT_MODEL] }) }),
         querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
         response: { 200: ModelBody, ...errorResponses(400, 404) },
       },
