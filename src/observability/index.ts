@@ -1,2 +1,3 @@
 export { createLogger, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
+export { registerJobGauges, type DeliveryOutcome, type JobBacklog } from './job-metrics.ts';
