@@ -4,6 +4,7 @@ import type { DeliveryOutcome, Logger, Metrics } from '../observability/index.ts
 import type { JobStore } from '../storage/index.ts';
 import { CircuitBreakers, receiverOf, type BreakerOptions } from './breaker.ts';
 import type { WebhookPolicy } from './egress.ts';
+import { QueuePump } from './pump.ts';
 import { WEBHOOK_QUEUE, type WebhookJob } from './queue.ts';
 import { deliver, WebhookError } from './webhook.ts';
 
@@ -35,7 +36,7 @@ export interface DeliveryDeps {
 
 /**
  * Webhook deliveries off the queue. Isolation between receivers comes from three things:
- * `concurrency` handlers (pg-boss localConcurrency), at most `perReceiver` of them on one
+ * `concurrency` deliveries at once (one QueuePump), at most `perReceiver` of them on one
  * receiver (pg-boss groupConcurrency, one group per host:port: a receiver at its cap is skipped
  * by the fetch, not waited for), and a circuit breaker per receiver that defers a failing one's
  * deliveries without trying them. At-least-once: a queue entry is completed only once its
@@ -44,23 +45,28 @@ export interface DeliveryDeps {
 export class WebhookDeliveries {
   readonly breakers: CircuitBreakers;
   private readonly deps: DeliveryDeps;
+  private readonly pump: QueuePump<WebhookJob>;
 
   constructor(deps: DeliveryDeps) {
     this.deps = deps;
     this.breakers = new CircuitBreakers({ ...deps.options.breaker, ...(deps.now ? { now: deps.now } : {}) });
+    this.pump = new QueuePump<WebhookJob>(deps.boss, {
+      queue: WEBHOOK_QUEUE,
+      concurrency: deps.options.concurrency,
+      groupConcurrency: deps.options.perReceiver,
+      pollMs: 500,
+      handle: (job) => this.handle(job.jobId),
+      onError: (err) => deps.logger.warn({ err: err.message }, 'webhook queue error'),
+    });
   }
 
-  async start(): Promise<void> {
-    const { concurrency, perReceiver } = this.deps.options;
-    await this.deps.boss.work<WebhookJob>(
-      WEBHOOK_QUEUE,
-      { batchSize: 1, localConcurrency: concurrency, groupConcurrency: perReceiver, pollingIntervalSeconds: 0.5 },
-      async ([job]) => this.handle(job!.data.jobId),
-    );
+  start(): void {
+    this.pump.start();
   }
 
-  async stop(): Promise<void> {
-    await this.deps.boss.offWork(WEBHOOK_QUEUE, { wait: true }).catch(() => undefined);
+  /** Stops taking deliveries and waits for those in hand (each bounded by the timeout). */
+  stop(): Promise<void> {
+    return this.pump.stop();
   }
 
   /** Queues a job's webhook (now, or not before `startAfter`), in its receiver's group. */
@@ -72,14 +78,16 @@ export class WebhookDeliveries {
       // that is no attempt (a database error, a process killed mid-delivery).
       retryLimit: maxAttempts + 2,
       retryDelay: retryDelayS,
-      retryBackoff: retryDelayS > 0,
-      retryDelayMax: retryDelayMaxS,
-      // A worker killed mid-delivery holds the entry until it expires; then it is retried.
-      expireInSeconds: Math.ceil(timeoutMs / 1000) + 30,
+      // pg-boss takes a maximum only with backoff, and backs off from at least 1 s.
+      ...(retryDelayS > 0 ? { retryBackoff: true, retryDelayMax: Math.max(retryDelayS, retryDelayMaxS) } : {}),
+      // A worker killed mid-delivery holds the entry until it expires (then the queue's
+      // supervision retries it): the attempt's timeout and a margin for its database writes.
+      expireInSeconds: Math.ceil(timeoutMs / 1000) + 10,
       ...(receiver ? { group: { id: receiver } } : {}),
       ...(startAfter ? { startAfter } : {}),
     };
     await this.deps.boss.send(WEBHOOK_QUEUE, { jobId }, options);
+    if (!startAfter) this.pump.nudge();
   }
 
   /** One queue entry: defers, delivers, or records why not. Throws to have the queue retry it. */

@@ -45,7 +45,7 @@ export class JobWorker {
       { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
       async ([job]) => this.process(job!.data.jobId),
     );
-    await this.deps.webhooks.start();
+    this.deps.webhooks.start();
     // Re-queue jobs that lost their queue entry (e.g. a crash between insert and send).
     this.sweeper = setInterval(() => {
       this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'job sweep failed'));

@@ -49,8 +49,10 @@ export const StorageVariables = {
   }),
   LOUPE_WEBHOOK_CONCURRENCY: Type.Integer({
     minimum: 1,
-    default: 8,
-    description: 'Webhook deliveries a worker makes at once (each waits at most LOUPE_WEBHOOK_TIMEOUT_MS).',
+    maximum: 1024,
+    default: 32,
+    description:
+      'Webhook deliveries a worker process makes at once (each waits at most LOUPE_WEBHOOK_TIMEOUT_MS). Receivers that never answer take at most LOUPE_WEBHOOK_CONCURRENCY_PER_RECEIVER slots each, so this many / that many dead receivers at once are needed to delay a healthy one.',
   }),
   LOUPE_WEBHOOK_CONCURRENCY_PER_RECEIVER: Type.Integer({
     minimum: 1,
