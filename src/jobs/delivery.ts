@@ -17,6 +17,8 @@ export interface DeliveryOptions {
   readonly maxAttempts: number;
   readonly retryDelayS: number;
   readonly retryDelayMaxS: number;
+  /** A delivery its receiver's open circuit still defers this long after the job finished is given up. */
+  readonly maxAgeS: number;
   /** Deliveries this process makes at once. */
   readonly concurrency: number;
   /** Deliveries in flight to one receiver (host:port), across every worker on the database. */
@@ -99,6 +101,15 @@ export class WebhookDeliveries {
     const receiver = receiverOf(url) ?? url;
     const admission = this.breakers.admit(receiver);
     if (!admission.go) {
+      // Deferrals use no attempt, so without a bound a receiver that stays down would keep
+      // its jobs pending for ever: past the age limit the open circuit is the final answer.
+      const age = job.completed_at === null ? 0 : Date.now() - Date.parse(job.completed_at);
+      if (age > options.maxAgeS * 1000) {
+        this.count('failed_final');
+        logger.warn({ job: jobId, receiver }, 'webhook given up: its receiver kept failing past the age limit');
+        await jobs.webhooks.record(jobId, { kind: 'failed', attempts: job.webhook.attempts });
+        return;
+      }
       // Queued again for when the circuit lets a probe through; no attempt is used.
       await this.enqueue(jobId, url, new Date(admission.until + Math.random() * 250));
       await jobs.webhooks.record(jobId, { kind: 'deferred' });

@@ -134,6 +134,7 @@ export function webhookOptions(config: Config): DeliveryOptions {
     maxAttempts: config.LOUPE_WEBHOOK_MAX_ATTEMPTS,
     retryDelayS: config.LOUPE_WEBHOOK_RETRY_DELAY_S,
     retryDelayMaxS: config.LOUPE_WEBHOOK_RETRY_DELAY_MAX_S,
+    maxAgeS: config.LOUPE_WEBHOOK_MAX_AGE_S,
     concurrency: config.LOUPE_WEBHOOK_CONCURRENCY,
     perReceiver: config.LOUPE_WEBHOOK_CONCURRENCY_PER_RECEIVER,
     breaker: {

@@ -83,6 +83,12 @@ export const StorageVariables = {
     default: 300,
     description: 'Longest delay between two webhook retries.',
   }),
+  LOUPE_WEBHOOK_MAX_AGE_S: Type.Integer({
+    minimum: 1,
+    default: 86_400,
+    description:
+      "A webhook still deferred by its receiver's open circuit this long after the job finished is given up (state `failed`): deferrals use no attempt, so this bounds how long a job's webhook can stay pending.",
+  }),
   LOUPE_WEBHOOK_BREAKER_FAILURES: Type.Integer({
     minimum: 1,
     default: 5,
