@@ -5,10 +5,11 @@ import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { PgBoss, SendOptions } from 'pg-boss';
-import { deliver, WebhookDeliveries, WebhookError, WebhookPolicy } from '../../../src/jobs/index.ts';
+import type { InferenceBackend } from '../../../src/inference/index.ts';
+import { deliver, JobWorker, WebhookDeliveries, WebhookError, WebhookPolicy } from '../../../src/jobs/index.ts';
 import type { Resolver } from '../../../src/net/index.ts';
 import { createLogger } from '../../../src/observability/index.ts';
-import type { JobStore, JobView, WebhookOutcome } from '../../../src/storage/index.ts';
+import type { JobStore, JobView, PredictionStore, WebhookOutcome } from '../../../src/storage/index.ts';
 
 const SECRET = 'unit-test-secret';
 
@@ -310,6 +311,7 @@ describe('WebhookDeliveries: what a job shows of its webhook', () => {
         maxAttempts,
         retryDelayS: 1,
         retryDelayMaxS: 10,
+        maxAgeS: 3600,
         concurrency: 2,
         perReceiver: 1,
         breaker: { failures: 2, cooldownMs: 60_000, maxCooldownMs: 120_000 },
@@ -398,6 +400,24 @@ describe('WebhookDeliveries: what a job shows of its webhook', () => {
     assert.equal(d.breakers.openCount(), 1);
   });
 
+  it('a deferral past the age limit is final: a receiver that stays down cannot keep a job pending', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(500).end());
+    servers.push(hook);
+    job = jobWith(`http://127.0.0.1:${hook.port}/`);
+    const d = deliveries(new WebhookPolicy({ allow: '127.0.0.1/32' }), 9);
+    await assert.rejects(d.handle('j1'));
+    await assert.rejects(d.handle('j1'));
+    job = {
+      ...job,
+      completed_at: new Date(Date.now() - 3601_000).toISOString(),
+      webhook: { ...job.webhook!, attempts: 2 },
+    };
+    await d.handle('j1'); // open circuit, and the job finished over an hour ago: given up
+    assert.deepEqual(outcomes.at(-1), { kind: 'failed', attempts: 2 });
+    assert.equal(sent.length, 0);
+    assert.equal(hook.got.length, 2);
+  });
+
   it('a delivery is recorded; a job whose webhook is decided is not delivered again', async () => {
     const hook = await receiver();
     servers.push(hook);
@@ -409,5 +429,52 @@ describe('WebhookDeliveries: what a job shows of its webhook', () => {
     job = { ...job, webhook: { ...job.webhook!, state: 'delivered' } };
     await d.handle('j1');
     assert.equal(hook.got.length, 1);
+  });
+});
+
+describe('JobWorker: a finished job handed out again', () => {
+  it('queues a webhook never tried (its process died between finishing the job and queueing it)', async () => {
+    const queued: string[] = [];
+    let job: JobView;
+    const worker = new JobWorker({
+      boss: {} as PgBoss,
+      jobs: { get: async () => job } as unknown as JobStore,
+      predictions: {} as PredictionStore,
+      backend: {} as InferenceBackend,
+      logger: createLogger('silent'),
+      webhooks: { enqueue: async (id: string, url: string) => void queued.push(`${id} ${url}`) } as WebhookDeliveries,
+      concurrency: 1,
+    });
+    const webhook = {
+      url: 'http://hooks.example/',
+      status: null,
+      state: 'pending' as const,
+      attempts: 0,
+      last_error: null,
+      last_status: null,
+      delivered_at: null,
+    };
+    const base = {
+      id: 'j1',
+      status: 'completed' as const,
+      model: null,
+      version: null,
+      top_k: null,
+      progress: { total: 1, done: 1, failed: 0 },
+      metadata: {},
+      created_at: '',
+      updated_at: '',
+      completed_at: null,
+      items: [],
+    };
+    job = { ...base, webhook };
+    await worker.process('j1');
+    assert.deepEqual(queued, ['j1 http://hooks.example/']);
+    // Tried already (its queue entry exists), decided, or none at all: nothing is queued.
+    for (const w of [{ ...webhook, attempts: 1 }, { ...webhook, state: 'delivered' as const }, null]) {
+      job = { ...base, webhook: w };
+      await worker.process('j1');
+    }
+    assert.equal(queued.length, 1);
   });
 });
