@@ -5,10 +5,17 @@ const DELIVERY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** How one webhook delivery attempt, or the decision not to make one, ended. */
 export type DeliveryOutcome = 'delivered' | 'failed_retrying' | 'failed_final' | 'refused_by_policy' | 'circuit_open';
+const OUTCOMES: readonly DeliveryOutcome[] = [
+  'delivered',
+  'failed_retrying',
+  'failed_final',
+  'refused_by_policy',
+  'circuit_open',
+];
 
 /** The job worker's counters, made with the rest of a role's metrics. */
 export function jobMetrics(registry: Registry) {
-  return {
+  const m = {
     jobsFinished: new Counter({
       name: 'loupe_jobs_finished_total',
       help: 'Jobs this process finished, by final status (completed: at least one image classified; failed: none)',
@@ -29,6 +36,10 @@ export function jobMetrics(registry: Registry) {
       registers: [registry],
     }),
   };
+  // Every series exists from the start at 0, so rate() and alerts see the first event.
+  for (const outcome of OUTCOMES) m.webhookDeliveries.inc({ outcome }, 0);
+  for (const status of ['completed', 'failed']) m.jobsFinished.inc({ status }, 0);
+  return m;
 }
 
 export interface JobBacklog {
