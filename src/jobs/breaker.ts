@@ -5,6 +5,8 @@ export interface BreakerOptions {
   readonly cooldownMs: number;
   /** The cool-down doubles with each failed probe, up to this. */
   readonly maxCooldownMs: number;
+  /** Receivers remembered at most (the oldest is forgotten first): URLs are the clients' choice. */
+  readonly maxReceivers?: number;
   /** Milliseconds since the epoch; tests pass a clock of their own. */
   readonly now?: () => number;
 }
@@ -52,26 +54,34 @@ export class CircuitBreakers {
     return { go: true, probe: true };
   }
 
-  success(receiver: string): void {
+  /** Returns whether this closed an open (or half-open) circuit. */
+  success(receiver: string): boolean {
+    const wasOpen = (this.circuits.get(receiver)?.openUntil ?? 0) !== 0;
     this.circuits.delete(receiver);
+    return wasOpen;
   }
 
-  failure(receiver: string): void {
-    const c = this.circuits.get(receiver) ?? { failures: 0, openUntil: 0, cooldownMs: 0, probeUntil: 0 };
-    this.circuits.set(receiver, c);
+  /** Returns until when the circuit is open when this failure opened it (or opened it again), else undefined. */
+  failure(receiver: string): number | undefined {
+    let c = this.circuits.get(receiver);
+    if (!c) {
+      if (this.circuits.size >= (this.opts.maxReceivers ?? 10_000))
+        this.circuits.delete(this.circuits.keys().next().value!);
+      c = { failures: 0, openUntil: 0, cooldownMs: 0, probeUntil: 0 };
+      this.circuits.set(receiver, c);
+    }
     c.failures++;
     const now = this.now();
     if (c.openUntil !== 0) {
       // A failed probe (or a delivery that started before the circuit opened): open again, longer.
-      if (now >= c.openUntil) {
-        c.cooldownMs = Math.min(c.cooldownMs * 2, this.opts.maxCooldownMs);
-        c.openUntil = now + c.cooldownMs;
-        c.probeUntil = 0;
-      }
+      if (now < c.openUntil) return undefined;
+      c.cooldownMs = Math.min(c.cooldownMs * 2, this.opts.maxCooldownMs);
+      c.probeUntil = 0;
     } else if (c.failures >= this.opts.failures) {
       c.cooldownMs = Math.min(this.opts.cooldownMs, this.opts.maxCooldownMs);
-      c.openUntil = now + c.cooldownMs;
-    }
+    } else return undefined;
+    c.openUntil = now + c.cooldownMs;
+    return c.openUntil;
   }
 
   /** Circuits open or half-open now (for the metrics). */

@@ -125,7 +125,7 @@ export class WebhookDeliveries {
         policy: options.policy,
         timeoutMs: options.timeoutMs,
       });
-      this.breakers.success(receiver);
+      if (this.breakers.success(receiver)) logger.info({ receiver }, 'webhook receiver answers again: circuit closed');
       this.count('delivered', t0);
       await jobs.webhooks.record(jobId, { kind: 'delivered', status });
     } catch (err) {
@@ -137,7 +137,11 @@ export class WebhookDeliveries {
         await jobs.webhooks.record(jobId, { kind: 'refused' });
         return; // final: the policy does not change between retries
       }
-      this.breakers.failure(receiver);
+      const openUntil = this.breakers.failure(receiver);
+      if (openUntil !== undefined) {
+        const until = new Date(openUntil).toISOString();
+        logger.warn({ receiver, until }, 'webhook receiver keeps failing: circuit open, its deliveries are deferred');
+      }
       if (attempt >= options.maxAttempts) {
         this.count('failed_final', t0);
         logger.warn({ job: jobId, attempt, err: detail }, 'webhook delivery failed; that was the last attempt');

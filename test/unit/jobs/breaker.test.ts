@@ -22,7 +22,9 @@ describe('webhook circuit breakers', () => {
 
   it('opens after N failures in a row, for that receiver only', () => {
     const { b, clock } = make();
-    for (let i = 0; i < 3; i++) b.failure('dead:80');
+    assert.equal(b.failure('dead:80'), undefined);
+    assert.equal(b.failure('dead:80'), undefined);
+    assert.equal(b.failure('dead:80'), clock.t + 1000, 'the failure that opens it says until when');
     assert.deepEqual(b.admit('dead:80'), { go: false, until: clock.t + 1000 });
     assert.deepEqual(b.admit('alive:80'), { go: true, probe: false });
     assert.equal(b.openCount(), 1);
@@ -36,7 +38,8 @@ describe('webhook circuit breakers', () => {
     const second = b.admit('h:80');
     assert.equal(second.go, false);
     // A probe that succeeds closes the circuit.
-    b.success('h:80');
+    assert.equal(b.success('h:80'), true);
+    assert.equal(b.success('h:80'), false);
     assert.deepEqual(b.admit('h:80'), { go: true, probe: false });
     assert.equal(b.openCount(), 0);
   });
@@ -75,6 +78,14 @@ describe('webhook circuit breakers', () => {
     assert.equal(b.admit('h:80').go, false);
     clock.t += 1;
     assert.deepEqual(b.admit('h:80'), { go: true, probe: true });
+  });
+
+  it('remembers a bounded number of receivers, forgetting the oldest', () => {
+    const b = new CircuitBreakers({ failures: 1, cooldownMs: 1000, maxCooldownMs: 1000, maxReceivers: 3 });
+    for (const r of ['a:80', 'b:80', 'c:80', 'd:80']) b.failure(r);
+    assert.equal(b.openCount(), 3);
+    assert.equal(b.admit('a:80').go, true);
+    assert.equal(b.admit('d:80').go, false);
   });
 
   it('a receiver is host:port, lower-case, with the default port filled in', () => {
