@@ -72,6 +72,33 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   INTERNAL: 13, // INTERNAL
 };
 
+/**
+ * How loudly a request answered with this code is logged, on every transport: only a fault of
+ * the server (INTERNAL) is an error, logged with its stack; a refusal under load (429, 503) is
+ * a warn, expected and without a stack; any other client error is info.
+ */
+export function logLevelOf(code: ErrorCode): 'error' | 'warn' | 'info' {
+  if (code === ErrorCode.Internal) return 'error';
+  if (code === ErrorCode.Overloaded || code === ErrorCode.NotReady || code === ErrorCode.RateLimited) return 'warn';
+  return 'info';
+}
+
+/** Invisible or line-breaking characters JSON.stringify leaves as they are. */
+const INVISIBLE = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * A name a client sent (model, version, tensor, field, file), as an error message quotes it:
+ * in double quotes, escaped as JSON escapes it (plus invisible and bidi characters), cut to
+ * `max` characters. An error message is shown to people and written to logs; what a client
+ * typed must never reach them raw (terminal escapes, fake log lines, a megabyte of name).
+ */
+export function quoted(text: unknown, max = 64): string {
+  const chars = [...String(text)];
+  const head = chars.length > max ? chars.slice(0, max).join('') : String(text);
+  const q = JSON.stringify(head).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > max ? `${q}… (${chars.length} characters)` : q;
+}
+
 export class LoupeError extends Error {
   override name = 'LoupeError';
   readonly code: ErrorCode;

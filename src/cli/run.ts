@@ -31,7 +31,7 @@ Client of a running server (--url, default $LOUPE_URL or http://127.0.0.1:8000; 
   loupe jobs watch <id>          a job's progress until it ends, then its results
   loupe --version | --help
 
-Configuration comes from environment variables (see README / .env.example).`;
+Configuration comes from environment variables (see docs/configuration.md / .env.example).`;
 
 /** The server's modules, loaded only by the commands that run one: `predict` and `jobs` need none of them. */
 const serverModules = async () => ({
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
       const { loadConfig, configureProcess, createLogger, loadRole, runUntilSignal } = await serverModules();
       const config = loadConfig(env, {}, { role: command });
       configureProcess(config);
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({ role: command });
       const Role = await loadRole(command);
       const role = new Role({ config, logger, version: packageVersion() });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS, undefined, {
@@ -99,7 +99,9 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { loadConfig, createLogger, runMigrate, writeSeed } = await serverModules();
       const config = loadConfig();
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({
+        role: 'migrate',
+      });
       const seed = values['write-seed'];
       if (seed !== undefined && (typeof seed !== 'string' || !seed)) {
         console.error('usage: loupe migrate --write-seed <file>');

@@ -23,6 +23,7 @@ import { sendError } from './errors.ts';
 import { registerClientLimits } from './rate-limit.ts';
 import { registerBodyLimits } from './body-limits.ts';
 import { registerMultipart } from './multipart.ts';
+import { registerStrictQueryIntegers } from './query-integers.ts';
 import { requestLogHook } from './request-log.ts';
 import { limitConnections, serverOptions } from './server-options.ts';
 import { UploadBudget } from './upload-budget.ts';
@@ -94,6 +95,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onResponse', requestLogHook(metrics));
+  registerStrictQueryIntegers(app as unknown as FastifyInstance);
   app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
   app.setNotFoundHandler((req, reply) =>
     sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply),

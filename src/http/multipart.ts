@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 
 export interface MultipartLimits {
   /** Bytes of one file part; a larger one is refused (413) as soon as it passes the limit. */
@@ -71,7 +71,7 @@ export async function* multipartParts(
   bb.on('field', (name, value, _nameTruncated, valueTruncated) => {
     if (valueTruncated)
       return fail(
-        new LoupeError(ErrorCode.BadRequest, `the multipart field "${name}" is over ${limits.fieldSize} bytes`),
+        new LoupeError(ErrorCode.BadRequest, `the multipart field ${quoted(name)} is over ${limits.fieldSize} bytes`),
       );
     queue.push({ kind: 'field', name, value });
     signal();
@@ -139,7 +139,7 @@ export async function readFilePart(part: FilePart, maxBytes: number, sizeHint?: 
 export async function* fileChunks(part: FilePart, maxBytes: number): AsyncGenerator<Buffer, void, undefined> {
   const { stream } = part;
   const over = () =>
-    new LoupeError(ErrorCode.PayloadTooLarge, `file "${part.filename}" is over the limit of ${maxBytes} bytes`);
+    new LoupeError(ErrorCode.PayloadTooLarge, `file ${quoted(part.filename)} is over the limit of ${maxBytes} bytes`);
   if (stream.truncated) throw over();
   // busboy goes on reading (and dropping) the rest of a truncated file: stop at once instead.
   const onLimit = () => stream.destroy(over());

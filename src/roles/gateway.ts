@@ -24,7 +24,7 @@ export class GatewayRole extends RemoteRole {
     const { metrics, backend } = this;
     this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, ...guards });
     logger.info(
-      { address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL },
+      { address: this.address, grpc_address: this.grpcAddress || 'off', model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,
     );
   }

@@ -95,7 +95,14 @@ export class ServeRole extends Role {
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
     logger.info(
-      { address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind },
+      {
+        address: this.address,
+        grpc_address: this.grpcAddress || 'off',
+        ready: r.ready,
+        models: r.models.length,
+        skipped: r.problems.length,
+        database: db.kind,
+      },
       `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`,
     );
   }
