@@ -10,3 +10,8 @@ ALTER TABLE jobs ADD COLUMN IF NOT EXISTS webhook_delivered_at timestamptz;
 -- Jobs still to do stay few while finished ones pile up: the metrics' backlog look (count and
 -- oldest per state, on every scrape) reads only this partial index.
 CREATE INDEX IF NOT EXISTS jobs_backlog_idx ON jobs (status, created_at) WHERE status IN ('queued', 'running');
+-- Jobs from before this migration: what their status words already decided stays decided.
+UPDATE jobs SET webhook_state = CASE WHEN webhook_status LIKE 'delivered (%' THEN 'delivered' ELSE 'refused' END,
+                webhook_last_status = CASE WHEN webhook_status ~ '^delivered \([0-9]{3}\)$'
+                                           THEN substring(webhook_status FROM 12 FOR 3)::integer END
+  WHERE webhook_state IS NULL AND (webhook_status LIKE 'delivered (%' OR webhook_status LIKE 'refused:%');

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { JobStore, migrate, openDatabase, type Database } from '../../../src/storage/index.ts';
 
@@ -81,6 +83,30 @@ for (const [engine, url] of engines) {
         ['refused', 'refused: the webhook address is not allowed', 'the webhook address is not allowed'],
       );
       assert.equal(await store.webhooks.beginAttempt(refused), undefined);
+    });
+
+    it("the migration keeps what earlier versions' status words decided", async () => {
+      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      made.push(...ids);
+      const words = ['delivered (204)', 'refused: the webhook address is not allowed', 'retrying: delivery failed'];
+      for (const [i, id] of ids.entries())
+        await db.query(
+          `INSERT INTO jobs (id, status, total, webhook_url, webhook_status) VALUES ($1, 'completed', 1, 'https://hooks.example/', $2)`,
+          [id, words[i]],
+        );
+      // The migration is idempotent: run again, it fills in only rows it has not decided yet.
+      await db.exec(
+        readFileSync(new URL('../../../src/storage/migrations/007.do.webhook-delivery.sql', import.meta.url), 'utf8'),
+      );
+      const views = await Promise.all(ids.map(async (id) => (await store.get(id))!.webhook!));
+      assert.deepEqual(
+        views.map((w) => [w.state, w.status, w.last_status]),
+        [
+          ['delivered', 'delivered (204)', 204],
+          ['refused', 'refused: the webhook address is not allowed', null],
+          ['pending', 'retrying: delivery failed', null],
+        ],
+      );
     });
 
     it('the backlog counts waiting and running jobs and the age of the oldest waiting one', async () => {
