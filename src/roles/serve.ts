@@ -91,7 +91,7 @@ export class ServeRole extends Role {
       ...guards,
     });
     await models;
-    this.worker = createJobWorker(config, logger, this.storage, this.backend);
+    this.worker = createJobWorker(config, logger, this.storage, this.backend, this.metrics);
     await this.worker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
