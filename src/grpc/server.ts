@@ -71,8 +71,10 @@ export class GrpcServer {
       // What grpc-js buffers before the edge sees it: a stream is paused until the edge has
       // admitted its call (key, scope, rate, in-flight place), so until then the peer can send
       // at most the HTTP/2 stream window (Node's default 65,535 bytes; grpc-js does not change
-      // it) — at most 64 KiB x 128 streams x LOUPE_MAX_CONNECTIONS, and only for the time of a
-      // key lookup (those of an address that keeps failing are gated: FailedAuthLimiter). Once
+      // it; measured on Node 24: a paused stream holds 65,535 bytes, its window is then 0 and
+      // the connection's stays open for the other streams) — at most 64 KiB x 128 streams x
+      // LOUPE_MAX_CONNECTIONS, and only for the time of a key lookup (those of an address that
+      // keeps failing are gated: FailedAuthLimiter); a refused call frees its window. Once
       // admitted, an inference call's bytes are charged to its client as each DATA frame arrives
       // (at most one 16 KiB frame past the budget before it is refused), and other calls are cut
       // at SMALL_MESSAGE_BYTES from the length prefix (capMessage). So uploads in memory stay
