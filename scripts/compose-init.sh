@@ -11,7 +11,7 @@ done
 if [ ! -s deploy/secrets/api_keys ]; then
   id=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
   secret=$(head -c 32 /dev/urandom | base64 | tr -d '\n=' | tr '+/' '-_')
-  printf '# name scopes key (see README, "API keys")\nclient predict,read lp_%s_%s\n' "$id" "$secret" > deploy/secrets/api_keys
+  printf '# name scopes key (see docs/security.md, "API keys")\nclient predict,read lp_%s_%s\n' "$id" "$secret" > deploy/secrets/api_keys
   chmod 644 deploy/secrets/api_keys
   echo "created deploy/secrets/api_keys: an API key (scopes predict,read) for the stack's clients;"
   echo "  send it as 'Authorization: Bearer <key>' (the third field of its last line)"

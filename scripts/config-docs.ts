@@ -1,4 +1,4 @@
-// Regenerates the README's configuration table and .env.example from the config schema, so
+// Regenerates the configuration table in docs/configuration.md and .env.example from the config schema, so
 // the documentation cannot drift from the code (a unit test checks both): npm run docs:config
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,12 +20,12 @@ const table = [
   ),
 ].join('\n');
 
-const readmePath = path.join(ROOT, 'README.md');
-const readme = readFileSync(readmePath, 'utf8');
-const a = readme.indexOf(START);
-const b = readme.indexOf(END);
-if (a < 0 || b < 0) throw new Error(`README.md needs the ${START} … ${END} markers`);
-writeFileSync(readmePath, `${readme.slice(0, a + START.length)}\n${table}\n${readme.slice(b)}`);
+const docPath = path.join(ROOT, 'docs', 'configuration.md');
+const doc = readFileSync(docPath, 'utf8');
+const a = doc.indexOf(START);
+const b = doc.indexOf(END);
+if (a < 0 || b < 0) throw new Error(`docs/configuration.md needs the ${START} … ${END} markers`);
+writeFileSync(docPath, `${doc.slice(0, a + START.length)}\n${table}\n${doc.slice(b)}`);
 
 const compose = readFileSync(path.join(ROOT, 'scripts', 'env-compose.txt'), 'utf8');
 const env = [
@@ -38,4 +38,4 @@ const env = [
   compose,
 ].join('\n');
 writeFileSync(path.join(ROOT, '.env.example'), env);
-console.log(`wrote ${entries.length} variables to README.md and .env.example`);
+console.log(`wrote ${entries.length} variables to docs/configuration.md and .env.example`);

@@ -59,12 +59,14 @@ const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encodi
 /** Runs docker, echoing its output prefixed; resolves with the output, rejects with its tail. */
 function docker(args: string[], label: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('docker', args, { cwd: ROOT, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+    // The caller's builder (DOCKER_BUILDKIT as set, else the CLI's default: BuildKit with buildx).
+    const child = spawn('docker', args, { cwd: ROOT, env: process.env });
     let out = '';
     const take = (d: Buffer) => {
       out += d.toString();
       for (const line of d.toString().split('\n'))
-        if (/^(Step \d|Successfully|\S+: digest:)/.test(line)) console.log(`  [${label}] ${line}`);
+        // Progress only (classic "Step n/m", BuildKit "#n [stage k/m]"); nothing is parsed from it.
+        if (/^(Step \d|#\d+ \[|Successfully|\S+: digest:)/.test(line)) console.log(`  [${label}] ${line}`);
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);

@@ -8,6 +8,7 @@ export const ErrorCode = {
   InvalidImage: 'INVALID_IMAGE',
   UnsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
   PayloadTooLarge: 'PAYLOAD_TOO_LARGE',
+  TooManyImages: 'TOO_MANY_IMAGES',
   HeadersTooLarge: 'HEADERS_TOO_LARGE',
   RequestTimeout: 'REQUEST_TIMEOUT',
   IdempotencyKeyReused: 'IDEMPOTENCY_KEY_REUSED',
@@ -34,6 +35,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   IMAGE_TOO_LARGE: 422,
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
+  TOO_MANY_IMAGES: 413,
   HEADERS_TOO_LARGE: 431,
   REQUEST_TIMEOUT: 408,
   IDEMPOTENCY_KEY_REUSED: 422,
@@ -61,6 +63,7 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   IMAGE_TOO_LARGE: 3,
   UNSUPPORTED_MEDIA_TYPE: 3,
   PAYLOAD_TOO_LARGE: 8, // RESOURCE_EXHAUSTED, as gRPC answers a message over its limit
+  TOO_MANY_IMAGES: 8,
   HEADERS_TOO_LARGE: 8,
   REQUEST_TIMEOUT: 4, // DEADLINE_EXCEEDED
   IDEMPOTENCY_KEY_REUSED: 3,
@@ -71,6 +74,33 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   NOT_READY: 14,
   INTERNAL: 13, // INTERNAL
 };
+
+/**
+ * How loudly a request answered with this code is logged, on every transport: only a fault of
+ * the server (INTERNAL) is an error, logged with its stack; a refusal under load (429, 503) is
+ * a warn, expected and without a stack; any other client error is info.
+ */
+export function logLevelOf(code: ErrorCode): 'error' | 'warn' | 'info' {
+  if (code === ErrorCode.Internal) return 'error';
+  if (code === ErrorCode.Overloaded || code === ErrorCode.NotReady || code === ErrorCode.RateLimited) return 'warn';
+  return 'info';
+}
+
+/** Invisible or line-breaking characters JSON.stringify leaves as they are. */
+const INVISIBLE = /[\u007f-\u009f\u00ad\u061c\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * A name a client sent (model, version, tensor, field, file), as an error message quotes it:
+ * in double quotes, escaped as JSON escapes it (plus invisible and bidi characters), cut to
+ * `max` characters. An error message is shown to people and written to logs; what a client
+ * typed must never reach them raw (terminal escapes, fake log lines, a megabyte of name).
+ */
+export function quoted(text: unknown, max = 64): string {
+  const chars = [...String(text)];
+  const head = chars.length > max ? chars.slice(0, max).join('') : String(text);
+  const q = JSON.stringify(head).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return chars.length > max ? `${q}… (${chars.length} characters)` : q;
+}
 
 export class LoupeError extends Error {
   override name = 'LoupeError';

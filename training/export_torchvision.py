@@ -40,7 +40,7 @@ def main() -> None:
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--max-batch-size", type=int, default=8,
                    help="batching.max_batch_size in model.json; on CPU a 224x224 CNN gains nothing past 8 "
-                        "while memory grows with it (README, Memory); raise it for GPU providers")
+                        "while memory grows with it (docs/performance.md, Memory); raise it for GPU providers")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 

@@ -2,7 +2,8 @@ import type { FastifyRequest } from 'fastify';
 
 /**
  * What an API key may do. `predict` submits work (POST /predict, OIP infer, POST /jobs) and
- * polls its own jobs; `read` reads its own records; `admin` does everything, on every record.
+ * polls its own jobs; `read` reads records: with `predict`, its own; alone (a read-only key,
+ * which can never own a record), everyone's; `admin` does everything, on every record.
  */
 export const SCOPES = ['predict', 'read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -34,10 +35,13 @@ export function ownerOf(req: FastifyRequest): string | null {
 }
 
 /**
- * Whose records a request may see: undefined means everyone's (auth off, or an admin key),
- * otherwise only those its key made. Others' records answer 404, as if they did not exist.
+ * Whose records a request may see: undefined means everyone's (auth off, an admin key, or a
+ * read-only key), otherwise only those its key made; others' records answer 404, as if they
+ * did not exist. A key without `predict` makes nothing, so "its own" would always be empty:
+ * a read-only key is the one an operator gives a dashboard or an auditor, and reads all.
  */
 export function visibleOwner(req: FastifyRequest): string | undefined {
   const p = req.principal;
-  return !p || p.scopes.includes('admin') ? undefined : p.keyId;
+  if (!p || p.scopes.includes('admin') || !p.scopes.includes('predict')) return undefined;
+  return p.keyId;
 }

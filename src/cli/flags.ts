@@ -6,7 +6,9 @@ export class UsageError extends Error {}
 
 export const int = (flag: string, v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--${flag} must be a positive integer`);
+  // Beyond 2^53 - 1 a number rounds: --version 99999999999999999999 would publish 100000000000000000000.
+  if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v)))
+    throw new UsageError(`--${flag} must be a whole number from 1 to ${Number.MAX_SAFE_INTEGER}`);
   return Number(v);
 };
 export const floats = (flag: string, v: string | undefined): number[] | undefined => {

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { UsageError } from './flags.ts';
+import { parseFlags } from './parse-flags.ts';
 
 /**
  * `loupe model-server` flags, the way KServe's ServingRuntimes start a server: settings as
@@ -16,12 +16,18 @@ const MODEL_SERVER_FLAGS = {
 
 /** The environment a role runs with: `env` plus what its flags set (model-server; unknown flags are a usage error). */
 export function roleEnv(role: string, args: readonly string[], env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (role !== 'model-server') return env;
   const rest = args.slice(args.indexOf(role) + 1);
+  if (role !== 'model-server') {
+    if (rest.length)
+      throw new UsageError(
+        `loupe ${role} takes no flags or arguments (got ${rest[0]}): its settings are environment variables (PORT, LOUPE_…; see docs/configuration.md)`,
+      );
+    return env;
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     const options = Object.fromEntries(Object.keys(MODEL_SERVER_FLAGS).map((f) => [f, { type: 'string' as const }]));
-    ({ values } = parseArgs({ args: [...rest], options, strict: true, allowPositionals: false }));
+    ({ values } = parseFlags(rest, options, false));
   } catch (err) {
     throw new UsageError(`loupe model-server: ${(err as Error).message}`);
   }

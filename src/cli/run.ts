@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { StartupError } from '../errors.ts';
 import { UsageError } from './flags.ts';
+import { closest } from './parse-flags.ts';
 import { roleEnv } from './role-flags.ts';
 
 const USAGE = `loupe — image classification service
@@ -15,6 +16,7 @@ Usage:
   loupe worker                   async jobs from the Postgres queue; results and webhooks
   loupe migrate                  database migrations, then exit
   loupe migrate --write-seed F   write a new, migrated PGlite database to F (LOUPE_PGLITE_SEED)
+  loupe models list [--url URL]  the models in the store (or served by a running server): versions, input, labels
   loupe models validate <dir>    check a model store, a model or one version
   loupe models pull <source> [--name N] [--version V] [--preset imagenet] [--sha256 HEX] …
                                  an ONNX model (https://…, hf://org/repo/file.onnx, a path) into the store
@@ -22,16 +24,17 @@ Usage:
   loupe keys create --name N --scope predict|read|admin [--scope …]
                                  a new API key, printed once
   loupe keys list | revoke <id>  API keys: list them, revoke one
+    [--url URL --key ADMIN_KEY]  …through a running server's keys API, without stopping it
 
 Client of a running server (--url, default $LOUPE_URL or http://127.0.0.1:8000; --key or $LOUPE_API_KEY):
   loupe predict <files or dirs…> [--format table|json|csv] [--concurrency N] [--model M] [--top-k K] …
                                  classify images, N at a time, with progress and a summary
   loupe jobs submit <files…> [--webhook URL] [--watch]
-                                 one async job of all the images; prints its id
+                                 async jobs of all the images (split by the server's GET /limits); prints their ids
   loupe jobs watch <id>          a job's progress until it ends, then its results
-  loupe --version | --help
+  loupe --version | --help       and \`loupe <command> --help\` for each command's own
 
-Configuration comes from environment variables (see README / .env.example).`;
+Configuration comes from environment variables (see docs/configuration.md / .env.example).`;
 
 /** The server's modules, loaded only by the commands that run one: `predict` and `jobs` need none of them. */
 const serverModules = async () => ({
@@ -46,26 +49,40 @@ function packageVersion(): string {
   return pkg.version;
 }
 
+const TOP_FLAGS = {
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+  'write-seed': { type: 'string' },
+} as const;
+const COMMANDS = ['serve', 'gateway', 'model-server', 'worker', 'migrate', 'models', 'keys', 'predict', 'jobs'];
+
 async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
     strict: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      'write-seed': { type: 'string' },
-    },
+    options: TOP_FLAGS,
   });
   const [command] = positionals;
   // Its own options (--version V, --name N…) are parsed by the models command, strictly.
-  if (command === 'models') return (await import('./models.ts')).runModels(argv.slice(argv.indexOf('models') + 1));
+  if (command === 'models')
+    return (await import('./models/index.ts')).runModels(argv.slice(argv.indexOf('models') + 1));
   // Clients of a running server: their --version, --help are their own, and they load nothing of the server.
   if (command === 'predict' || command === 'jobs')
     return (await import('./client/index.ts')).runClient(command, argv.slice(argv.indexOf(command) + 1));
+  // Parsed again, strictly: its options (--name, --scope, --url, --help) are its own.
+  if (command === 'keys') return (await import('./keys/index.ts')).runKeys(argv.slice(argv.indexOf('keys') + 1));
   if (values.version) {
     console.log(packageVersion());
     return 0;
+  }
+  const stray = Object.keys(values).find((k) => !(k in TOP_FLAGS));
+  if (!command && stray && !values.help && !values.version) {
+    const near = closest(stray, Object.keys(TOP_FLAGS));
+    console.error(
+      `loupe: unknown flag --${stray}${near ? `; did you mean --${near}?` : ''} (loupe --help shows the usage)`,
+    );
+    return 2;
   }
   if (values.help || !command) {
     console.log(USAGE);
@@ -87,7 +104,7 @@ async function main(argv: string[]): Promise<number> {
       const { loadConfig, configureProcess, createLogger, loadRole, runUntilSignal } = await serverModules();
       const config = loadConfig(env, {}, { role: command });
       configureProcess(config);
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: command });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({ role: command });
       const Role = await loadRole(command);
       const role = new Role({ config, logger, version: packageVersion() });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS, undefined, {
@@ -99,7 +116,9 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { loadConfig, createLogger, runMigrate, writeSeed } = await serverModules();
       const config = loadConfig();
-      const logger = createLogger(config.LOUPE_LOG_LEVEL).child({ role: 'migrate' });
+      const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({
+        role: 'migrate',
+      });
       const seed = values['write-seed'];
       if (seed !== undefined && (typeof seed !== 'string' || !seed)) {
         console.error('usage: loupe migrate --write-seed <file>');
@@ -109,12 +128,11 @@ async function main(argv: string[]): Promise<number> {
       else await runMigrate(config, logger);
       return 0;
     }
-    case 'keys':
-      // Parsed again, strictly: its options (--name, --scope) are its own.
-      return (await import('./keys.ts')).runKeys(argv.slice(argv.indexOf('keys') + 1));
-    default:
-      console.error(`unknown command "${command}"\n\n${USAGE}`);
+    default: {
+      const near = closest(command, COMMANDS);
+      console.error(`unknown command "${command}"${near ? `; did you mean "${near}"?` : ''}\n\n${USAGE}`);
       return 2;
+    }
   }
 }
 

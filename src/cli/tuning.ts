@@ -1,24 +1,10 @@
 /**
- * How Node runs Loupe. Memory is what a replica costs, and these settings cut ~100 MB from every
- * process that embeds PGlite and ~40 MB from the others (measured in `npm run bench`'s
- * footprint scenario; README, "Memory"):
- * - `--liftoff-only`: PGlite is PostgreSQL compiled to WebAssembly. V8 would recompile its hot
- *   functions with TurboFan, which keeps ~60 MB more resident and briefly ~350 MB more while
- *   it compiles; Loupe's small queries run as fast on the baseline compiler (inserts/s equal
- *   or better). Only WebAssembly is affected: JavaScript still tiers up as usual.
- * - `--max-semi-space-size=8` (MB): V8 sizes the young generation from the machine's memory
- *   (64 MB resident on a 24 GB host, whatever the container's limit); Loupe's per-request
- *   garbage is small, so scavenges stay rare and short.
- * Tried and left out (A/B in bench/ab.ts, same run): glibc's MALLOC_TRIM_THRESHOLD_=131072 gave
- * back ONNX Runtime's ~90 MB of model-loading scratch (now never made here: the graph is
- * optimized in a child, inference/local/optimize.ts), but fixing it also fixes the mmap
- * threshold, so every image tensor is mapped and faulted in afresh: −35 % img/s on the 224×224
- * models. MALLOC_ARENA_MAX=2 (often advised for sharp) saves ~12 MB at idle and cost the small
- * model 20 %: the decoding threads contend for two arenas. A 2 MB semi-space: −13 MB idle, but
- * a loaded gateway promotes more and peaked at 230 MB instead of 160. `--heap-growing-percent`
- * 30–50: 40–80 MB lower peaks on the small model at the same img/s, but −3 to −7 % img/s on
- * ResNet-18 (the collector's thread competes with ONNX Runtime's), so it is the user's choice
- * (NODE_OPTIONS), not a default.
+ * How Node runs Loupe. Memory is what a replica costs; these flags cut it at equal or better
+ * img/s (the figures, and what was tried and left out, are in docs/performance.md, "Memory"):
+ * - `--liftoff-only`: PGlite is PostgreSQL compiled to WebAssembly, and TurboFan's recompiles of
+ *   it stay resident while Loupe's small queries run no faster. JavaScript still tiers up.
+ * - `--max-semi-space-size=8` (MB): V8 sizes the young generation from the host's memory, not
+ *   the container's limit; Loupe's per-request garbage is small, so scavenges stay short.
  */
 const NODE_FLAGS = ['--liftoff-only', '--max-semi-space-size=8'];
 

@@ -3,7 +3,7 @@ import { clientKey, type Admission, type RateWatch, type UploadCharge } from '..
 import { accessFor, authenticate, authorize, type KeyVerifier, type Principal } from '../auth/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { LogContext, Logger, Metrics } from '../observability/index.ts';
 import { MESSAGE_BYTES } from './proto.ts';
 import { INFERENCE, ROUTES, recordCall, unsupportedReason } from './rpcs.ts';
 import { statusOf, toLoupeError } from './status.ts';
@@ -41,6 +41,8 @@ export class CallEdge {
   /** Whether its message may be an upload (held from the budget), not a name or two. */
   readonly uploads: boolean;
   principal: Principal | undefined;
+  /** Model and version the handler ran, for the call's log line. */
+  readonly context: LogContext = {};
   private readonly deps: EdgeDeps;
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
@@ -185,9 +187,10 @@ export class CallEdge {
     for (const release of this.releases.splice(0)) release();
     const metadata = status.metadata ?? new grpc.Metadata();
     metadata.set('x-request-id', this.id);
-    const { id, method, principal, failure } = this;
+    const { id, method, principal, failure, context } = this;
     const seconds = (performance.now() - this.started) / 1000;
-    recordCall(this.deps.logger, this.deps.metrics, { id, method, code: status.code, seconds, principal, failure });
+    const record = { id, method, code: status.code, seconds, principal, failure, context };
+    recordCall(this.deps.logger, this.deps.metrics, record);
     return { ...status, metadata };
   }
 }

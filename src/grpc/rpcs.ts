@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from '../auth/index.ts';
-import { ErrorCode, type LoupeError } from '../errors.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
+import type { LogContext, Logger, Metrics } from '../observability/index.ts';
 import { codeName } from './status.ts';
 
 /**
@@ -44,6 +44,8 @@ export interface CallRecord {
   readonly seconds: number;
   readonly principal: Principal | undefined;
   readonly failure: { error: LoupeError; original: unknown } | undefined;
+  /** What the handler learnt: the model and version it ran. */
+  readonly context?: LogContext | undefined;
 }
 
 /** One log line and the metrics of an ended call, as the HTTP app's onResponse hook does for a request. */
@@ -59,13 +61,19 @@ export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): 
     duration_ms: Math.round(call.seconds * 1e6) / 1000,
   };
   if (call.principal) fields.key_id = call.principal.keyId;
-  const serverFault = [grpc.status.INTERNAL, grpc.status.UNKNOWN, grpc.status.UNAVAILABLE].includes(call.code);
+  Object.assign(fields, call.context);
   if (call.failure) {
     fields.code = call.failure.error.code;
     fields.error = call.failure.error.message;
     if (call.failure.error.code === ErrorCode.Internal) fields.err = call.failure.original;
   }
+  // A status grpc-js set itself (no LoupeError): INTERNAL/UNKNOWN are faults, UNAVAILABLE a refusal.
+  const unmapped = [grpc.status.INTERNAL, grpc.status.UNKNOWN].includes(call.code)
+    ? 'error'
+    : call.code === grpc.status.UNAVAILABLE
+      ? 'warn'
+      : 'info';
   const probeOk = PROBES.has(call.method) && call.code === grpc.status.OK;
-  const level = serverFault ? 'error' : probeOk ? 'debug' : 'info';
+  const level = call.failure ? logLevelOf(call.failure.error.code) : probeOk ? 'debug' : unmapped;
   logger[level](fields, `gRPC ${call.method} ${name}`);
 }

@@ -19,7 +19,7 @@ export interface ServiceDeps {
   readonly calls: WeakMap<grpc.Metadata, CallEdge>;
 }
 
-type Handler<Req> = (req: Req) => unknown;
+type Handler<Req> = (req: Req, edge: CallEdge) => unknown;
 
 /**
  * The RPCs of `inference.GRPCInferenceService` that Loupe serves, over the role's inference
@@ -35,7 +35,7 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
     (call, callback) => {
       const edge = deps.calls.get(call.metadata)!;
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => fn(call.request, edge))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(edge.fail(err)),
@@ -65,9 +65,13 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
       const { parameters: _extra, ...metadata } = oipModelMetadata(backend, model(req));
       return metadata;
     }),
-    ModelInfer: unary(async (req: ModelInferRequest) => {
+    ModelInfer: unary(async (req: ModelInferRequest, edge) => {
       if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
       const res = await backend.infer(req.model_name, req.model_version || undefined, toOipRequest(req));
+      Object.assign(edge.context, {
+        model: res.model_name,
+        ...(res.model_version ? { version: res.model_version } : {}),
+      });
       return toInferResponse(res);
     }),
     ModelConfig: unary((req: ModelRequest) => ({ config: tritonModelConfig(model(req)) })),

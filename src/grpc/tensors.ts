@@ -1,4 +1,4 @@
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 import {
   encodeBytesElements,
   type OipInferRequest,
@@ -40,7 +40,7 @@ function toInput(t: InferInputTensor, raw: Buffer | undefined): OipInputTensor {
   const c = t.contents ?? {};
   const typed = Object.values(c).some((v) => Array.isArray(v) && v.length > 0);
   if (raw !== undefined) {
-    if (typed) throw bad(`input "${t.name}": contents and raw_input_contents are both set; send one`);
+    if (typed) throw bad(`input ${quoted(t.name)}: contents and raw_input_contents are both set; send one`);
     return { ...base, binary: raw };
   }
   if (t.datatype === 'BYTES') return { ...base, binary: encodeBytesElements(c.bytes_contents ?? []) };

@@ -24,11 +24,14 @@ import { sendError } from './errors.ts';
 import { registerClientLimits } from './rate-limit.ts';
 import { registerBodyLimits } from './body-limits.ts';
 import { registerMultipart } from './multipart.ts';
+import { registerStrictQueryIntegers } from './query-integers.ts';
 import { requestLogHook } from './request-log.ts';
 import { limitConnections, serverOptions } from './server-options.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
 import { webRoutes } from './web.ts';
+import type { KeyAdmin } from './routes/keys.ts';
+import type { PublishedLimits } from './routes/limits.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,6 +57,8 @@ export interface AppDeps {
   readonly admission: Admission;
   /** API keys: present, every route but the open ones (health, metrics, docs) needs one (LOUPE_AUTH). */
   readonly auth?: KeyVerifier | undefined;
+  /** Key management over HTTP (POST/GET/DELETE /keys, admin scope): the roles that own the key store. */
+  readonly keys?: KeyAdmin | undefined;
   /** 'ops' serves only health and metrics (the worker role). */
   readonly surface?: 'api' | 'ops' | undefined;
   /** Extra readiness conditions of the role (database reachable, …). */
@@ -89,6 +94,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onResponse', requestLogHook(metrics));
+  registerStrictQueryIntegers(app as unknown as FastifyInstance);
   app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
   app.setNotFoundHandler((req, reply) =>
     sendError(new LoupeError(ErrorCode.NotFound, `no route ${req.method} ${req.url.split('?')[0]}`), req, reply),
@@ -149,6 +155,22 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Loaded only by the roles with a database: a model server never maps the queue and storage code.
   if (deps.history)
     await app.register((await import('./routes/history.ts')).historyRoutes, { ...deps, history: deps.history });
-  if (deps.jobs) await app.register((await import('./routes/jobs.ts')).jobRoutes, { ...deps, jobs: deps.jobs });
+  if (deps.jobs) {
+    await app.register((await import('./routes/jobs.ts')).jobRoutes, { ...deps, jobs: deps.jobs });
+    await app.register((await import('./routes/limits.ts')).limitsRoutes, { limits: publishedLimits(config, deps) });
+  }
+  if (deps.keys) await app.register((await import('./routes/keys.ts')).keyRoutes, { keys: deps.keys, auth: deps.auth });
   return app as unknown as App;
+}
+
+/** What GET /limits says: the client limits only where the role applies them (serve, gateway). */
+function publishedLimits(config: Config, deps: Pick<AppDeps, 'admission'>): PublishedLimits {
+  const limits = deps.admission.clientLimits;
+  return {
+    maxJobImages: config.LOUPE_MAX_JOB_IMAGES,
+    maxUploadBytes: config.LOUPE_MAX_UPLOAD_BYTES,
+    maxJobBytes: config.LOUPE_MAX_JOB_BYTES,
+    ratePerMinute: limits?.perMinute ?? 0,
+    maxInflightPerClient: limits?.maxInFlight ?? 0,
+  };
 }

@@ -1,6 +1,6 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 
 /** A request body's Content-Encoding, among those Loupe decodes (Triton's: gzip, deflate). */
 export type BodyEncoding = 'identity' | 'gzip' | 'deflate';
@@ -13,7 +13,7 @@ export function bodyEncoding(header: string | undefined): BodyEncoding {
   if (e === 'deflate') return 'deflate';
   throw new LoupeError(
     ErrorCode.UnsupportedMediaType,
-    `Content-Encoding "${header}" is not supported; send the body as it is, or gzip- or deflate-encoded`,
+    `Content-Encoding ${quoted(header)} is not supported; send the body as it is, or gzip- or deflate-encoded`,
   );
 }
 

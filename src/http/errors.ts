@@ -9,6 +9,11 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: ErrorCode.BadRequest,
 };
 
+const URL_ERRORS: Record<string, string> = {
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter (a model name or version) is too long',
+  FST_ERR_BAD_URL: 'the URL path holds an invalid %-escape',
+};
+
 export function toLoupeError(err: FastifyError | Error): LoupeError {
   if (err instanceof LoupeError) return err;
   const fe = err as FastifyError;
@@ -18,6 +23,9 @@ export function toLoupeError(err: FastifyError | Error): LoupeError {
       `${fe.validationContext ?? 'request'}${fe.validation[0]?.instancePath ?? ''} ${fe.validation[0]?.message ?? 'is invalid'}`.trim(),
       { cause: err },
     );
+  // Fastify's text quotes the whole decoded path, raw bytes included: say what is wrong instead.
+  const path = URL_ERRORS[fe.code ?? ''];
+  if (path) return new LoupeError(ErrorCode.BadRequest, path, { cause: err });
   const mapped = fe.code ? FRAMEWORK_CODES[fe.code] : undefined;
   if (mapped) return new LoupeError(mapped, fe.message, { cause: err });
   // busboy reports malformed multipart bodies as plain errors

@@ -1,10 +1,11 @@
 import type { FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config/index.ts';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 import { acceptStagedJob, type SubmitOptions } from '../jobs/index.ts';
 import type { JobRequest, JobSender, JobStore } from '../storage/index.ts';
 import { fileChunks, multipartBody, multipartParts, unsafeName } from './multipart.ts';
+import { isDecimal } from './query-integers.ts';
 import { MULTIPART_SLACK, parseMetadata, unsafeField } from './upload.ts';
 
 export interface JobUploadDeps {
@@ -39,23 +40,27 @@ export async function receiveJob(
       fields: 32,
       fieldSize: MULTIPART_SLACK,
       parts: max + 40,
+      tooManyFiles: () => tooManyImages(max),
     };
     for await (const part of multipartParts(body, req.headers, limits)) {
       if (unsafeName(part.name)) throw unsafeField(part.name);
       if (part.kind === 'field') {
         // PostgreSQL text cannot hold NUL: refused here rather than failing the INSERT (a 500)
         if (part.value.includes('\0'))
-          throw new LoupeError(ErrorCode.BadRequest, `the multipart field "${part.name}" contains a NUL character`);
+          throw new LoupeError(
+            ErrorCode.BadRequest,
+            `the multipart field ${quoted(part.name)} contains a NUL character`,
+          );
         fields[part.name] = part.value;
         continue;
       }
       if (part.name !== 'file' && part.name !== 'files') continue; // dropped unread
       const n = staged.count;
-      if (n >= max) throw new LoupeError(ErrorCode.BadRequest, `a job takes at most ${max} images`);
+      if (n >= max) throw tooManyImages(max);
       if (part.filename.includes('\0'))
         throw new LoupeError(ErrorCode.BadRequest, `the name of file ${n} contains a NUL character`);
       const size = await staged.addImage(part.filename || undefined, fileChunks(part, config.LOUPE_MAX_UPLOAD_BYTES));
-      if (size === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${n} ("${part.filename}") is empty`);
+      if (size === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${n} (${quoted(part.filename)}) is empty`);
     }
     return await acceptStagedJob(staged, deps.boss, jobRequest(fields, sender), deps.submit);
   } catch (err) {
@@ -64,11 +69,23 @@ export async function receiveJob(
   }
 }
 
+/**
+ * One answer however the count is passed: the parser's file limit (it reads ahead of the
+ * route) and the route's own count must not say different things. Clients read the limit
+ * beforehand from GET /limits and split a larger selection.
+ */
+export const tooManyImages = (max: number) =>
+  new LoupeError(
+    ErrorCode.TooManyImages,
+    `a job takes at most ${max} images (LOUPE_MAX_JOB_IMAGES on the server): split them into several jobs (GET /limits tells the limits)`,
+  );
+
 /** The job's fields, checked; `sender` adds the Idempotency-Key, its scope and the owner. */
 function jobRequest(fields: Record<string, string>, sender: JobSender): JobRequest {
+  // Decimal digits only: Number() would take "0x3", " 3" and "3e0".
+  if (fields.top_k !== undefined && (!isDecimal(fields.top_k) || Number(fields.top_k) < 1))
+    throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive whole number in decimal digits');
   const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
-  if (topK !== undefined && (!Number.isInteger(topK) || topK < 1))
-    throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive integer');
   if (fields.version !== undefined && !/^\d+$/.test(fields.version))
     throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
   return {

@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
 import { Busboy, type BusboyFileStream, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 
 export interface MultipartLimits {
   /** Bytes of one file part; a larger one is refused (413) as soon as it passes the limit. */
@@ -12,6 +12,8 @@ export interface MultipartLimits {
   /** Bytes of one text field. */
   readonly fieldSize: number;
   readonly parts: number;
+  /** The error for a body with more file parts than `files`, when the route words it (POST /jobs: too many images). */
+  readonly tooManyFiles?: () => Error;
 }
 
 export type Part =
@@ -71,7 +73,7 @@ export async function* multipartParts(
   bb.on('field', (name, value, _nameTruncated, valueTruncated) => {
     if (valueTruncated)
       return fail(
-        new LoupeError(ErrorCode.BadRequest, `the multipart field "${name}" is over ${limits.fieldSize} bytes`),
+        new LoupeError(ErrorCode.BadRequest, `the multipart field ${quoted(name)} is over ${limits.fieldSize} bytes`),
       );
     queue.push({ kind: 'field', name, value });
     signal();
@@ -81,7 +83,7 @@ export async function* multipartParts(
     queue.push({ kind: 'file', name, filename: filename ?? '', stream });
     signal();
   });
-  bb.on('filesLimit', tooMany('files', limits.files));
+  bb.on('filesLimit', limits.tooManyFiles ? () => fail(limits.tooManyFiles!()) : tooMany('files', limits.files));
   bb.on('fieldsLimit', tooMany('fields', limits.fields));
   bb.on('partsLimit', tooMany('parts', limits.parts));
   bb.on('error', (err: Error) => fail(malformed(err)));
@@ -139,7 +141,7 @@ export async function readFilePart(part: FilePart, maxBytes: number, sizeHint?: 
 export async function* fileChunks(part: FilePart, maxBytes: number): AsyncGenerator<Buffer, void, undefined> {
   const { stream } = part;
   const over = () =>
-    new LoupeError(ErrorCode.PayloadTooLarge, `file "${part.filename}" is over the limit of ${maxBytes} bytes`);
+    new LoupeError(ErrorCode.PayloadTooLarge, `file ${quoted(part.filename)} is over the limit of ${maxBytes} bytes`);
   if (stream.truncated) throw over();
   // busboy goes on reading (and dropping) the rest of a truncated file: stop at once instead.
   const onLimit = () => stream.destroy(over());

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 import { multipartBody, multipartParts, readFilePart, unsafeName } from './multipart.ts';
 
 export interface Upload {
@@ -56,7 +56,7 @@ export async function readUpload(req: FastifyRequest, maxBytes: number): Promise
 
 /** A multipart field named like an object's own machinery (`__proto__`…), refused rather than used as a key. */
 export const unsafeField = (name: string) =>
-  new LoupeError(ErrorCode.BadRequest, `the multipart field name "${name}" is not allowed`);
+  new LoupeError(ErrorCode.BadRequest, `the multipart field name ${quoted(name)} is not allowed`);
 
 /** The multipart `metadata` field: a JSON object of strings, stored with the prediction or job. */
 export function parseMetadata(raw: string | undefined): Record<string, string> {

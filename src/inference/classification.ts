@@ -1,4 +1,5 @@
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
+import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/version.ts';
 import type { ModelInfo, Prediction } from './types.ts';
 
 /**
@@ -12,9 +13,26 @@ const DEFAULT_TOP_K = 5;
 export function resolveTopK(requested: number | undefined, classes: number, model: string): number {
   const topK = requested ?? Math.min(DEFAULT_TOP_K, classes);
   if (!Number.isInteger(topK) || topK < 1 || topK > classes) {
-    throw new LoupeError(ErrorCode.BadRequest, `top_k must be an integer from 1 to ${classes} for model "${model}"`);
+    throw new LoupeError(
+      ErrorCode.BadRequest,
+      `top_k must be an integer from 1 to ${classes} for model ${quoted(model)}`,
+    );
   }
   return topK;
+}
+
+/**
+ * OIP's classification count (`outputs[].parameters.classification`): 1..classes, else
+ * INVALID_TENSOR (400 / INVALID_ARGUMENT). One rule for every transport and backend: a count
+ * above the class count is refused, never clamped, as top_k is.
+ */
+export function resolveClassification(requested: unknown, classes: number): number {
+  if (typeof requested !== 'number' || !Number.isInteger(requested) || requested < 1 || requested > classes)
+    throw new LoupeError(
+      ErrorCode.InvalidTensor,
+      `parameters.classification must be an integer from 1 to ${classes} (the model's class count), got ${typeof requested === 'number' ? requested : quoted(JSON.stringify(requested) ?? typeof requested, 32)}`,
+    );
+  return requested;
 }
 
 /** Indices of the `k` largest values, largest first (ties: lower index first). */
@@ -88,12 +106,18 @@ export function printfF(x: number): string {
  * one ("01" means 1). `versions` are one model's, sorted ascending. Throws MODEL_NOT_FOUND.
  */
 export function selectVersion(name: string, versions: readonly string[], requested: string | undefined): string {
-  if (versions.length === 0) throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" is not loaded`);
+  if (versions.length === 0) throw new LoupeError(ErrorCode.ModelNotFound, `model ${quoted(name)} is not loaded`);
   if (requested === undefined) return versions.at(-1)!;
-  const found = /^\d+$/.test(requested) ? versions.find((v) => v === String(Number(requested))) : undefined;
+  if (isOutOfRangeVersion(requested))
+    throw new LoupeError(ErrorCode.BadRequest, `version ${quoted(requested)} is not valid: ${VERSION_RULE}`);
+  const n = parseVersion(requested);
+  const found = n === undefined ? undefined : versions.find((v) => v === String(n));
   if (found === undefined) {
     const known = versions.join(', ');
-    throw new LoupeError(ErrorCode.ModelNotFound, `model "${name}" has no version "${requested}" (versions: ${known})`);
+    throw new LoupeError(
+      ErrorCode.ModelNotFound,
+      `model ${quoted(name)} has no version ${quoted(requested)} (versions: ${known})`,
+    );
   }
   return found;
 }

@@ -1,3 +1,4 @@
 export { ModelConfigSchema, DEFAULT_BATCHING, type ModelConfig } from './schema.ts';
 export { scanStore, readEntry, type ModelEntry, type StoreProblem, type StoreScan } from './store.ts';
 export { checkSession, type SessionShape } from './validate.ts';
+export { MAX_VERSION, VERSION_RULE, parseVersion, isOutOfRangeVersion } from './version.ts';

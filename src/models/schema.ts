@@ -45,5 +45,5 @@ export type ModelConfig = Static<typeof ModelConfigSchema>;
 // the previous batch runs, and a lone request is never held back. At most 8 per call: on CPU a
 // 224×224 CNN runs no faster past batch 4–8, while ONNX Runtime's arena grows with the batch
 // (ResNet-18 / MobileNetV2 under 16 clients: 45 / 80 MB less peak RSS than with 32, same img/s;
-// README, "Memory"). A model that gains from more (a GPU, a tiny input) sets its own.
+// docs/performance.md, "Memory"). A model that gains from more (a GPU, a tiny input) sets its own.
 export const DEFAULT_BATCHING = { max_batch_size: 8, max_queue_delay_ms: 0, max_queue_size: 256 } as const;

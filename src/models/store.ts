@@ -1,7 +1,8 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Value } from 'typebox/value';
 import { ModelConfigSchema, type ModelConfig } from './schema.ts';
+import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from './version.ts';
 
 /** One servable version found in the store, with everything needed to load it. */
 export interface ModelEntry {
@@ -68,17 +69,18 @@ export function scanStore(root: string, singleModel = ''): StoreScan {
   return { entries, problems };
 }
 
-/** Every numeric version directory of one model's directory, ascending. */
+/** Every numeric version directory of one model's directory, ascending; out-of-range ones are problems. */
 function scanModel(dir: string, name: string, entries: ModelEntry[], problems: StoreProblem[]): void {
-  const versions = readdirSync(dir).filter(
-    (v) => /^\d+$/.test(v) && Number(v) > 0 && statSync(path.join(dir, v)).isDirectory(),
-  );
+  const numeric = readdirSync(dir).filter((v) => /^\d+$/.test(v) && statSync(path.join(dir, v)).isDirectory());
+  for (const v of numeric.filter((v) => isOutOfRangeVersion(v) && Number(v) !== 0))
+    problems.push({ name, version: v, path: path.join(dir, v), error: `not served: ${VERSION_RULE}` });
+  const versions = numeric.filter((v) => parseVersion(v) !== undefined);
   if (versions.length === 0) {
     problems.push({ name, path: dir, error: 'no numeric version directory (<name>/1/model.onnx)' });
     return;
   }
-  for (const version of versions.sort((a, b) => Number(a) - Number(b))) {
-    const result = readEntry(dir, name, String(Number(version)), path.join(dir, version));
+  for (const version of versions.sort((a, b) => parseVersion(a)! - parseVersion(b)!)) {
+    const result = readEntry(dir, name, String(parseVersion(version)), path.join(dir, version));
     if ('error' in result) problems.push(result);
     else entries.push(result);
   }
@@ -91,6 +93,10 @@ export function readEntry(modelDir: string, name: string, version: string, vdir:
   if (!existsSync(onnxPath)) return problem('model.onnx is missing', onnxPath);
   const configPath = [path.join(vdir, 'model.json'), path.join(modelDir, 'model.json')].find((p) => existsSync(p));
   if (!configPath) return problem('model.json is missing', path.join(modelDir, 'model.json'));
+  const labelsPath = [path.join(vdir, 'labels.txt'), path.join(modelDir, 'labels.txt')].find((p) => existsSync(p));
+  if (!labelsPath) return problem('labels.txt is missing', path.join(modelDir, 'labels.txt'));
+  const outside = [onnxPath, configPath, labelsPath].find((p) => !isInside(p, modelDir));
+  if (outside) return problem('is a symbolic link to a file outside its model directory: not served', outside);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(configPath, 'utf8'));
@@ -107,12 +113,20 @@ export function readEntry(modelDir: string, name: string, version: string, vdir:
       configPath,
     );
   }
-  const labelsPath = [path.join(vdir, 'labels.txt'), path.join(modelDir, 'labels.txt')].find((p) => existsSync(p));
-  if (!labelsPath) return problem('labels.txt is missing', path.join(modelDir, 'labels.txt'));
   const labels = readFileSync(labelsPath, 'utf8')
     .replace(/\r?\n$/, '')
     .split(/\r?\n/);
   if (labels.length === 0 || labels.some((l) => l.trim() === ''))
     return problem('labels.txt has empty lines', labelsPath);
   return { name, version, dir: vdir, onnxPath, config, labels };
+}
+
+/**
+ * Whether `file`, links resolved, lies inside `dir` (links resolved too). Links within a model's
+ * directory are fine (Kubernetes mounts ConfigMaps as links into `..data/`); one that leaves it
+ * would serve any file of this machine as labels.
+ */
+function isInside(file: string, dir: string): boolean {
+  const rel = path.relative(realpathSync(dir), realpathSync(file));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }

@@ -1,2 +1,3 @@
-export { createLogger, type Logger } from './logger.ts';
+export { createLogger, type LogFormat, type Logger } from './logger.ts';
 export { createMetrics, type Metrics } from './metrics.ts';
+export type { LogContext } from './log-context.ts';

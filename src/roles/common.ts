@@ -1,6 +1,6 @@
 import type { PgBoss } from 'pg-boss';
 import { ApiKeyStore } from '../auth/index.ts';
-import type { Config } from '../config/index.ts';
+import { isLoopbackHost, type Config } from '../config/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import { CLASSIFY_QUEUE, JobWorker, WEBHOOK_QUEUE, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
 import type { Logger } from '../observability/index.ts';
@@ -118,9 +118,31 @@ export async function openApiKeys(config: Config, logger: Logger, db: Database):
     { auth: config.authRequired ? 'required' : 'off', ...(synced ? { keys_file: synced } : {}) },
     config.authRequired ? 'API keys are required' : 'API keys are off (LOUPE_AUTH)',
   );
+  warnIfOpen(logger, { host: config.HOST, authRequired: config.authRequired, role: 'api' });
   if (config.authRequired && (await keys.activeCount()) === 0)
     logger.warn(
       'API keys are required (LOUPE_AUTH) and none is active: every API request gets 401 until one is made (`loupe keys create`, or LOUPE_API_KEYS_FILE)',
     );
   return keys;
+}
+
+/**
+ * One warn line when a role answers other machines without asking for a key: LOUPE_AUTH=off
+ * on a non-loopback HOST is legitimate behind a gateway or proxy that checks keys, and a
+ * mistake anywhere else, so it must not pass as one info line among the start-up ones.
+ * `role: 'model-server'` has no keys at all: it warns whenever it listens beyond loopback.
+ */
+export function warnIfOpen(
+  logger: Logger,
+  opts: { host: string; authRequired: boolean; role: 'api' | 'model-server' },
+): void {
+  if (opts.authRequired || isLoopbackHost(opts.host)) return;
+  const why =
+    opts.role === 'api'
+      ? 'API keys are off (LOUPE_AUTH=off): anyone who can reach it may predict, read the history and submit jobs. Set LOUPE_AUTH=required unless a proxy in front checks keys'
+      : 'a model server takes no API keys: anyone who can reach it may run inference. Keep it on a private network that only the gateway reaches';
+  logger.warn(
+    { host: opts.host, auth: 'off', security: 'open' },
+    `SECURITY: HOST=${opts.host} is not loopback and ${why}`,
+  );
 }

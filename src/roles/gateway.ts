@@ -20,11 +20,12 @@ export class GatewayRole extends RemoteRole {
       readyChecks: [dbReadyCheck(db)],
       admission,
       auth,
+      keys,
     });
     const { metrics, backend } = this;
     this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, admission });
     logger.info(
-      { address: this.address, model_servers: config.LOUPE_MODEL_SERVER_URL },
+      { address: this.address, grpc_address: this.grpcAddress || 'off', model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,
     );
   }

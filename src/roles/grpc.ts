@@ -40,6 +40,7 @@ export async function startGrpc(deps: GrpcDeps): Promise<GrpcServer | undefined>
   const { GrpcServer } = await import('../grpc/index.ts');
   const server = new GrpcServer(deps);
   await server.start();
-  deps.logger.info({ grpc_address: server.address }, `gRPC (Open Inference Protocol) listening on ${server.address}`);
+  // The role's one "listening" line, once it is up, carries grpc_address; this is for debugging start-up.
+  deps.logger.debug({ grpc_address: server.address }, `gRPC (Open Inference Protocol) bound to ${server.address}`);
   return server;
 }

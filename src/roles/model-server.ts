@@ -4,6 +4,7 @@ import type { LocalBackend } from '../inference/local/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import type { RoleDeps } from './deps.ts';
+import { warnIfOpen } from './common.ts';
 import { roleAdmission, startGrpc } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
 import { pullConfiguredModels } from './pull.ts';
@@ -42,6 +43,7 @@ export class ModelServerRole extends Role {
     const { config, logger, version } = this.deps;
     // No API keys or per-client limits: the gateway is a model server's one client.
     const admission = roleAdmission(config, { clientLimits: false });
+    warnIfOpen(logger, { host: config.HOST, authRequired: false, role: 'model-server' });
     const { metrics, backend } = this;
     this.app = await buildApp({ config, logger, metrics, backend, version, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
@@ -50,7 +52,7 @@ export class ModelServerRole extends Role {
     await this.backend.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     logger.info(
-      { address: this.address, models: this.backend.listModels().length },
+      { address: this.address, grpc_address: this.grpcAddress || 'off', models: this.backend.listModels().length },
       `loupe model-server listening on ${this.address}`,
     );
   }

@@ -77,6 +77,7 @@ export class ServeRole extends Role {
       readyChecks: [dbReadyCheck(db)],
       admission,
       auth,
+      keys: this.apiKeys,
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
@@ -95,7 +96,14 @@ export class ServeRole extends Role {
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
     logger.info(
-      { address: this.address, ready: r.ready, models: r.models.length, skipped: r.problems.length, database: db.kind },
+      {
+        address: this.address,
+        grpc_address: this.grpcAddress || 'off',
+        ready: r.ready,
+        models: r.models.length,
+        skipped: r.problems.length,
+        database: db.kind,
+      },
       `loupe serve listening on ${this.address}${r.ready ? '' : ` (not ready: ${r.reason})`}`,
     );
   }

@@ -73,7 +73,7 @@ async function unpackSeed(seed: string, dir: string): Promise<void> {
 
 /**
  * PostgreSQL's initdb in a short-lived process of its own. WebAssembly memory only grows: run
- * in this process, initdb would leave ~80 MB resident for the server's whole life (README,
+ * in this process, initdb would leave ~80 MB resident for the server's whole life (docs/performance.md,
  * "Memory"). Made next to `dir` and renamed into place, like a seed. Where the child cannot
  * run, PGlite makes the directory in-process as before: slower to give memory back, not wrong.
  * Says whether the child made it.

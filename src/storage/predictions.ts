@@ -13,6 +13,8 @@ export interface PredictionRecord {
   readonly image: { sha256: string; bytes: number; format: string; width: number; height: number };
   readonly metadata: Record<string, string>;
   readonly job_id: string | null;
+  /** The X-Request-Id of the request that made it (null for a job's items). */
+  readonly request_id: string | null;
   readonly created_at: string;
 }
 
@@ -29,6 +31,7 @@ interface Row {
   image_height: number;
   metadata: Record<string, string>;
   job_id: string | null;
+  request_id: string | null;
   created_at: Date | string;
   cursor_ts?: string;
 }
@@ -47,6 +50,7 @@ const toRecord = (r: Row): PredictionRecord => ({
   },
   metadata: r.metadata,
   job_id: r.job_id,
+  request_id: r.request_id,
   created_at: new Date(r.created_at).toISOString(),
 });
 
@@ -59,13 +63,15 @@ export interface ListQuery {
   readonly cursor?: string | undefined;
   /** Only the records of this API key (undefined: everyone's). */
   readonly owner?: string | undefined;
+  /** Only the record(s) made by the request with this id. */
+  readonly request_id?: string | undefined;
 }
 
 const INSERT_COLUMNS =
-  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image, owner';
+  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, image, owner, request_id';
 /** What a record shows: every column but the image bytes. */
 const RECORD_COLUMNS =
-  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, created_at';
+  'id, model, version, predictions, timings_ms, image_sha256, image_bytes, image_format, image_width, image_height, metadata, job_id, request_id, created_at';
 
 /** Prediction history: every classification, without the image bytes unless asked to keep them. */
 export class PredictionStore {
@@ -83,7 +89,7 @@ export class PredictionStore {
   /**
    * Stores one classification. `id` lets the caller answer with the id before the write
    * lands (and makes a retried write keep the first record); `jobId` links a job's items;
-   * `owner` is the API key that made it (null when auth is off).
+   * `owner` is the API key that made it (null when auth is off); `requestId` the request's id.
    */
   async record(
     c: Classification,
@@ -93,9 +99,10 @@ export class PredictionStore {
       jobId?: string | undefined;
       id?: string | undefined;
       owner?: string | null | undefined;
+      requestId?: string | undefined;
     },
   ): Promise<PredictionRecord> {
-    const { metadata, jobId, id = randomUUID(), owner = null } = opts;
+    const { metadata, jobId, id = randomUUID(), owner = null, requestId = null } = opts;
     const sha = createHash('sha256').update(image).digest('hex');
     return toRecord(
       await this.writer.write([
@@ -113,6 +120,7 @@ export class PredictionStore {
         jobId ?? null,
         this.keepImages ? Buffer.from(image) : null,
         owner,
+        requestId,
       ]),
     );
   }
@@ -159,6 +167,7 @@ export class PredictionStore {
     if (q.model?.includes('\0')) throw new LoupeError(ErrorCode.BadRequest, 'model must not contain NUL characters');
     if (q.model) add('model = ?', q.model);
     if (q.owner !== undefined) add('owner = ?', q.owner);
+    if (q.request_id !== undefined) add('request_id = ?', q.request_id);
     if (q.since) add('created_at >= ?::timestamptz', timestampParam('since', q.since));
     if (q.until) add('created_at < ?::timestamptz', timestampParam('until', q.until));
     if (q.cursor) {

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { encodeBytesElements } from '../../src/inference/index.ts';
-import { baseImage, docker, freePort, servedPredictions, waitHttp } from '../helpers/docker.ts';
+import { baseImage, builderEnv, docker, freePort, servedPredictions, waitHttp } from '../helpers/docker.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { grpcClient } from '../helpers/grpc.ts';
 import { form, json } from '../helpers/server.ts';
@@ -53,7 +53,11 @@ describe('the stack on Docker Swarm, pulled from a registry', { timeout: 40 * 60
     if (offline) args.push('--trainer-base-image', 'loupe-offline/python-torch:trixie');
     // The work tree of a test run may hold uncommitted changes; CI's fresh clone does not.
     args.push('--allow-dirty', '--out', path.join(outDir, version), ...extra);
-    const { stdout, stderr } = await run(process.execPath, args, { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(process.execPath, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...builderEnv },
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const manifest = JSON.parse(readFileSync(path.join(outDir, version, 'manifest.json'), 'utf8')) as Manifest;
     return { out: stdout + stderr, manifest };
   };
@@ -117,7 +121,7 @@ describe('the stack on Docker Swarm, pulled from a registry', { timeout: 40 * 60
         .split('\n')
         .find((l) => l.trim() && !l.startsWith('#'))!;
       key = line.trim().split(/\s+/)[2]!;
-      registry = await startRegistry(5000);
+      registry = await startRegistry();
       const reg = registry.address;
 
       v1 = (await release('1.0.0')).manifest;
@@ -145,7 +149,7 @@ describe('the stack on Docker Swarm, pulled from a registry', { timeout: 40 * 60
       Object.assign(env, {
         LOUPE_REGISTRY: reg,
         LOUPE_VERSION: '1.0.0',
-        // This kernel has no IPVS: no VIP, no routing mesh (README, "Run on Docker Swarm").
+        // This kernel has no IPVS: no VIP, no routing mesh (docs/swarm.md).
         LOUPE_PUBLISH_MODE: 'host',
         LOUPE_PROXY_ENDPOINT_MODE: 'dnsrr',
         LOUPE_PORT: String(port),
@@ -177,7 +181,7 @@ describe('the stack on Docker Swarm, pulled from a registry', { timeout: 40 * 60
       const tags = await docker('images', '--format', '{{.Repository}}:{{.Tag}}').catch(() => '');
       const digests = await docker('images', '--digests', '--format', '{{.Repository}}@{{.Digest}}').catch(() => '');
       for (const ref of `${tags}\n${digests}`.split('\n'))
-        if (ref.startsWith(`${registry?.address ?? '127.0.0.1:5000'}/`) && !ref.endsWith('<none>'))
+        if (registry && ref.startsWith(`${registry.address}/`) && !ref.endsWith('<none>'))
           await docker('rmi', ref).catch(() => '');
       await registry?.stop();
       rmSync(outDir, { recursive: true, force: true });

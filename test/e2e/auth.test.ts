@@ -163,7 +163,8 @@ for (const [engine, dbEnv] of engines) {
       assert.equal((await as('reader', '/models')).status, 200);
       const job = await submit('poster');
       assert.equal((await as('poster', `/jobs/${job}`)).status, 200);
-      assert.equal((await as('reader', `/jobs/${job}`)).status, 404);
+      // A read-only key owns nothing, so it reads everyone's records (a dashboard's key).
+      assert.equal((await as('reader', `/jobs/${job}`)).status, 200);
     });
 
     it("another key's predictions and jobs are 404; admin sees them; lists show only one's own", async () => {
@@ -179,6 +180,10 @@ for (const [engine, dbEnv] of engines) {
       assert.deepEqual(await ids('bob'), [b1]);
       const all = await ids('admin');
       for (const id of [a1, a2, b1]) assert.ok(all.includes(id));
+      // A read-only key lists every key's records and opens any of them; it still cannot predict.
+      const read = await ids('reader');
+      for (const id of [a1, a2, b1]) assert.ok(read.includes(id), `reader lists ${id}`);
+      assert.equal((await as('reader', `/predictions/${b1}`)).status, 200);
 
       const job = await submit('alice');
       assert.equal((await as('bob', `/jobs/${job}`)).status, 404);

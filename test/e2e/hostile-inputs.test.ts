@@ -545,7 +545,8 @@ function cases(): Case[] {
       name: 'jobs: more files than allowed',
       path: J,
       ...multipart(Array.from({ length: 6 }, () => ({ name: 'file', filename: 'a.png', body: png }))),
-      status: 400,
+      status: 413,
+      code: 'TOO_MANY_IMAGES',
     },
     {
       name: 'jobs: a file:// webhook',

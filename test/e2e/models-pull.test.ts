@@ -133,6 +133,24 @@ describe('loupe models pull (loopback sources)', () => {
     assert.match(taken.stderr, /^loupe models: tiny\/1 already exists in the store/);
   });
 
+  it('a version past 2^53-1 is refused with one usage line; nothing is fetched or published', async () => {
+    const store = tempDir();
+    // 99999999999999999999 would round to 100000000000000000000, become "latest" and leave no next number.
+    const r = await loupe([
+      'models',
+      'pull',
+      `${files.url}/tiny.onnx`,
+      '--store',
+      store,
+      '--version',
+      '99999999999999999999',
+    ]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /--version must be a whole number from 1 to 9007199254740991/);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assertNothingLeft(store, 'tiny');
+  });
+
   it('failures are one line and leave nothing behind', async () => {
     const store = tempDir();
     const cases: Array<[string[], RegExp]> = [

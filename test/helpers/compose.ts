@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { builderEnv } from './docker.ts';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -12,7 +13,8 @@ export function composeFor(project: string, env: Record<string, string>) {
     try {
       const { stdout, stderr } = await run('docker-compose', [...base, ...args], {
         cwd: ROOT,
-        env: { ...process.env, ...env, DOCKER_BUILDKIT: '0', COMPOSE_DOCKER_CLI_BUILD: '0' },
+        // Compose v1.29 builds through the docker CLI only when told to (then with its builder).
+        env: { ...process.env, ...env, ...builderEnv, COMPOSE_DOCKER_CLI_BUILD: builderEnv.DOCKER_BUILDKIT ?? '1' },
         maxBuffer: 32 * 1024 * 1024,
       });
       return (stdout + stderr).trim();

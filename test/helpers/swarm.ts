@@ -3,16 +3,17 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { docker, waitHttp } from './docker.ts';
+import { docker, freePort, waitHttp } from './docker.ts';
 
 /**
- * Debian's `docker-registry` (distribution 2.8) on 127.0.0.1:`port` with storage in a temp
- * dir and no auth (its packaged config turns htpasswd on). The engine pushes to a loopback
- * registry over plain HTTP without any daemon setting.
+ * Debian's `docker-registry` (distribution 2.8) on 127.0.0.1 with storage in a temp dir and no
+ * auth (its packaged config turns htpasswd on). The engine pushes to a loopback registry over
+ * plain HTTP without any daemon setting. A free port unless `port` is given: where systemd runs
+ * (GitHub's runners), installing the package starts its own service, with auth, on :5000.
  */
-export async function startRegistry(port = 5000): Promise<{ address: string; stop(): Promise<void> }> {
+export async function startRegistry(port?: number): Promise<{ address: string; stop(): Promise<void> }> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-registry-'));
-  const address = `127.0.0.1:${port}`;
+  const address = `127.0.0.1:${port ?? (await freePort())}`;
   writeFileSync(
     path.join(dir, 'config.yml'),
     [

@@ -11,17 +11,25 @@ const cell = (v: string) => {
   return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 };
 
-/** One row per image: its top label and score, or its error (RFC 4180 quoting, formulas defused). */
+/**
+ * One row per image: its labels and scores, ranked (`label,score,label_2,score_2,…` up to the
+ * most any image got: the job's top_k), or its error (RFC 4180 quoting, formulas defused).
+ * The same columns as `loupe jobs watch --format csv`.
+ */
 export function jobCsv(job: Job): string {
-  const rows = [['index', 'filename', 'status', 'label', 'score', 'model', 'version', 'prediction_id', 'error']];
+  const k = Math.max(1, ...job.items.map((it) => it.result?.predictions.length ?? 0));
+  const ranks = Array.from({ length: k - 1 }, (_, i) => [`label_${i + 2}`, `score_${i + 2}`]).flat();
+  const rows = [
+    ['index', 'filename', 'status', 'label', 'score', ...ranks, 'model', 'version', 'prediction_id', 'error'],
+  ];
   for (const it of job.items) {
-    const top = it.result?.predictions[0];
+    const preds = it.result?.predictions ?? [];
+    const pairs = Array.from({ length: k }, (_, i) => [preds[i]?.label ?? '', preds[i] ? String(preds[i].score) : '']);
     rows.push([
       String(it.index),
       it.filename ?? '',
       it.status,
-      top?.label ?? '',
-      top ? String(top.score) : '',
+      ...pairs.flat(),
       it.result?.model.name ?? '',
       it.result?.model.version ?? '',
       it.prediction_id ?? '',

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, uploadForm, type Job } from './api.ts';
 import { jobCsv } from './batch-export.ts';
+import { finished, mergeJobs, planBatch } from './batch-jobs.ts';
 import { DropZone, ErrorBox, TopKField, pct } from './parts.tsx';
 import type { ModelChoice } from './settings.tsx';
 
@@ -17,13 +18,17 @@ export function download(name: string, type: string, text: string): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const finished = (j: Job) => j.status === 'completed' || j.status === 'failed';
 
-/** Many images as one job (POST /jobs), polled until it finishes, with per-image results. */
+/**
+ * Many images as one job (POST /jobs), or as several when they are more than the server takes
+ * in one (its GET /limits), polled until they finish, with per-image results shown as one.
+ */
 export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice }) {
   const [files, setFiles] = useState<File[]>([]);
   const [topK, setTopK] = useState(3);
   const [job, setJob] = useState<Job>();
+  const [jobCount, setJobCount] = useState(1);
+  const [note, setNote] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
   useEffect(() => setError(undefined), [apiKey]); // a new key: the old refusal no longer applies
@@ -40,15 +45,28 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
     setBusy(true);
     setError(undefined);
     setJob(undefined);
+    setNote(undefined);
     try {
+      const plan = await planBatch(apiKey, files);
+      if (run.current !== mine) return;
+      setNote(plan.why);
+      setJobCount(plan.jobs.length);
       const fields = { model: model.name, version: model.version, top_k: String(topK) };
-      const { id } = await api<{ id: string }>(apiKey, '/jobs', { method: 'POST', body: uploadForm(files, fields) });
+      const ids: string[] = [];
+      for (const group of plan.jobs) {
+        const part = group.map((i) => files[i]!);
+        const body = uploadForm(part, fields);
+        ids.push((await api<{ id: string }>(apiKey, '/jobs', { method: 'POST', body })).id);
+        if (run.current !== mine) return;
+      }
+      const latest: Job[] = [];
       for (let delay = 300; run.current === mine; delay = Math.min(delay * 1.5, 2000)) {
         try {
-          const j = await api<Job>(apiKey, `/jobs/${id}`);
+          for (const [n, id] of ids.entries())
+            if (!latest[n] || !finished(latest[n])) latest[n] = await api<Job>(apiKey, `/jobs/${id}`);
           if (run.current !== mine) return;
-          setJob(j);
-          if (finished(j)) break;
+          setJob(mergeJobs(latest, plan.jobs));
+          if (latest.every(finished)) break;
         } catch (e) {
           // Busy or rate-limited: wait as long as the server asks, then poll again.
           if (!(e instanceof ApiError) || (e.status !== 429 && e.status !== 503)) throw e;
@@ -91,10 +109,16 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
         </button>
       </form>
       <ErrorBox error={error} hasKey={apiKey !== ''} />
+      {note && (
+        <p class="meta" role="status">
+          {note}.
+        </p>
+      )}
       {job && p && (
         <div class="job">
           <label for="job-progress">
-            Job {job.status}: {settled} of {p.total} done{p.failed ? `, ${p.failed} failed` : ''}
+            {jobCount > 1 ? `${jobCount} jobs` : 'Job'} {job.status}: {settled} of {p.total} done
+            {p.failed ? `, ${p.failed} failed` : ''}
           </label>
           <progress id="job-progress" max={p.total} value={settled} />
           {finished(job) && (

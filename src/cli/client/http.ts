@@ -8,12 +8,15 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly requestId: string | undefined;
+  /** No server at the address (refused, no such host) before it ever answered: nothing was tried. */
+  readonly noServer: boolean;
 
-  constructor(status: number, code: string, message: string, requestId: string | undefined) {
+  constructor(status: number, code: string, message: string, requestId: string | undefined, noServer = false) {
     super(message);
     this.status = status;
     this.code = code;
     this.requestId = requestId;
+    this.noServer = noServer;
   }
 
   /** One line: `415 UNSUPPORTED_MEDIA_TYPE: … (request id …)`. */
@@ -35,14 +38,26 @@ export class ApiError extends Error {
 
 /** The Retry-After the server asks for is honoured up to this long; a longer one counts as this. */
 const MAX_WAIT_S = 60;
-const RETRYABLE = new Set([429, 502, 503, 504]);
+/** Refusals that a wait may cure: the client's rate or in-flight share (429), a busy or starting server (503). */
+const RETRYABLE = new Set([429, 503]);
+/** Transport failures that mean "no server there": at the first request they end the run at once, with a hint. */
+const NO_SERVER = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+/** A server that does not accept the connection in this long is not there (or not reachable from here). */
+const CONNECT_TIMEOUT_MS = 5_000;
 
 export interface Call {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   readonly path: string;
   readonly query?: Record<string, string | number | undefined>;
-  /** Called for each attempt, so a retried upload is read again from its files. */
-  readonly body?: () => FormData;
+  /** Called for each attempt, so a retried upload is read again from its files; a string is sent as JSON. */
+  readonly body?: () => FormData | string;
   readonly headers?: Record<string, string>;
 }
 
@@ -53,18 +68,22 @@ export interface RetryNotice {
 }
 
 /**
- * The Loupe API over undici. 429 and 503 (and a proxy's 502/504, and a connection that fails)
- * are retried up to `retries` times, waiting what Retry-After says (1 s, 2 s, 4 s… without one);
- * then the last refusal is thrown as an ApiError like any other.
+ * The Loupe API over undici. 429 and 503, and a connection that fails once the server has
+ * answered (a reset, a restart mid-run), are retried up to `retries` times, waiting what
+ * Retry-After says (1 s, 2 s, 4 s… without one); then the last refusal is thrown as an ApiError
+ * like any other. No server at the address before it ever answered (refused, no such host) is
+ * not retried: waiting half a minute to say so helps nobody.
  */
 export class ApiClient {
   private readonly agent: Dispatcher;
   private readonly headers: Record<string, string>;
   private readonly opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>;
+  /** The server has answered once: from then on a failed connection is a hiccup worth a retry. */
+  private answered = false;
 
   constructor(opts: Pick<ClientOptions, 'url' | 'key' | 'retries'>) {
     this.opts = opts;
-    this.agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: 10_000 } });
+    this.agent = new Agent({ keepAliveTimeout: 10_000, connect: { timeout: CONNECT_TIMEOUT_MS } });
     this.headers = opts.key ? { authorization: `Bearer ${opts.key}` } : {};
   }
 
@@ -74,13 +93,23 @@ export class ApiClient {
       let last: ApiError;
       try {
         const res = await this.once(call);
+        this.answered = true;
         if (res.statusCode < 400) return { body: (await res.body.json()) as T, status: res.statusCode };
         last = await errorOf(res);
         if (!RETRYABLE.has(res.statusCode)) throw last;
         waitS = retryAfter(res.headers['retry-after']) ?? 2 ** (attempt - 1);
       } catch (err) {
         if (err instanceof ApiError) throw err;
-        last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${transportMessage(err)}`, undefined);
+        const reason = transportMessage(err);
+        if (!this.answered && NO_SERVER.has(reason))
+          throw new ApiError(
+            0,
+            'UNREACHABLE',
+            `${this.opts.url.origin}: ${reason}: ${NO_SERVER_HINT}`,
+            undefined,
+            true,
+          );
+        last = new ApiError(0, 'UNREACHABLE', `${this.opts.url.origin}: ${reason}`, undefined);
         waitS = 2 ** (attempt - 1);
       }
       if (attempt > this.opts.retries) throw last;
@@ -96,14 +125,18 @@ export class ApiClient {
   private once(call: Call) {
     const url = new URL(call.path, this.opts.url);
     for (const [k, v] of Object.entries(call.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const body = call.body?.() ?? null;
+    const type: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/json' } : {};
     return request(url, {
       method: call.method,
       dispatcher: this.agent,
-      headers: { accept: 'application/json', ...this.headers, ...call.headers },
-      body: call.body?.() ?? null,
+      headers: { accept: 'application/json', ...type, ...this.headers, ...call.headers },
+      body,
     });
   }
 }
+
+export const NO_SERVER_HINT = 'is `loupe serve` running there? Set --url or LOUPE_URL to where it listens';
 
 type Response = Awaited<ReturnType<typeof request>>;
 

@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { int, oneOf, UsageError } from '../flags.ts';
+import { parseFlags } from '../parse-flags.ts';
 
 export const FORMATS = ['table', 'json', 'csv'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -34,12 +34,7 @@ type Extra = Record<string, { type: 'string' | 'boolean' }>;
 
 /** Strict parsing of a client command's arguments: an unknown flag or a bad value is a UsageError. */
 export function parseClientArgs<E extends Extra>(argv: string[], extra: E, env: NodeJS.ProcessEnv) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { ...COMMON, ...extra } });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(argv, { ...COMMON, ...extra });
   const v = parsed.values as Record<string, string | boolean | undefined>;
   const str = (name: string) => v[name] as string | undefined;
   if (str('version') !== undefined && !/^\d+$/.test(str('version')!))
@@ -58,7 +53,7 @@ export function parseClientArgs<E extends Extra>(argv: string[], extra: E, env: 
   return { options, positionals: parsed.positionals, values: v, help: v.help === true };
 }
 
-function serverUrl(value: string): URL {
+export function serverUrl(value: string): URL {
   let url: URL;
   try {
     url = new URL(value);

@@ -28,12 +28,14 @@ const DEFAULT_TOP_K = 5;
  *   (csv-stringify quotes what needs it, and puts a `'` before a text cell that starts with
  *   = + - @, which a spreadsheet would run as a formula); a failed file has only `file` and `error`;
  * - json: one JSON array, one element per file (`{file, result}` or `{file, error}`);
- * - table: aligned columns for people; the label column is cut at 24 characters.
+ * - table: aligned columns for people, the top label on the file's line and ranks 2…k (with
+ *   --top-k) on lines of their own below it; the label column is cut at 24 characters.
+ * `topK` undefined: CSV has the server's default number of pairs, a table the top label only.
  */
-export function rowWriter(format: Format, out: (text: string) => void, topK = DEFAULT_TOP_K): RowWriter {
+export function rowWriter(format: Format, out: (text: string) => void, topK?: number): RowWriter {
   if (format === 'json') return jsonWriter(out);
-  if (format === 'csv') return csvWriter(out, topK);
-  return tableWriter(out);
+  if (format === 'csv') return csvWriter(out, topK ?? DEFAULT_TOP_K);
+  return tableWriter(out, topK ?? 1);
 }
 
 function jsonWriter(out: (text: string) => void): RowWriter {
@@ -73,13 +75,15 @@ function csvWriter(out: (text: string) => void, topK: number): RowWriter {
   };
 }
 
-function tableWriter(out: (text: string) => void): RowWriter {
+function tableWriter(out: (text: string) => void, topK: number): RowWriter {
   out(`${'LABEL'.padEnd(24)}  ${'SCORE'.padStart(6)}  FILE\n`);
+  const cells = (label: string, score: number) => `${cut(label, 24).padEnd(24)}  ${score.toFixed(4).padStart(6)}`;
   return {
     row: (r) => {
-      const top = r.result?.predictions[0];
-      if (top) out(`${cut(top.label, 24).padEnd(24)}  ${top.score.toFixed(4).padStart(6)}  ${r.file}\n`);
-      else out(`${'(failed)'.padEnd(24)}  ${'-'.padStart(6)}  ${r.file}  ${errorText(r.error!)}\n`);
+      const [top, ...rest] = r.result?.predictions.slice(0, topK) ?? [];
+      if (!top) return out(`${'(failed)'.padEnd(24)}  ${'-'.padStart(6)}  ${r.file}  ${errorText(r.error!)}\n`);
+      out(`${cells(top.label, top.score)}  ${r.file}\n`);
+      rest.forEach((p, i) => out(`${cells(`  ${i + 2}. ${p.label}`, p.score)}\n`));
     },
     end: () => undefined,
   };

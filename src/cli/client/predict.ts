@@ -18,7 +18,8 @@ Classifies each image with POST /predict, N at a time (default 4); results on st
 and a summary on stderr; exit 1 if any image failed.
   --url       the server (default $LOUPE_URL or http://127.0.0.1:8000)
   --key       an API key (default $LOUPE_API_KEY; prefer the variable: flags show in ps)
-  --retries   how often a request refused with 429/503 is retried, after its Retry-After (default 5)
+  --retries   how often a request refused with 429/503 (or cut off once the server has answered)
+              is retried, after its Retry-After (default 5); no server at --url fails at once
 Directories are walked recursively; in them only .jpg .jpeg .png .webp .gif .tif .tiff .avif
 files are sent (others are counted as skipped). Files named on the command line are always sent:
 the server refuses what is not an image (415/422), and that counts as failed.`;
@@ -74,6 +75,12 @@ export async function runPredict(argv: string[], io: ClientIo): Promise<number> 
       row = { file, result: { id: body.id, model: body.model, predictions: body.predictions } };
       done++;
     } catch (err) {
+      if (err instanceof ApiError && err.noServer) {
+        // Not this file's failure: there is no server. One line at the end says so, not one per file.
+        fatal ??= err;
+        stop.abort();
+        return;
+      }
       failed++;
       row = { file, error: errorRow(err) };
       display.line(`${file}: failed: ${err instanceof ApiError ? err.describe() : row.error!.message}`);
@@ -96,10 +103,10 @@ export async function runPredict(argv: string[], io: ClientIo): Promise<number> 
     stop.dispose();
   }
   const seconds = (performance.now() - started) / 1000;
-  io.err(`${summary(done, failed, counts.skipped, seconds)}\n`);
+  if (!fatal?.noServer) io.err(`${summary(done, failed, counts.skipped, seconds)}\n`);
   if (fatal) io.err(`loupe predict: stopped: ${fatal.describe()}\n`);
   else if (stop.signal.aborted) io.err('loupe predict: interrupted\n');
-  return stop.signal.aborted && !fatal ? 130 : failed > 0 ? 1 : 0;
+  return fatal ? 1 : stop.signal.aborted ? 130 : failed > 0 ? 1 : 0;
 }
 
 async function countFiles(paths: readonly string[], signal: AbortSignal): Promise<number | undefined> {

@@ -23,8 +23,13 @@ export const HttpVariables = {
   }),
   LOUPE_LOG_LEVEL: Type.Union(
     ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info', description: 'Log level (JSON logs; pretty on a TTY).' },
+    { default: 'info', description: 'Log level.' },
   ),
+  LOUPE_LOG_FORMAT: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
+    default: 'auto',
+    description:
+      'json: one JSON object per line (for log collectors); pretty: one human-readable line per entry (pino-pretty), colored on a terminal; auto: pretty when stdout is a terminal, else json.',
+  }),
   LOUPE_NODE_TUNING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
     default: 'on',
     description:

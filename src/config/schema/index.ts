@@ -6,7 +6,7 @@ import { InferenceVariables } from './inference.ts';
 import { StorageVariables } from './storage.ts';
 
 // One schema for every environment variable Loupe reads, in three groups by capability. The
-// README table and .env.example are generated from it and checked by a test, so
+// table in docs/configuration.md and .env.example are generated from it and checked by a test, so
 // documentation cannot drift from the code.
 export const ConfigSchema = Type.Object({ ...HttpVariables, ...InferenceVariables, ...StorageVariables });
 

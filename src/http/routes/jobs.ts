@@ -10,6 +10,7 @@ import type { AppDeps } from '../app.ts';
 import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { receiveJob } from '../job-upload.ts';
+import { noteForLog } from '../request-log.ts';
 import { MULTIPART_SLACK } from '../upload.ts';
 
 const JobBody = Type.Object({
@@ -114,6 +115,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
         },
         { idempotencyKey: key, idempotencyScope: req.principal?.keyId, owner: ownerOf(req) },
       );
+      noteForLog(req, { job_id: res.id });
       const job = await jobs.store.get(res.id);
       reply.code(res.created ? 202 : 200).header('location', `/jobs/${res.id}`);
       return { id: res.id, status: job?.status ?? 'queued', status_url: `/jobs/${res.id}` };
@@ -131,6 +133,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       },
     },
     async (req) => {
+      noteForLog(req, { job_id: req.params.id });
       const job = await jobs.store.get(req.params.id, visibleOwner(req));
       if (!job) throw new LoupeError(ErrorCode.NotFound, `no job ${req.params.id}`);
       return job;

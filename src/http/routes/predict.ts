@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ownerOf } from '../../auth/index.ts';
 import type { AppDeps } from '../app.ts';
+import { noteForLog } from '../request-log.ts';
 import { PredictionBody, errorResponses } from '../schemas.ts';
 import { MULTIPART_SLACK, parseMetadata, readUpload } from '../upload.ts';
 
@@ -76,7 +77,8 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         topK: req.query.top_k,
       });
       const id = randomUUID();
-      if (history) await history.record(result, upload.bytes, { metadata, id, owner: ownerOf(req) });
+      noteForLog(req, { model: result.model.name, version: result.model.version, prediction_id: id });
+      if (history) await history.record(result, upload.bytes, { metadata, id, owner: ownerOf(req), requestId: req.id });
       return { id, ...result };
     },
   );

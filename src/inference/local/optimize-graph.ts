@@ -1,6 +1,6 @@
 // Run by optimize.ts as a child process: `node optimize-graph.js MODEL OUT` applies ONNX
 // Runtime's CPU graph optimizations to MODEL and writes the result to OUT, so the server's own
-// process never holds what the optimizer allocates (README, "Memory").
+// process never holds what the optimizer allocates (docs/performance.md, "Memory").
 import ort from 'onnxruntime-node';
 
 const [model, out] = process.argv.slice(2);

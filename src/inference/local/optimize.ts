@@ -20,7 +20,7 @@ export interface OptimizedGraph {
  * short-lived child process; the server loads the result with optimizations off. In-process,
  * the optimizer's working memory stays resident for the server's life: ResNet-18's session
  * costs ~165 MB RSS that way and ~75 MB this way, with the same kernels, the same img/s and
- * bit-identical outputs (README, "Memory"). The file is written for this machine's CPU, so it
+ * bit-identical outputs (docs/performance.md, "Memory"). The file is written for this machine's CPU, so it
  * is never kept or shared: it lives in a temporary directory until the session has read it.
  * Returns the reason instead when the child cannot do it; the caller then optimizes in-process.
  */

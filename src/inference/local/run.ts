@@ -1,9 +1,10 @@
-import { ErrorCode, LoupeError } from '../../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { preprocess, type Preprocessed } from '../../images/index.ts';
 import type { Metrics } from '../../observability/index.ts';
 import { resolveTopK, toPredictions } from '../classification.ts';
 import {
   decodeInput,
+  checkOutputs,
   encodeOutputs,
   imageParameters,
   type OipInferRequest,
@@ -53,8 +54,12 @@ export function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDeps): Pr
 async function infer(m: LoadedModel, req: OipInferRequest, deps: RunDeps, t: Stages): Promise<OipInferResponse> {
   const want = m.info.inputs[0]!;
   if (!Array.isArray(req.inputs) || req.inputs.length !== 1) {
-    throw new LoupeError(ErrorCode.InvalidTensor, `model "${m.info.name}" takes exactly one input ("${want.name}")`);
+    throw new LoupeError(
+      ErrorCode.InvalidTensor,
+      `model ${quoted(m.info.name)} takes exactly one input (${quoted(want.name)})`,
+    );
   }
+  checkOutputs(req, m.outputName, m.entry.labels.length);
   const input = decodeInput(req.inputs[0]!);
   // As in Triton, a request's batch is at most max_batch_size: one request cannot take a whole queue.
   const n = input.kind === 'tensor' ? input.shape[0]! : input.images.length;
@@ -62,18 +67,21 @@ async function infer(m: LoadedModel, req: OipInferRequest, deps: RunDeps, t: Sta
   if (n > max) {
     throw new LoupeError(
       ErrorCode.InvalidTensor,
-      `a batch of ${n} is more than model "${m.info.name}" takes (max_batch_size ${max})`,
+      `a batch of ${n} is more than model ${quoted(m.info.name)} takes (max_batch_size ${max})`,
     );
   }
   let results: BatchResult[];
   let parameters: OipInferResponse['parameters'];
   if (input.kind === 'tensor') {
     if (input.name !== want.name) {
-      throw new LoupeError(ErrorCode.InvalidTensor, `unknown input "${input.name}"; the model takes "${want.name}"`);
+      throw new LoupeError(
+        ErrorCode.InvalidTensor,
+        `unknown input ${quoted(input.name)}; the model takes ${quoted(want.name)}`,
+      );
     }
     const [, ...chw] = want.shape;
     if (input.shape.length !== 4 || input.shape.slice(1).some((d, i) => d !== chw[i])) {
-      const msg = `input "${input.name}" has shape [${input.shape}]; the model takes [N, ${chw.join(', ')}]`;
+      const msg = `input ${quoted(input.name)} has shape [${input.shape}]; the model takes [N, ${chw.join(', ')}]`;
       throw new LoupeError(ErrorCode.InvalidTensor, msg);
     }
     const size = chw.reduce((a, b) => a * b, 1);

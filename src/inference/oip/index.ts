@@ -1,5 +1,5 @@
 export * from './types.ts';
-export { decodeInput, encodeOutputs, type DecodedInput } from './codec.ts';
+export { checkOutputs, decodeInput, encodeOutputs, type DecodedInput } from './codec.ts';
 export {
   HEADER_LENGTH,
   decodeBytesElements,

@@ -1,4 +1,4 @@
-import { ErrorCode, LoupeError } from '../../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import type { OipInferRequest, OipInferResponse, OipParameters } from './types.ts';
 
 /**
@@ -71,7 +71,7 @@ function unframe<M>(body: Buffer, headerLength: string | number | undefined, key
     const size = t?.parameters?.binary_data_size;
     if (size === undefined) continue;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || off + size > body.length) {
-      throw bad(`${key.slice(0, -1)} "${t.name}": binary_data_size ${String(size)} overruns the body`);
+      throw bad(`${key.slice(0, -1)} ${quoted(t.name)}: binary_data_size ${String(size)} overruns the body`);
     }
     t.binary = body.subarray(off, off + size);
     off += size;
@@ -106,11 +106,11 @@ export function decodeBytesElements(buf: Uint8Array, name: string, expected: num
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let off = 0;
   while (off < buf.byteLength) {
-    if (off + 4 > buf.byteLength) throw bad(`input "${name}": truncated BYTES element length`);
+    if (off + 4 > buf.byteLength) throw bad(`input ${quoted(name)}: truncated BYTES element length`);
     const len = view.getUint32(off, true);
     off += 4;
-    if (off + len > buf.byteLength) throw bad(`input "${name}": BYTES element overruns the binary data`);
-    if (out.length === expected) throw bad(`input "${name}": more BYTES elements than its shape's ${expected}`);
+    if (off + len > buf.byteLength) throw bad(`input ${quoted(name)}: BYTES element overruns the binary data`);
+    if (out.length === expected) throw bad(`input ${quoted(name)}: more BYTES elements than its shape's ${expected}`);
     out.push(buf.subarray(off, off + len));
     off += len;
   }

@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SourceConfigs } from './entry.ts';
@@ -8,10 +8,25 @@ import { nameFromPath, type FetchContext, type Fetched, type SourceCore } from '
 
 type Json = Record<string, unknown>;
 
+/**
+ * Refuses a symbolic link inside a local source, wherever it points: the store keeps (and
+ * GET /models serves) what it copies, and a link would let a source directory pass any file
+ * of this machine (`labels.txt -> /etc/passwd`) into it. The path given to pull may itself be
+ * a link; it is resolved once, and what lies in it must be regular files and directories.
+ */
+function noLink(p: string): string {
+  if (lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink())
+    throw new PullError(`${p} is a symbolic link: a local source must hold regular files (copy the file in instead)`);
+  return p;
+}
+
 /** The ONNX file of a directory: model.onnx, onnx/model.onnx (an Optimum export), or its only .onnx file. */
 function findOnnx(dir: string): string {
   for (const p of ['model.onnx', path.join('onnx', 'model.onnx')])
-    if (existsSync(path.join(dir, p))) return path.join(dir, p);
+    if (existsSync(path.join(dir, p))) {
+      if (p !== 'model.onnx') noLink(path.join(dir, 'onnx'));
+      return path.join(dir, p);
+    }
   const onnx = readdirSync(dir).filter((f) => f.endsWith('.onnx'));
   if (onnx.length === 1) return path.join(dir, onnx[0]!);
   throw new PullError(`${dir}: no model.onnx${onnx.length ? ` (and ${onnx.length} other .onnx files: name one)` : ''}`);
@@ -37,15 +52,20 @@ export function localSource(abs: string): SourceCore {
     defaultName: nameFromPath(abs),
     fetch: async (ctx: FetchContext): Promise<Fetched> => {
       let isDir: boolean;
+      let root: string;
       try {
-        isDir = statSync(abs).isDirectory();
+        root = realpathSync(abs);
+        isDir = statSync(root).isDirectory();
       } catch {
         throw new PullError(`${abs}: no such file or directory`);
       }
-      const file = isDir ? findOnnx(abs) : abs;
+      const file = noLink(isDir ? findOnnx(root) : root);
       const dir = path.dirname(file);
       const up = /^(\d+|onnx)$/.test(path.basename(dir)) ? [dir, path.dirname(dir)] : [dir];
-      const find = (name: string) => up.map((d) => path.join(d, name)).find((p) => existsSync(p));
+      const find = (name: string) => {
+        const p = up.map((d) => path.join(d, name)).find((f) => lstatSync(f, { throwIfNoEntry: false }));
+        return p === undefined ? undefined : noLink(p);
+      };
       const loupePath = find('model.json');
       const labelsPath = find('labels.txt');
       const hfPath = find('preprocessor_config.json');
@@ -65,6 +85,7 @@ export function localSource(abs: string): SourceCore {
         .filter((v) => typeof v === 'string' && /^[A-Za-z0-9._-]+\.onnx$/.test(v) && v !== 'model.onnx')
         .map((name) => ({ name, from: path.join(dir, name) }));
       for (const x of extraFiles) {
+        noLink(x.from);
         if (!existsSync(x.from)) throw new PullError(`${x.from} (a variant in model.json) is missing`);
         // Copied as they are (a local source has no checksum to check), but within the same size limit.
         if (statSync(x.from).size > ctx.maxBytes)

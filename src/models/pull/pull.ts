@@ -5,7 +5,8 @@ import type { SessionShape } from '../validate.ts';
 import { buildEntry, type EntryFlags } from './entry.ts';
 import { PullError } from './errors.ts';
 import { parseSource, type FetchContext, type Source } from './source.ts';
-import { Staging, versionsOf } from './staging.ts';
+import { MAX_VERSION, VERSION_RULE } from '../version.ts';
+import { Staging, nextVersion, versionsOf } from './staging.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
@@ -40,6 +41,9 @@ export async function pullModel(spec: string | Source, opts: PullOptions): Promi
   const source = typeof spec === 'string' ? parseSource(spec) : spec;
   const name = opts.name ?? source.defaultName;
   if (!NAME_RE.test(name)) throw new PullError(`model name "${name}": use letters, digits, ".", "_" and "-"`);
+  const v = opts.version;
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= MAX_VERSION))
+    throw new PullError(`version ${v}: ${VERSION_RULE}`);
   if (opts.version !== undefined && versionsOf(opts.store, name).includes(opts.version))
     throw new PullError(`${name}/${opts.version} already exists in the store; a served version is never replaced`);
   const want = [opts.sha256?.toLowerCase(), source.sha256].filter((s): s is string => !!s);
@@ -57,7 +61,7 @@ export async function pullModel(spec: string | Source, opts: PullOptions): Promi
 
     const description = `${name} pulled from ${source.display}${got.revision ? ` at ${got.revision.slice(0, 12)}` : ''} (sha256 ${got.sha256.slice(0, 12)})`;
     const built = buildEntry(graph, got.configs, { ...opts, preset: opts.preset ?? source.preset }, description);
-    const version = opts.version ?? Math.max(0, ...versionsOf(opts.store, name)) + 1;
+    const version = opts.version ?? nextVersion(Math.max(0, ...versionsOf(opts.store, name)));
     const dir = staging.entryDir(name, version);
     renameSync(download, path.join(dir, 'model.onnx'));
     for (const x of got.extraFiles ?? []) copyFileSync(x.from, path.join(dir, x.name));

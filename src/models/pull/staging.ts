@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { MAX_VERSION, VERSION_RULE, parseVersion } from '../version.ts';
 import { PullError } from './errors.ts';
 
 /** Staging directories older than this (by their newest file) are a killed pull's leftovers. */
@@ -8,14 +9,20 @@ export const STAGING_PREFIX = '.pull-';
 
 const isTaken = (err: unknown) => ['EEXIST', 'ENOTEMPTY'].includes((err as NodeJS.ErrnoException).code ?? '');
 
-/** Versions of a model in the store, ascending. */
+/** Versions of a model in the store, ascending (directories outside 1..MAX_VERSION are not versions). */
 export function versionsOf(store: string, name: string): number[] {
   const dir = path.join(store, name);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((v) => /^\d+$/.test(v) && Number(v) > 0)
-    .map(Number)
+    .map(parseVersion)
+    .filter((v): v is number => v !== undefined)
     .sort((a, b) => a - b);
+}
+
+/** The version after `v`, or a PullError when there is none within the range. */
+export function nextVersion(v: number): number {
+  if (v >= MAX_VERSION) throw new PullError(`no version is free after ${v}: ${VERSION_RULE}`);
+  return v + 1;
 }
 
 /**
@@ -77,7 +84,7 @@ export class Staging {
         if (!isTaken(err)) throw err;
         if (explicit)
           throw new PullError(`${name}/${v} already exists in the store; a served version is never replaced`);
-        const next = Math.max(v, ...versionsOf(this.store, name)) + 1;
+        const next = nextVersion(Math.max(v, ...versionsOf(this.store, name)));
         renameSync(staged, path.join(this.dir, name, String(next)));
         v = next;
       }

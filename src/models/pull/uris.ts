@@ -4,6 +4,7 @@ import { ConfigError } from '../../config/index.ts';
 import { formatBytes, PullError } from './errors.ts';
 import { pullModel, type PullOptions, type PullResult } from './pull.ts';
 import { parseSource, type Source } from './source.ts';
+import { VERSION_RULE, parseVersion } from '../version.ts';
 import { versionsOf } from './staging.ts';
 
 export interface ModelUri {
@@ -23,8 +24,8 @@ export function parseModelUris(text: string): ModelUri[] {
     .map((item) => {
       const m = /^([A-Za-z0-9][A-Za-z0-9._-]*)(?:@(\d+))?=(.+)$/.exec(item);
       const source = parseSource(m ? m[3]! : item);
-      const version = m?.[2] !== undefined ? Number(m[2]) : undefined;
-      if (version === 0) throw new PullError(`${item}: versions start at 1`);
+      const version = m?.[2] !== undefined ? parseVersion(m[2]) : undefined;
+      if (m?.[2] !== undefined && version === undefined) throw new PullError(`${item}: ${VERSION_RULE}`);
       return { name: m?.[1] ?? source.defaultName, version, source };
     });
 }

@@ -112,9 +112,16 @@ describe(
 
       const csv = await downloaded(page, 'Download CSV');
       const lines = csv.trim().split('\r\n');
-      assert.equal(lines[0], 'index,filename,status,label,score,model,version,prediction_id,error');
+      // The tab asks for 3 labels per image: the CSV has all three, ranked.
+      assert.equal(
+        lines[0],
+        'index,filename,status,label,score,label_2,score_2,label_3,score_3,model,version,prediction_id,error',
+      );
       assert.equal(lines.length, 6);
-      assert.match(lines[1]!, /^0,ankle-boot\.png,done,Ankle boot,0\.9\d+,fashion-mnist,1,[0-9a-f-]{36},$/);
+      assert.match(
+        lines[1]!,
+        /^0,ankle-boot\.png,done,Ankle boot,0\.9\d+,[^,]+,[\d.e-]+,[^,]+,[\d.e-]+,fashion-mnist,1,[0-9a-f-]{36},$/,
+      );
       const job = JSON.parse(await downloaded(page, 'Download JSON'));
       assert.equal(job.items.length, 5);
       assert.deepEqual(job.progress, { total: 5, done: 5, failed: 0 });

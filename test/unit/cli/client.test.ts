@@ -7,6 +7,9 @@ import { Display, summary } from '../../../src/cli/client/display.ts';
 import { retryAfter } from '../../../src/cli/client/http.ts';
 import { rowWriter, type ResultRow } from '../../../src/cli/client/output.ts';
 import { walk, type WalkCounts } from '../../../src/cli/client/walk.ts';
+import { planJobs } from '../../../src/cli/client/job-split.ts';
+import { closest, parseFlags } from '../../../src/cli/parse-flags.ts';
+import { UsageError } from '../../../src/cli/flags.ts';
 import { tempDir } from '../../helpers/server.ts';
 
 const ok = (file: string, labels: Array<[string, number]>): ResultRow => ({
@@ -54,6 +57,28 @@ describe('loupe predict output', () => {
       ["'-2.png", "'@label", '0.5'],
       ['plain.png', 'x', '0.5'],
     ]);
+  });
+
+  it("table: the top label on the file's line; with --top-k, ranks 2…k below it; without, the top one only", () => {
+    const three = ok('boot.png', [
+      ['Ankle boot', 0.9],
+      ['Sneaker', 0.06],
+      ['Sandal', 0.04],
+    ]);
+    let out = '';
+    const w = rowWriter('table', (s) => (out += s), 3);
+    w.row(three);
+    w.row({ file: 'doc.pdf', error: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'pdf' } });
+    assert.deepEqual(out.split('\n').slice(0, -1), [
+      `${'LABEL'.padEnd(24)}   SCORE  FILE`,
+      `${'Ankle boot'.padEnd(24)}  0.9000  boot.png`,
+      `${'  2. Sneaker'.padEnd(24)}  0.0600`,
+      `${'  3. Sandal'.padEnd(24)}  0.0400`,
+      `${'(failed)'.padEnd(24)}       -  doc.pdf  415 UNSUPPORTED_MEDIA_TYPE: pdf`,
+    ]);
+    out = '';
+    rowWriter('table', (s) => (out += s)).row(three);
+    assert.equal(out.trimEnd().split('\n').length, 2, out);
   });
 
   it('JSON is one array, written row by row, and valid when empty', () => {
@@ -142,5 +167,56 @@ describe('loupe predict Retry-After', () => {
     assert.equal(retryAfter('Wed, 21 Oct 2015 07:28:00 GMT'), 0);
     assert.equal(retryAfter('soon'), undefined);
     assert.equal(retryAfter(undefined), undefined);
+  });
+});
+
+describe("loupe jobs submit: splitting by the server's limits", () => {
+  const limits = { max_job_images: 3, max_upload_bytes: 1000, max_job_bytes: 20_000 };
+  const files = (n: number, bytes = 100) => Array.from({ length: n }, (_, i) => ({ path: `f${i}.png`, bytes }));
+
+  it('one job when the selection fits (or the server publishes no limits)', () => {
+    assert.deepEqual(planJobs(files(3), limits), { jobs: [[0, 1, 2]] });
+    assert.deepEqual(planJobs(files(5), undefined), { jobs: [[0, 1, 2, 3, 4]] });
+  });
+
+  it('at most max_job_images per job, in order, with a line naming LOUPE_MAX_JOB_IMAGES', () => {
+    const plan = planJobs(files(7), limits);
+    assert.deepEqual(plan.jobs, [[0, 1, 2], [3, 4, 5], [6]]);
+    assert.equal(
+      plan.why,
+      '7 images are more than one job may carry on this server (3, LOUPE_MAX_JOB_IMAGES): sending them as 3 jobs',
+    );
+  });
+
+  it('bodies stay under max_job_bytes; a file over max_upload_bytes is refused before anything is sent', () => {
+    const plan = planJobs(files(3, 900), { ...limits, max_job_bytes: 10_500 });
+    assert.deepEqual(plan.jobs, [[0], [1], [2]]);
+    assert.match(plan.why!, /LOUPE_MAX_JOB_BYTES/);
+    assert.throws(() => planJobs([...files(2), { path: 'huge.png', bytes: 1001 }], limits), {
+      message: /huge\.png is 1001 bytes, over the server's limit of 1000 bytes per image \(LOUPE_MAX_UPLOAD_BYTES\)/,
+    });
+  });
+});
+
+describe('flags: mistakes said for people', () => {
+  const options = { 'top-k': { type: 'string' }, format: { type: 'string' }, json: { type: 'boolean' } } as const;
+  const problem = (args: string[]) => {
+    try {
+      parseFlags(args, options);
+    } catch (err) {
+      assert.ok(err instanceof UsageError);
+      return err.message;
+    }
+    return 'no error';
+  };
+
+  it('an unknown flag names the nearest known one, when one is near', () => {
+    assert.equal(problem(['--topk', '3']), 'unknown flag --topk; did you mean --top-k?');
+    assert.equal(problem(['--fromat=csv']), 'unknown flag --fromat; did you mean --format?');
+    assert.equal(problem(['--top']), 'unknown flag --top; did you mean --top-k?');
+    assert.equal(problem(['--colour']), 'unknown flag --colour');
+    assert.equal(problem(['--format']), '--format needs a value');
+    assert.equal(problem(['--json=yes']), '--json takes no value');
+    assert.equal(closest('sotre', ['store', 'url']), 'store');
   });
 });

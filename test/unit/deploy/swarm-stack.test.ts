@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 
-// The Swarm stack is its own file (README, "Run on Docker Swarm": why not one source); this
+// The Swarm stack is its own file (docs/swarm.md: why not one source); this
 // keeps it and compose.yaml telling the same story.
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 interface Service {

@@ -154,7 +154,7 @@ describe('sources and LOUPE_MODEL_URIS', () => {
         ['mobilenet', undefined, 'https://h/x/mobilenet.onnx'],
       ],
     );
-    assert.throws(() => parseModelUris('x@0=https://h/m.onnx'), /versions start at 1/);
+    assert.throws(() => parseModelUris('x@0=https://h/m.onnx'), /whole numbers from 1 to/);
   });
 });
 

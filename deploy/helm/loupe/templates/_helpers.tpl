@@ -15,6 +15,21 @@
 {{- end }}
 {{- end }}
 
+{{/*
+"<fullname>-<suffix>", at most 63 characters (a DNS label: the API server refuses longer
+Service names, and label values carry these names). The fullname is cut, never the suffix,
+so "-model-server" and "-model-store" stay distinct after truncation. (list $ "suffix"), or
+(list $ "suffix" 52) for a StatefulSet: its pods get a controller-revision-hash label of
+"<name>-<10-character hash>", which must fit in 63 too.
+*/}}
+{{- define "loupe.suffixedName" -}}
+{{- $max := 63 }}
+{{- if gt (len .) 2 }}{{ $max = index . 2 }}{{ end }}
+{{- $suffix := index . 1 }}
+{{- $base := include "loupe.fullname" (index . 0) | trunc (int (sub (sub $max 1) (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
 {{- define "loupe.labels" -}}
 helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/name: {{ include "loupe.name" . }}
@@ -53,20 +68,20 @@ app.kubernetes.io/component: {{ .component }}
 
 {{- define "loupe.databaseSecret" -}}
 {{- if .Values.postgresql.enabled }}
-{{- printf "%s-postgresql" (include "loupe.fullname" .) }}
+{{- include "loupe.suffixedName" (list . "postgresql" 52) }}
 {{- else if .Values.database.url }}
-{{- printf "%s-database" (include "loupe.fullname" .) }}
+{{- include "loupe.suffixedName" (list . "database") }}
 {{- else }}
 {{- .Values.database.existingSecret }}
 {{- end }}
 {{- end }}
 
 {{- define "loupe.apiKeysSecret" -}}
-{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecret }}{{ else if .Values.apiKeys.keys }}{{ include "loupe.fullname" . }}-api-keys{{ end }}
+{{- if .Values.apiKeys.existingSecret }}{{ .Values.apiKeys.existingSecret }}{{ else if .Values.apiKeys.keys }}{{ include "loupe.suffixedName" (list . "api-keys") }}{{ end }}
 {{- end }}
 
 {{- define "loupe.webhookSecret" -}}
-{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecret }}{{ else if .Values.webhook.secret }}{{ include "loupe.fullname" . }}-webhook{{ end }}
+{{- if .Values.webhook.existingSecret }}{{ .Values.webhook.existingSecret }}{{ else if .Values.webhook.secret }}{{ include "loupe.suffixedName" (list . "webhook") }}{{ end }}
 {{- end }}
 
 {{/* Pod-level settings every Loupe pod shares. */}}
@@ -107,4 +122,73 @@ imagePullSecrets:
       type: AverageValue
       averageValue: {{ .queueDepthTarget | toString | quote }}
 {{- end }}
+{{- end }}
+
+{{/*
+A role's image: its own repository/tag/digest where set (e.g. the GPU image for model servers),
+else the chart's. (dict "ctx" $ "role" .Values.modelServer)
+*/}}
+{{- define "loupe.roleImage" -}}
+{{- $own := .role.image | default dict }}
+{{- /* Another repository inherits neither the chart's tag nor its digest: they name another image. */}}
+{{- $base := ternary (dict) .ctx.Values.image (not (empty $own.repository)) }}
+{{- $repo := $own.repository | default .ctx.Values.image.repository }}
+{{- $digest := $own.digest | default $base.digest }}
+{{- if $digest }}
+{{- printf "%s@%s" $repo $digest }}
+{{- else }}
+{{- printf "%s:%s" $repo ($own.tag | default $base.tag | default .ctx.Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Where and how a role's pods are scheduled: node selection, GPU runtime class, priority and the
+zone/node spread. A spread constraint without a labelSelector gets the role's own selector, so
+`topologySpreadConstraints: [{maxSkew: 1, topologyKey: topology.kubernetes.io/zone,
+whenUnsatisfiable: ScheduleAnyway}]` is enough. (dict "ctx" $ "role" .Values.gateway "component" "gateway")
+*/}}
+{{- define "loupe.podScheduling" -}}
+{{- $r := .role }}
+{{- with $r.runtimeClassName }}
+runtimeClassName: {{ . }}
+{{- end }}
+{{- with $r.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with $r.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $r.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $r.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $r.topologySpreadConstraints }}
+topologySpreadConstraints:
+{{- range $r.topologySpreadConstraints }}
+{{- $tsc := deepCopy . }}
+{{- if not $tsc.labelSelector }}
+{{- $_ := set $tsc "labelSelector" (dict "matchLabels" (include "loupe.selectorLabels" (dict "ctx" $.ctx "component" $.component) | fromYaml)) }}
+{{- end }}
+  - {{- toYaml $tsc | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* prometheus-adapter rule: loupe_queue_depth per pod, as the HPA's Pods metric of that name. */}}
+{{- define "loupe.adapterRules" -}}
+- seriesQuery: 'loupe_queue_depth{namespace!="",pod!=""}'
+  resources:
+    overrides:
+      namespace: { resource: namespace }
+      pod: { resource: pod }
+  name:
+    matches: ^loupe_queue_depth$
+    as: loupe_queue_depth
+  # A pod serves several models and versions: the HPA scales on all requests waiting in it.
+  metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 {{- end }}

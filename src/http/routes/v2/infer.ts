@@ -9,6 +9,7 @@ import {
   type OipInferRequest,
 } from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
+import { noteForLog } from '../../request-log.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
 import { InferRequestSchema, InferResponseSchema } from './schemas.ts';
@@ -20,6 +21,7 @@ export function inferRoutes(app: OipApp, { backend }: AppDeps): void {
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
+    noteForLog(req, { model: res.model_name, ...(res.model_version ? { version: res.model_version } : {}) });
     const { body, headerLength } = encodeInferResponse(res);
     if (headerLength !== undefined) {
       reply.header(HEADER_LENGTH, String(headerLength)).type('application/octet-stream');

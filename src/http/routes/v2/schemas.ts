@@ -10,7 +10,8 @@ export const InferRequestSchema = Type.Object(
       Type.Object({
         name: Type.String({ minLength: 1 }),
         shape: Type.Array(Type.Integer({ minimum: 0 })),
-        datatype: Type.String({ minLength: 1 }),
+        // An empty one is refused by the codec, in the words gRPC gets too.
+        datatype: Type.String(),
         parameters: Type.Optional(Parameters),
         data: Type.Optional(Type.Array(Type.Unknown())),
       }),

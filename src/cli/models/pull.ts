@@ -1,55 +1,17 @@
-import { parseArgs } from 'node:util';
-import { floats, int, oneOf, readLabels, UsageError } from './flags.ts';
-import { abortOnSignal } from './signals.ts';
-import { loadConfig, type Config } from '../config/index.ts';
-import { validateModels } from '../inference/local/index.ts';
+import { floats, int, oneOf, readLabels, UsageError } from '../flags.ts';
+import { parseFlags } from '../parse-flags.ts';
+import { abortOnSignal } from '../signals.ts';
+import { loadConfig, type Config } from '../../config/index.ts';
+import { validateModels } from '../../inference/local/index.ts';
 import {
   formatBytes,
   modelUrisFromConfig,
   progressRenderer,
   pullAll,
   pullModel,
-  PRESETS,
   type PullOptions,
   describeOutcome,
-} from '../models/pull/index.ts';
-
-export const MODELS_USAGE = `Usage:
-  loupe models validate <dir>
-  loupe models pull <source> [--name N] [--version V] [--store DIR] [--sha256 HEX]
-                    [--preset ${Object.keys(PRESETS).join('|')}] [--labels FILE] [--input NAME] [--output NAME]
-                    [--size N | --width W --height H] [--color rgb|grayscale]
-                    [--resize shorter-side-center-crop|stretch] [--resize-shorter N]
-                    [--mean a,b,c] [--std a,b,c] [--output-kind logits|probabilities] [--max-bytes N]
-  loupe models pull-all [--store DIR] [--validate]     every LOUPE_MODEL_URIS entry not in the store yet
-Sources: https://…/model.onnx, hf://org/repo[@rev]/path.onnx, a local file or directory;
-a source may end with #sha256=<hex>&preset=<name>.`;
-
-/** `loupe models …`: exit code 0 (done), 1 (failed), 2 (usage), 130 (interrupted). */
-export async function runModels(argv: string[]): Promise<number> {
-  const [sub, ...args] = argv;
-  try {
-    if (sub === 'validate' && args.length === 1) {
-      const report = await validateModels(args[0]!);
-      for (const line of report.lines) console.log(line);
-      return report.ok ? 0 : 1;
-    }
-    if (sub === 'pull') return await pull(args);
-    if (sub === 'pull-all') return await pullAllCommand(args);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`loupe models ${sub}: ${err.message}`);
-      return 2;
-    }
-    if ((err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`loupe models ${sub}: ${(err as Error).message}\n\n${MODELS_USAGE}`);
-      return 2;
-    }
-    throw err;
-  }
-  console.error(MODELS_USAGE);
-  return 2;
-}
+} from '../../models/pull/index.ts';
 
 const STRING_FLAGS = [
   'name',
@@ -72,19 +34,16 @@ const STRING_FLAGS = [
   'max-bytes',
 ] as const;
 
-async function pull(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' }])) as Record<
+/** `loupe models pull <source> …`: 0 pulled, 1 failed, 130 interrupted; usage problems throw UsageError. */
+export async function pull(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(
+    argv,
+    Object.fromEntries(STRING_FLAGS.map((f) => [f, { type: 'string' }])) as Record<
       (typeof STRING_FLAGS)[number],
       { type: 'string' }
     >,
-  });
-  if (positionals.length !== 1) {
-    console.error(`loupe models pull: give one source\n\n${MODELS_USAGE}`);
-    return 2;
-  }
+  );
+  if (positionals.length !== 1) throw new UsageError('give one source');
   const config = loadConfig();
   const size = int('size', values.size);
   if (values.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(values.sha256))
@@ -117,15 +76,13 @@ async function pull(argv: string[]): Promise<number> {
   });
 }
 
-async function pullAllCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    options: { store: { type: 'string' }, validate: { type: 'boolean' }, 'max-bytes': { type: 'string' } },
-  });
-  if (positionals.length) {
-    console.error(MODELS_USAGE);
-    return 2;
-  }
+/** `loupe models pull-all`: every LOUPE_MODEL_URIS entry not in the store yet. */
+export async function pullAllCommand(argv: string[]): Promise<number> {
+  const { values } = parseFlags(
+    argv,
+    { store: { type: 'string' }, validate: { type: 'boolean' }, 'max-bytes': { type: 'string' } },
+    false,
+  );
   const config = loadConfig();
   const opts = base(config, values.store, values['max-bytes']);
   const uris = modelUrisFromConfig(config.LOUPE_MODEL_URIS);
