@@ -11,7 +11,8 @@ interface WithStream {
  * message may be as large as grpc.max_receive_message_length. The listener is added beside
  * grpc-js's own on its http2 stream (which grpc-js keeps paused until the handler reads, so
  * listening does not start the flow). False when this grpc-js has no such field — the call's
- * message is then charged when it arrives whole, and test/e2e/fairness.test.ts catches it.
+ * message is then charged when it arrives whole, and the gRPC share test of
+ * test/e2e/fairness.test.ts catches it.
  */
 export function onStreamBytes(call: grpc.ServerInterceptingCallInterface, onBytes: (n: number) => void): boolean {
   const stream = (call as unknown as WithStream).stream;

@@ -225,6 +225,46 @@ describe('no client can deny service to another', () => {
     }
   });
 
+  it("gRPC: a message's bytes are charged to its client as they arrive, before the message is whole", async () => {
+    const session = http2.connect(`http://${srv.role.grpcAddress}`);
+    session.on('error', () => undefined);
+    /** A ModelInfer stream that announces a 400 KiB message and sends 300 KiB of it. */
+    const partial = () => {
+      const stream = session.request(
+        {
+          ':method': 'POST',
+          ':path': '/inference.GRPCInferenceService/ModelInfer',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+          ...bearer(attacker),
+        },
+        { endStream: false },
+      );
+      stream.on('error', () => undefined);
+      const status = new Promise<string | undefined>((resolve) => {
+        stream.on('response', (h) => h['grpc-status'] !== undefined && resolve(String(h['grpc-status'])));
+        stream.on('trailers', (h) => resolve(String(h['grpc-status'])));
+        stream.on('close', () => resolve(undefined));
+      });
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(400 * KiB, 1);
+      stream.write(Buffer.concat([prefix, Buffer.alloc(300 * KiB, 1)]));
+      return { stream, status };
+    };
+    try {
+      const first = partial();
+      await sleep(300);
+      const second = partial();
+      // The attacker's share is 512 KiB: the second message passes it while still incomplete.
+      const refused = await Promise.race([second.status, sleep(3000).then(() => 'still open')]);
+      assert.equal(refused, String(grpc.status.RESOURCE_EXHAUSTED));
+      assert.equal(await victimGrpc(), 'OK', 'the victim is not held back');
+      first.stream.close();
+    } finally {
+      session.destroy();
+    }
+  });
+
   it('a silent connection to the gRPC port, and one that sends only the HTTP/2 preface, close as fast as on HTTP', async () => {
     const closedAfter = (port: number, bytes: Buffer | undefined) =>
       new Promise<number>((resolve, reject) => {
