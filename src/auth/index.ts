@@ -4,4 +4,4 @@ export { parseKeysFile, parseScopes, KEY_NAME_RE, type FileKey } from './keys-fi
 export { ApiKeyStore, type ApiKeyInfo } from './store.ts';
 export { accessFor, allows, type Access } from './policy.ts';
 export { authHook, registerAuth, type KeyVerifier } from './hook.ts';
-export { FailedAuthLimiter, authenticate, authorize, type Presented } from './check.ts';
+export { authenticate, authorize, type Presented } from './check.ts';

@@ -4,6 +4,7 @@ import { RemoteBackend } from '../inference/remote/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
+import { roleAdmission } from './grpc.ts';
 import type { RoleDeps } from './deps.ts';
 
 export interface RemoteRoleDeps extends RoleDeps {
@@ -46,7 +47,9 @@ export abstract class RemoteRole extends Role {
 
   protected async listen(extra: Partial<AppDeps>): Promise<void> {
     const { config, logger, version } = this.deps;
-    this.app = await buildApp({ config, logger, metrics: this.metrics, backend: this.backend, version, ...extra });
+    const admission = extra.admission ?? roleAdmission(config, { clientLimits: false });
+    const { metrics, backend } = this;
+    this.app = await buildApp({ config, logger, metrics, backend, version, ...extra, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await this.backend.start();
   }

@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '../observability/index.ts';
 import type { ApiKeyStore } from '../auth/index.ts';
 import { createJobWorker, dbReadyCheck, openApiKeys, openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
-import { startGrpc, sharedGuards } from './grpc.ts';
+import { startGrpc, roleAdmission } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
 import { pullConfiguredModels } from './pull.ts';
 
@@ -64,7 +64,7 @@ export class ServeRole extends Role {
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
     this.apiKeys = await openApiKeys(config, logger, db);
-    const guards = sharedGuards(config, { clientLimits: true });
+    const admission = roleAdmission(config, { clientLimits: true });
     const auth = config.authRequired ? this.apiKeys : undefined;
     this.app = await buildApp({
       config,
@@ -75,7 +75,7 @@ export class ServeRole extends Role {
       history,
       jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
       readyChecks: [dbReadyCheck(db)],
-      ...guards,
+      admission,
       auth,
       keys: this.apiKeys,
     });
@@ -88,7 +88,7 @@ export class ServeRole extends Role {
       backend: this.backend,
       version,
       auth,
-      ...guards,
+      admission,
     });
     await models;
     this.worker = createJobWorker(config, logger, this.storage, this.backend, this.metrics);
