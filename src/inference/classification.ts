@@ -102,6 +102,19 @@ export function printfF(x: number): string {
 }
 
 /**
+ * Why a backend is not ready when its default model is missing from `names` (every backend's
+ * /readyz and /v2/health/ready wait for it), or undefined when it is there.
+ */
+export function missingDefault(
+  defaultModel: string,
+  names: Iterable<string>,
+  verb: 'loaded' | 'served',
+): string | undefined {
+  for (const n of names) if (n === defaultModel) return undefined;
+  return `the default model "${defaultModel}" is not ${verb}`;
+}
+
+/**
  * Which of a model's versions a request means: the latest when it names none, else the exact
  * one ("01" means 1). `versions` are one model's, sorted ascending. Throws MODEL_NOT_FOUND.
  */
