@@ -1,5 +1,5 @@
 import { ErrorCode, LoupeError, quoted } from '../errors.ts';
-import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/version.ts';
+import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/index.ts';
 import type { ModelInfo, Prediction } from './types.ts';
 
 /**
