@@ -9,7 +9,7 @@ const FLOORS = [
   ['http', 'grpc'], // transports: parse the wire, call the core, map errors
   ['admission', 'auth', 'clients', 'jobs'], // the transport-neutral core
   ['inference', 'models', 'images', 'storage'], // backends and storage
-  ['config', 'observability', 'lifecycle', 'net'], // leaves (and src/errors.ts)
+  ['config', 'observability', 'lifecycle', 'net', 'terminal'], // leaves (and src/errors.ts)
 ];
 
 const folder = (names) => `^src/(${names.join('|')})/`;

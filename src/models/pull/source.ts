@@ -4,7 +4,7 @@ import type { SourceConfigs } from './entry.ts';
 import { PullError } from './errors.ts';
 import { hfSource } from './hf.ts';
 import { localSource } from './local.ts';
-import type { ProgressSink } from './progress.ts';
+import type { ProgressSink } from '../../terminal/index.ts';
 import { urlSource } from './url.ts';
 
 export interface FetchContext {
