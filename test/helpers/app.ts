@@ -2,6 +2,7 @@ import type { KeyVerifier, Principal, Scope } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { buildApp, type App, type AppDeps } from '../../src/http/index.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
+import { roleAdmission } from '../../src/roles/grpc.ts';
 import { StubBackend } from './stub-backend.ts';
 
 /**
@@ -12,6 +13,7 @@ import { StubBackend } from './stub-backend.ts';
 export async function stubApp(
   env: Record<string, string> = {},
   deps: Partial<AppDeps> = {},
+  opts: { clientLimits?: boolean } = {},
 ): Promise<{ app: App; backend: StubBackend }> {
   const config = loadConfig({ LOUPE_LOG_LEVEL: 'silent', LOUPE_DEFAULT_MODEL: 'stub', ...env });
   const backend = deps.backend instanceof StubBackend ? deps.backend : new StubBackend();
@@ -21,6 +23,8 @@ export async function stubApp(
     metrics: createMetrics(),
     backend,
     version: '0.0.0-test',
+    // The roles' own admission rules, as serve builds them (client limits only where asked).
+    admission: roleAdmission(config, { clientLimits: opts.clientLimits ?? false }),
     ...deps,
   });
   await app.ready();

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadConfig } from '../../../src/config/index.ts';
 import { GrpcServer } from '../../../src/grpc/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
+import { roleAdmission } from '../../../src/roles/grpc.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
 
 // Garbage where a protobuf message belongs is the client's fault, as a malformed HTTP body is:
@@ -28,6 +29,7 @@ describe('a malformed gRPC message', () => {
       metrics: createMetrics(),
       backend: new StubBackend(),
       version: '0.0.0-test',
+      admission: roleAdmission(config, { clientLimits: false }),
     });
     await server.start();
   });

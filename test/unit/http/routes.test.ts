@@ -126,7 +126,7 @@ describe('HTTP routes over a stub backend', () => {
   });
 
   it('per-client rate: past the limit a 429 with Retry-After, counted per client', async () => {
-    const { app } = await make({ LOUPE_RATE_LIMIT_PER_MINUTE: '2' }, { clientLimits: true });
+    const { app } = await make({ LOUPE_RATE_LIMIT_PER_MINUTE: '2' }, {}, { clientLimits: true });
     const send = (ip: string) =>
       app.inject({ method: 'POST', url: '/predict', headers: png, payload: PNG_1x1, remoteAddress: ip });
     assert.equal((await send('127.0.0.2')).statusCode, 200);
