@@ -1,6 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { CallEdge, SMALL_MESSAGE_BYTES, type EdgeDeps } from './edge.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
 import { capMessage } from './message-cap.ts';
+import { MALFORMED } from './proto.ts';
+import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
 
 /** Where a call came from (grpc-js does not export the type). */
@@ -48,8 +51,11 @@ export function edgeInterceptor(
           },
           onReceiveMessage: (message, pass) => {
             const refused = edge?.received(message);
-            if (refused) self.sendStatus(refused);
-            else pass(message);
+            if (refused) return self.sendStatus(refused);
+            const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
+            if (malformed === undefined) return pass(message);
+            const refusal = new LoupeError(ErrorCode.BadRequest, malformed);
+            self.sendStatus(edge ? edge.fail(refusal) : statusOf(refusal, ''));
           },
           onCancel: () => {
             const late = Number(call.getDeadline()) <= Date.now();

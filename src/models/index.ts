@@ -2,3 +2,4 @@ export { ModelConfigSchema, DEFAULT_BATCHING, type ModelConfig } from './schema.
 export { scanStore, readEntry, type ModelEntry, type StoreProblem, type StoreScan } from './store.ts';
 export { checkSession, type SessionShape } from './validate.ts';
 export { MAX_VERSION, VERSION_RULE, parseVersion, isOutOfRangeVersion } from './version.ts';
+export { PRESETS } from './pull/presets.ts';

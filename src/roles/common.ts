@@ -1,5 +1,5 @@
 import type { PgBoss } from 'pg-boss';
-import { ApiKeyStore } from '../auth/index.ts';
+import { ApiKeyStore, type FileKey } from '../auth/index.ts';
 import { isLoopbackHost, type Config } from '../config/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import {
@@ -150,9 +150,14 @@ export function webhookOptions(config: Config): DeliveryOptions {
  * keys are brought into the database first, so they work from the first request. The role
  * checks keys when `config.authRequired`; the store is returned either way.
  */
-export async function openApiKeys(config: Config, logger: Logger, db: Database): Promise<ApiKeyStore> {
+export async function openApiKeys(
+  config: Config,
+  logger: Logger,
+  db: Database,
+  fileKeys: readonly FileKey[] | undefined,
+): Promise<ApiKeyStore> {
   const keys = new ApiKeyStore(db);
-  const synced = config.apiKeys ? await keys.syncFile(config.apiKeys) : undefined;
+  const synced = fileKeys ? await keys.syncFile(fileKeys) : undefined;
   logger.info(
     { auth: config.authRequired ? 'required' : 'off', ...(synced ? { keys_file: synced } : {}) },
     config.authRequired ? 'API keys are required' : 'API keys are off (LOUPE_AUTH)',

@@ -1,3 +1,4 @@
+import { readKeysFile } from '../auth/index.ts';
 import { dbReadyCheck, openApiKeys } from './common.ts';
 import { roleAdmission, startGrpc } from './grpc.ts';
 import { RemoteRole } from './remote.ts';
@@ -9,9 +10,11 @@ import { RemoteRole } from './remote.ts';
 export class GatewayRole extends RemoteRole {
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
+    // Before anything opens: a bad keys file is a configuration error.
+    const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
     const { history, jobs, boss, db } = await this.openStorage(false);
     const webhooksEnabled = config.webhookSecret !== '';
-    const keys = await openApiKeys(config, logger, db);
+    const keys = await openApiKeys(config, logger, db, fileKeys);
     const admission = roleAdmission(config, { clientLimits: true });
     const auth = config.authRequired ? keys : undefined;
     await this.listen({

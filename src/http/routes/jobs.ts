@@ -78,7 +78,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
 > = async (app, { jobs, config, backend }) => {
   const webhookPolicy = webhookPolicyFromConfig(config);
   const checkModel = (model: string | undefined, version: string | undefined, topK: number | undefined) => {
-    const m = backend.getModel(model ?? config.LOUPE_DEFAULT_MODEL, version);
+    const m = backend.getModel(model, version);
     resolveTopK(topK, m.labels.length, m.name);
   };
   app.post(

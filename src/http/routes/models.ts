@@ -1,8 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ModelInfo } from '../../inference/index.ts';
+import { describeModel, type ModelInfo } from '../../inference/index.ts';
 import type { AppDeps } from '../app.ts';
-import { describeModel } from '../model-views.ts';
 import { ModelBody, errorResponses } from '../schemas.ts';
 
 export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend }) => {
