@@ -15,6 +15,7 @@ import { scanStore } from '../src/models/index.ts';
 import { memoryChart, throughputChart, type Point } from './lib/chart.ts';
 import { footprint, footprintMarkdown, GOALS } from './lib/footprint.ts';
 import { load, multipartBody, type LoadResult } from './lib/load.ts';
+import { fairnessMarkdown, fairnessScenario } from './lib/fairness.ts';
 import { oipMarkdown, oipTransports } from './lib/oip.ts';
 import { rawInference, rawPreprocess } from './lib/raw.ts';
 import { startServer } from './lib/server.ts';
@@ -41,6 +42,16 @@ const { values: opts } = parseArgs({
     'oip-levels': { type: 'string', default: '1,16', description: 'concurrency levels of the OIP transport scenario' },
     'oip-rounds': { type: 'string', default: '3', description: 'interleaved rounds per transport and level' },
     'footprint-only': { type: 'boolean', default: false, description: 'run only the memory footprint scenario' },
+    'fairness-only': {
+      type: 'boolean',
+      default: false,
+      description: 'run only the fairness (victim under attack) scenario',
+    },
+    'fairness-concurrency': {
+      type: 'string',
+      default: '4',
+      description: "the victim's concurrency in the fairness scenario",
+    },
     'database-url': {
       type: 'string',
       default: process.env.LOUPE_BENCH_DATABASE_URL ?? '',
@@ -143,6 +154,25 @@ async function oipScenario(model: string, photo: Buffer): Promise<void> {
   console.log(`\n${oipMarkdown(r, machine)}`);
 }
 
+/** The fairness scenario (bench/lib/fairness.ts): a victim key under an attacker key's attacks; results in fairness.{json,md}. */
+async function fairness(model: string, photo: Buffer): Promise<void> {
+  const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${availableCpus()} usable), Node ${process.version}`;
+  log(`fairness: ${model}, victim concurrency ${opts['fairness-concurrency']}, ${SECONDS}s per attack and transport`);
+  const r = await fairnessScenario({
+    store: STORE,
+    model,
+    image: photo,
+    concurrency: Number(opts['fairness-concurrency']),
+    seconds: SECONDS,
+    log,
+  });
+  mkdirSync(RESULTS, { recursive: true });
+  const date = new Date().toISOString();
+  writeFileSync(path.join(RESULTS, 'fairness.json'), JSON.stringify({ date, machine, ...r }, null, 2) + '\n');
+  writeFileSync(path.join(RESULTS, 'fairness.md'), fairnessMarkdown(r, `${date.slice(0, 10)}, ${machine}`));
+  console.log(`\n${fairnessMarkdown(r, machine)}`);
+}
+
 /** The footprint scenario (bench/lib/footprint.ts); results in footprint.{json,md} and memory.png. */
 async function footprintScenario(models: string[], web: Buffer, bounds: Record<string, number>): Promise<void> {
   const cpus = availableCpus();
@@ -199,6 +229,11 @@ async function main(): Promise<void> {
   if (opts['uploads-only']) {
     const { phone } = await prepare(['fashion-mnist']);
     return uploads('fashion-mnist', phone);
+  }
+  if (opts['fairness-only']) {
+    const model = opts.models!.split(',')[0]!.trim();
+    const { web } = await prepare([model]);
+    return fairness(model, web);
   }
   if (opts['oip-only']) {
     const model = opts.models!.split(',')[0]!.trim();
@@ -375,6 +410,7 @@ async function main(): Promise<void> {
     Object.fromEntries(reports.map((r) => [r.name, 1 / (1 / r.If.imagesPerSecond + 1 / r.P.imagesPerSecond)])),
   );
   await oipScenario(models[0]!, images.web);
+  await fairness(models[0]!, images.web);
   await uploads(models.includes('fashion-mnist') ? 'fashion-mnist' : models[0]!, images.phone);
   log(`wrote ${path.relative(process.cwd(), RESULTS) || '.'}/latest.{json,md} and throughput.png`);
 }

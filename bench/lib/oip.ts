@@ -42,7 +42,7 @@ export interface OipReport {
 }
 
 /** A closed loop of `concurrency` ModelInfer calls on one channel, as one tritonclient.grpc client makes them. */
-async function grpcLoad(
+export async function grpcLoad(
   client: grpc.Client,
   request: object,
   concurrency: number,
@@ -94,7 +94,7 @@ async function grpcLoad(
   };
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.listen(0, '127.0.0.1', () => {

@@ -1,3 +1,4 @@
+import type { FailedAuthLimiter } from '../admission/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import { allows, type Access } from './policy.ts';
 import type { Principal } from './principal.ts';
@@ -10,42 +11,6 @@ export interface KeyVerifier {
 /** Longer than any key: a header this long is not one, and is not hashed or looked up. */
 const MAX_KEY_LENGTH = 256;
 
-/**
- * Failed authentications one address may cause per minute before it gets 429 without a key
- * lookup: requests without a valid key are refused before the per-client limits count them,
- * so this is what stops one client from flooding the key store with made-up keys. One per
- * process, shared by the HTTP and gRPC APIs.
- */
-export class FailedAuthLimiter {
-  private readonly perMinute: number;
-  private readonly windows = new Map<string, { start: number; count: number }>();
-
-  constructor(perMinute = 120) {
-    this.perMinute = perMinute;
-  }
-
-  /** Seconds until the address may try again, or 0 when it may now. */
-  blockedFor(address: string, now = Date.now()): number {
-    const w = this.windows.get(address);
-    if (!w || now - w.start >= 60_000 || w.count < this.perMinute) return 0;
-    return Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
-  }
-
-  failed(address: string, now = Date.now()): void {
-    const w = this.windows.get(address);
-    if (w && now - w.start < 60_000) {
-      w.count++;
-      return;
-    }
-    // Bounded: past 10,000 addresses, windows that have ended are dropped, then all of them.
-    if (this.windows.size >= 10_000) {
-      for (const [a, x] of this.windows) if (now - x.start >= 60_000) this.windows.delete(a);
-      if (this.windows.size >= 10_000) this.windows.clear();
-    }
-    this.windows.set(address, { start: now, count: 1 });
-  }
-}
-
 /** A request's credentials, whichever API carried them (HTTP headers, gRPC metadata). */
 export interface Presented {
   readonly address: string;
@@ -55,9 +20,11 @@ export interface Presented {
 
 /**
  * The key check of every API (HTTP hook, gRPC): the principal of the key a request carries, or
- * a LoupeError — 429 when its address failed too often (before any lookup), 401 without a
- * valid key (then `challenge` gets the WWW-Authenticate value), 503 when the key store cannot
- * be reached (a restart: the key may be fine). `authorize` then checks its scope.
+ * a LoupeError — 401 without a valid key (then `challenge` gets the WWW-Authenticate value),
+ * 429 instead once its address has failed too often, 503 when the key store cannot be reached
+ * (a restart: the key may be fine). A valid key is let through whatever its address did: the
+ * limiter slows only what fails (see FailedAuthLimiter for how lookups stay bounded meanwhile).
+ * `authorize` then checks its scope.
  */
 export async function authenticate(
   keys: KeyVerifier,
@@ -65,30 +32,45 @@ export async function authenticate(
   req: Presented,
   challenge: (value: string) => void = () => undefined,
 ): Promise<Principal> {
-  const wait = failures.blockedFor(req.address);
-  if (wait > 0) {
-    throw new LoupeError(ErrorCode.RateLimited, 'too many requests without a valid API key from this address', {
-      retryAfterS: wait,
-    });
-  }
+  const blocked = failures.blockedFor(req.address);
+  const refuse = (error: LoupeError, header: string) => {
+    failures.failed(req.address);
+    if (blocked === 0) challenge(header);
+    return blocked > 0 ? tooManyFailures(blocked) : error;
+  };
   const presented = presentedKey(req);
-  if (presented === undefined) {
-    failures.failed(req.address);
-    challenge('Bearer realm="loupe"');
-    throw new LoupeError(
-      ErrorCode.Unauthorized,
-      'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+  if (presented === undefined)
+    throw refuse(
+      new LoupeError(
+        ErrorCode.Unauthorized,
+        'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+      ),
+      'Bearer realm="loupe"',
     );
-  }
-  const principal = presented.length <= MAX_KEY_LENGTH ? await verify(keys, presented) : undefined;
-  if (!principal) {
-    failures.failed(req.address);
-    challenge('Bearer realm="loupe", error="invalid_token"');
+  const invalid = () =>
     // Never quote the key: error messages are logged.
-    throw new LoupeError(ErrorCode.Unauthorized, 'the API key is not valid (malformed, unknown or revoked)');
+    refuse(
+      new LoupeError(ErrorCode.Unauthorized, 'the API key is not valid (malformed, unknown or revoked)'),
+      'Bearer realm="loupe", error="invalid_token"',
+    );
+  if (presented.length > MAX_KEY_LENGTH) throw invalid();
+  const slot = blocked > 0 ? failures.lookupSlot(req.address, presented) : () => undefined;
+  if (!slot) throw invalid();
+  let principal: Principal | undefined;
+  try {
+    principal = await verify(keys, presented);
+  } finally {
+    slot();
   }
+  if (!principal) throw invalid();
+  failures.verified(presented);
   return principal;
 }
+
+const tooManyFailures = (retryAfterS: number) =>
+  new LoupeError(ErrorCode.RateLimited, 'too many requests without a valid API key from this address', {
+    retryAfterS,
+  });
 
 /** 403 unless the key has a scope `access` accepts; `action` names what it tried (`POST /predict`, `gRPC ModelInfer`). */
 export function authorize(principal: Principal, access: Exclude<Access, 'open'>, action: string): void {

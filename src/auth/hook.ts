@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FailedAuthLimiter, authenticate, authorize, type KeyVerifier } from './check.ts';
+import { FailedAuthLimiter } from '../admission/index.ts';
+import { authenticate, authorize, type KeyVerifier } from './check.ts';
 import { accessFor } from './policy.ts';
 
-export { FailedAuthLimiter, type KeyVerifier } from './check.ts';
+export { type KeyVerifier } from './check.ts';
 
 /**
  * Decorates requests with `principal` and, when `keys` is given (auth on), checks the API key

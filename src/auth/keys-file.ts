@@ -1,3 +1,4 @@
+import { ConfigError, readSecret } from '../config/index.ts';
 import { hashKey, keyIdOf } from './key-format.ts';
 import { isScope, type Scope } from './principal.ts';
 
@@ -36,6 +37,21 @@ export function parseKeysFile(text: string): FileKey[] {
     keys.push(Object.freeze({ id, name, scopes, sha256: hashKey(key) }));
   });
   return keys;
+}
+
+/**
+ * LOUPE_API_KEYS_FILE's keys, hashed; undefined when no file is named. Read by the roles that
+ * answer the public API before they open anything, so a bad line exits 1 like any invalid
+ * configuration: one line naming the line number, never quoting it (it holds a key).
+ */
+export function readKeysFile(file: string): readonly FileKey[] | undefined {
+  const text = readSecret('LOUPE_API_KEYS_FILE', file);
+  if (text === undefined) return undefined;
+  try {
+    return Object.freeze(parseKeysFile(text));
+  } catch (err) {
+    throw new ConfigError(`invalid configuration: LOUPE_API_KEYS_FILE ${(err as Error).message} (${file})`);
+  }
 }
 
 /** Scopes from a list of names, without repeats; a message when one is not a scope. */

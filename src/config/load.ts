@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
-import { parseKeysFile, type FileKey } from '../auth/index.ts';
 import { StartupError } from '../errors.ts';
 import { parseProviders } from './providers.ts';
 import { ConfigSchema, type Config } from './schema/index.ts';
@@ -40,7 +39,7 @@ export function loadConfig(
   }
   const c = converted as Omit<
     Config,
-    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'apiKeys' | 'grpcPort'
+    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'grpcPort'
   >;
   for (const key of REQUIRED[opts.role ?? ''] ?? []) {
     if (!c[key]) throw new ConfigError(`invalid configuration: ${key} is required by \`loupe ${opts.role}\``);
@@ -69,7 +68,6 @@ export function loadConfig(
     webhookSecret: readSecret('LOUPE_WEBHOOK_SECRET_FILE', c.LOUPE_WEBHOOK_SECRET_FILE) ?? c.LOUPE_WEBHOOK_SECRET,
     databasePassword: readSecret('LOUPE_DATABASE_PASSWORD_FILE', c.LOUPE_DATABASE_PASSWORD_FILE),
     authRequired: c.LOUPE_AUTH === 'required' || (c.LOUPE_AUTH === 'auto' && !isLoopbackHost(c.HOST)),
-    apiKeys: readKeysFile(c.LOUPE_API_KEYS_FILE),
   });
 }
 
@@ -79,19 +77,8 @@ export function isLoopbackHost(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
-/** LOUPE_API_KEYS_FILE's keys, hashed; a bad line exits 1 naming the line, never quoting it. */
-function readKeysFile(file: string): readonly FileKey[] | undefined {
-  const text = readSecret('LOUPE_API_KEYS_FILE', file);
-  if (text === undefined) return undefined;
-  try {
-    return Object.freeze(parseKeysFile(text));
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: LOUPE_API_KEYS_FILE ${(err as Error).message} (${file})`);
-  }
-}
-
 /** A secret from a file (Docker/Compose/Kubernetes secrets); undefined when no file is named. */
-function readSecret(name: string, file: string): string | undefined {
+export function readSecret(name: string, file: string): string | undefined {
   if (!file) return undefined;
   try {
     return readFileSync(file, 'utf8').trim();

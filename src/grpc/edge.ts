@@ -1,15 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import {
-  accessFor,
-  authenticate,
-  authorize,
-  type FailedAuthLimiter,
-  type KeyVerifier,
-  type Principal,
-} from '../auth/index.ts';
-import { clientKey, requestIdFrom, type ClientLimits } from '../clients/index.ts';
+import { clientKey, type Admission, type RateWatch, type UploadCharge } from '../admission/index.ts';
+import { accessFor, authenticate, authorize, type KeyVerifier, type Principal } from '../auth/index.ts';
+import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
-import type { UploadBudget } from '../http/upload-budget.ts';
 import type { LogContext, Logger, Metrics } from '../observability/index.ts';
 import { MESSAGE_BYTES } from './proto.ts';
 import { INFERENCE, ROUTES, recordCall, unsupportedReason } from './rpcs.ts';
@@ -18,8 +11,6 @@ import { statusOf, toLoupeError } from './status.ts';
 /** A status as grpc-js's sendStatus takes it (its type is not exported). */
 type PartialStatus = Parameters<grpc.ServerInterceptingCall['sendStatus']>[0];
 
-/** Longest an inference call waits for room in the upload budget before it is refused (UNAVAILABLE). */
-const BUDGET_WAIT_MS = 5000;
 /** The largest message of an RPC that uploads nothing: a model's name and version, at most. */
 export const SMALL_MESSAGE_BYTES = 64 * 1024;
 /** How long such a message may take: a client sends it with the call's headers. */
@@ -30,13 +21,8 @@ export interface EdgeDeps {
   readonly metrics: Metrics;
   /** API keys; undefined: auth off. */
   readonly keys: KeyVerifier | undefined;
-  readonly failures: FailedAuthLimiter;
-  /** Per-client limits; undefined on model servers. */
-  readonly limits: ClientLimits | undefined;
-  readonly budget: UploadBudget;
-  /** The largest request message (grpc.max_receive_message_length). */
-  readonly maxMessageBytes: number;
-  readonly retryAfterS: number;
+  /** The role's admission rules, shared with its HTTP API. */
+  readonly admission: Admission;
   /** LOUPE_REQUEST_TIMEOUT_MS: how long an admitted call's message may take to arrive (0: no limit). */
   readonly requestTimeoutMs: number;
   readonly addressOf: (peer: string, forwardedFor: string | undefined) => string;
@@ -44,9 +30,10 @@ export interface EdgeDeps {
 
 /**
  * What happens to every call around its handler, as the HTTP app's hooks do for a request:
- * a request id, the API key and its scope, the client's rate and in-flight limits, room in
- * the upload budget for an inference call, then one log line and the metrics when it ends.
- * All of it runs on the call's metadata, before a byte of its message is read.
+ * a request id, the API key and its scope, the client's rate and in-flight limits on the
+ * call's metadata, before a byte of its message is read; then, for an inference call, its
+ * bytes charged to its client's share of the upload budget as they arrive and the minimum data
+ * rate; one log line and the metrics when it ends.
  */
 export class CallEdge {
   readonly id: string;
@@ -59,7 +46,9 @@ export class CallEdge {
   private readonly deps: EdgeDeps;
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
-  private held = 0;
+  private charge: UploadCharge | undefined;
+  private watch: RateWatch | undefined;
+  private bytes = 0;
   private readonly releases: Array<() => void> = [];
   private readonly stop = new AbortController();
   private got = false;
@@ -82,14 +71,14 @@ export class CallEdge {
   }
 
   /**
-   * Lets the call in, or throws the LoupeError it is refused with. The order matters: only a
-   * call that is authenticated, authorized, within its client's rate and holding one of its
-   * client's in-flight places waits for (and holds) room in the upload budget, so no one
-   * without a key, and no key beyond its in-flight share, can hold the budget. A call that
-   * ends meanwhile stops there and keeps nothing.
+   * Lets the call in, or throws the LoupeError it is refused with. Only a call that is
+   * authenticated, authorized, within its client's rate and holding one of its client's
+   * in-flight places is read at all, and nothing is charged for bytes not yet received: a
+   * stream that sends its headers and no message holds no upload budget. A call that ends
+   * meanwhile stops there and keeps nothing.
    */
   async admit(metadata: grpc.Metadata, peer: string): Promise<void> {
-    const { keys, failures, limits } = this.deps;
+    const { keys, admission } = this.deps;
     const [verb, route] = ROUTES[this.method]!;
     const access = accessFor(verb, route);
     if (access === 'open') return;
@@ -100,35 +89,45 @@ export class CallEdge {
         authorization: first(metadata, 'authorization'),
         apiKey: first(metadata, 'x-api-key'),
       };
-      this.principal = await authenticate(keys, failures, presented);
+      this.principal = await authenticate(keys, admission.failures, presented);
       if (this.ended) return;
       authorize(this.principal, access, `call ${this.method}`);
     }
     const client = clientKey(this.principal?.keyId, address);
+    const limits = admission.clientLimits;
     limits?.count(client);
     if (!this.uploads) return;
     if (limits) this.hold(limits.enter(client));
-    await this.reserve();
+    const charge = admission.budget.open(client);
+    this.charge = charge;
+    this.hold(() => charge.release());
   }
 
   /**
-   * gRPC has no Content-Length to reserve before reading: an inference call reserves the
-   * largest message it may receive, waiting (up to BUDGET_WAIT_MS, in line) for room, and keeps
-   * only what its message turned out to be once it is in (`received`). So HTTP and gRPC
-   * uploads together stay within LOUPE_MAX_INFLIGHT_UPLOAD_BYTES.
+   * Arms the minimum data rate of an inference call's message (the upload rate floor, as HTTP
+   * bodies have): `onSlow` gets a DEADLINE_EXCEEDED status when it falls below, and what the
+   * call held is given back at once. Call it once admitted, before the message can arrive.
    */
-  private async reserve(): Promise<void> {
-    const { budget, maxMessageBytes } = this.deps;
-    const reserved = await budget.reserveWithin(maxMessageBytes, BUDGET_WAIT_MS, this.stop.signal);
-    if (this.ended) {
-      if (reserved) budget.release(maxMessageBytes);
-      return;
-    }
-    if (!reserved)
-      throw new LoupeError(ErrorCode.Overloaded, 'the uploads in flight hold the whole upload budget; try again', {
-        retryAfterS: this.deps.retryAfterS,
-      });
-    this.held = maxMessageBytes;
+  watchRate(onSlow: (status: grpc.StatusObject) => void): void {
+    if (!this.uploads || this.got || this.ended) return;
+    this.watch = this.deps.admission.rateFloor.watch((err) => {
+      this.charge?.release();
+      onSlow(this.fail(err));
+    });
+  }
+
+  /**
+   * Bytes of the message as they arrive off the wire (HTTP/2 DATA frames, before grpc-js has
+   * the whole message): charged to the client and counted for the rate floor. The status the
+   * call is refused with when its client's share (RESOURCE_EXHAUSTED) or the budget
+   * (UNAVAILABLE) has no room, else undefined.
+   */
+  arrived(bytes: number): grpc.StatusObject | undefined {
+    if (this.ended || !this.charge) return undefined;
+    this.bytes += bytes;
+    this.watch?.arrived(bytes);
+    const refused = this.charge.growTo(this.bytes);
+    return refused ? this.fail(refused) : undefined;
   }
 
   /** Keeps a release for the call's end; a call already ended gives it back at once. */
@@ -153,14 +152,18 @@ export class CallEdge {
     this.late.unref();
   }
 
-  received(message: unknown): void {
+  /**
+   * The whole message is in. Where its bytes were not seen arriving (`arrived`), it is charged
+   * now, on arrival; the status it is refused with, else undefined.
+   */
+  received(message: unknown): grpc.StatusObject | undefined {
     this.got = true;
     clearTimeout(this.late);
+    this.watch?.stop();
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
-    if (this.held > size) {
-      this.deps.budget.release(this.held - size);
-      this.held = size;
-    }
+    if (this.ended || !this.charge || this.bytes > 0) return undefined;
+    const refused = this.charge.growTo(size);
+    return refused ? this.fail(refused) : undefined;
   }
 
   /** The status a failure is answered with; the original is kept for the log line. */
@@ -180,8 +183,7 @@ export class CallEdge {
     if (this.ended) return status;
     this.stop.abort();
     clearTimeout(this.late);
-    this.deps.budget.release(this.held);
-    this.held = 0;
+    this.watch?.stop();
     for (const release of this.releases.splice(0)) release();
     const metadata = status.metadata ?? new grpc.Metadata();
     metadata.set('x-request-id', this.id);

@@ -1,14 +1,27 @@
 import * as grpc from '@grpc/grpc-js';
 import { CallEdge, SMALL_MESSAGE_BYTES, type EdgeDeps } from './edge.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
 import { capMessage } from './message-cap.ts';
+import { MALFORMED } from './proto.ts';
+import { statusOf } from './status.ts';
+import { onStreamBytes } from './stream-bytes.ts';
+
+/** Where a call came from (grpc-js does not export the type). */
+export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
 
 /**
  * The edge as a grpc-js server interceptor. The handler sees the call's metadata only once
  * `admit` has let it in, and only then does grpc-js start reading its message; a refused call
  * is answered from here and its message is never read. A call that uploads nothing reads a
- * message of at most SMALL_MESSAGE_BYTES: it holds nothing from the upload budget.
+ * message of at most SMALL_MESSAGE_BYTES: it holds nothing from the upload budget. An
+ * inference call's bytes are charged as its DATA frames arrive, under the upload rate floor.
+ * `onCall` hears of every call that reaches the edge (the connection it came on is in use).
  */
-export function edgeInterceptor(deps: EdgeDeps, calls: WeakMap<grpc.Metadata, CallEdge>): grpc.ServerInterceptor {
+export function edgeInterceptor(
+  deps: EdgeDeps,
+  calls: WeakMap<grpc.Metadata, CallEdge>,
+  onCall: (connection: ConnectionInfo) => void = () => undefined,
+): grpc.ServerInterceptor {
   return (descriptor, call) => {
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
     let edge: CallEdge | undefined;
@@ -17,6 +30,7 @@ export function edgeInterceptor(deps: EdgeDeps, calls: WeakMap<grpc.Metadata, Ca
         next({
           onReceiveMetadata: (metadata, pass) => {
             const e = (edge = new CallEdge(deps, method, metadata));
+            onCall(call.getConnectionInfo());
             if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES))
               deps.logger.warn({ rpc: method }, 'gRPC: cannot cap this call’s message size (grpc-js changed?)');
             if (!e.served) return self.sendStatus(e.unimplemented());
@@ -25,15 +39,23 @@ export function edgeInterceptor(deps: EdgeDeps, calls: WeakMap<grpc.Metadata, Ca
               () => {
                 if (e.ended) return;
                 // Armed first: grpc-js may deliver the message within `pass`.
-                e.awaitMessage((status) => self.sendStatus(status));
+                const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
+                e.awaitMessage(end);
+                e.watchRate(end);
+                if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n))))
+                  deps.logger.warn({ rpc: method }, 'gRPC: cannot see this call’s bytes arrive (grpc-js changed?)');
                 pass(metadata);
               },
               (err: unknown) => !e.ended && self.sendStatus(e.fail(err)),
             );
           },
           onReceiveMessage: (message, pass) => {
-            edge?.received(message);
-            pass(message);
+            const refused = edge?.received(message);
+            if (refused) return self.sendStatus(refused);
+            const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
+            if (malformed === undefined) return pass(message);
+            const refusal = new LoupeError(ErrorCode.BadRequest, malformed);
+            self.sendStatus(edge ? edge.fail(refusal) : statusOf(refusal, ''));
           },
           onCancel: () => {
             const late = Number(call.getDeadline()) <= Date.now();

@@ -23,6 +23,13 @@ export const LOADER_OPTIONS: loader.Options = {
 export const MESSAGE_BYTES = Symbol('loupe.grpc.messageBytes');
 
 /**
+ * Set instead of the fields when the bytes are not a valid message: the edge answers
+ * INVALID_ARGUMENT, as HTTP answers a malformed body 400. A decoder that threw would make
+ * grpc-js answer INTERNAL itself, past the edge (logged as a cancelled call).
+ */
+export const MALFORMED = Symbol('loupe.grpc.malformed');
+
+/**
  * Triton's `inference.GRPCInferenceService` from the vendored grpc_service.proto: every
  * method, so a Triton client finds each one it may call. Each request decoder notes the
  * message's size, which the edge holds from the upload budget while the call runs.
@@ -39,7 +46,13 @@ export function inferenceService(): grpc.ServiceDefinition {
       {
         ...method,
         requestDeserialize: (bytes: Buffer) => {
-          const message = method.requestDeserialize(bytes) as object;
+          let message: object;
+          try {
+            message = method.requestDeserialize(bytes) as object;
+          } catch (err) {
+            const why = err instanceof Error ? err.message : String(err);
+            message = { [MALFORMED]: `the request is not a valid ${name}Request message (${why.slice(0, 120)})` };
+          }
           Object.defineProperty(message, MESSAGE_BYTES, { value: bytes.length });
           return message;
         },

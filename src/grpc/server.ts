@@ -1,13 +1,14 @@
 import net from 'node:net';
 import * as grpc from '@grpc/grpc-js';
-import { FailedAuthLimiter, type KeyVerifier } from '../auth/index.ts';
-import { clientAddress, type ClientLimits } from '../clients/index.ts';
+import type { Admission } from '../admission/index.ts';
+import type { KeyVerifier } from '../auth/index.ts';
+import { clientAddress } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import { StartupError } from '../errors.ts';
-import { UploadBudget } from '../http/upload-budget.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { CallEdge } from './edge.ts';
+import { FirstCallDeadline } from './connections.ts';
 import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
@@ -21,9 +22,7 @@ export interface GrpcDeps {
   /** API keys: present, every RPC but the health ones needs one (as on HTTP). */
   readonly auth?: KeyVerifier | undefined;
   /** Shared with the role's HTTP API, so a client has one allowance whichever it calls. */
-  readonly authFailures?: FailedAuthLimiter | undefined;
-  readonly clientLimits?: ClientLimits | undefined;
-  readonly uploadBudget?: UploadBudget | undefined;
+  readonly admission: Admission;
 }
 
 /** Room for the protobuf framing around an upload of LOUPE_MAX_UPLOAD_BYTES. */
@@ -41,6 +40,7 @@ export class GrpcServer {
   private readonly server: grpc.Server;
   private readonly tcp: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly firstCall: FirstCallDeadline;
   private idle: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -50,30 +50,43 @@ export class GrpcServer {
     const { config } = deps;
     const maxMessageBytes = config.LOUPE_MAX_UPLOAD_BYTES + HEADER_ROOM;
     const calls = new WeakMap<grpc.Metadata, CallEdge>();
+    this.firstCall = new FirstCallDeadline(config.LOUPE_HEADERS_TIMEOUT_MS);
     const edge = edgeInterceptor(
       {
         logger: deps.logger,
         metrics: deps.metrics,
         keys: deps.auth,
-        failures: deps.authFailures ?? new FailedAuthLimiter(),
-        limits: deps.clientLimits,
-        budget: deps.uploadBudget ?? new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
-        maxMessageBytes,
-        retryAfterS: config.LOUPE_RETRY_AFTER_S,
+        admission: deps.admission,
         requestTimeoutMs: config.LOUPE_REQUEST_TIMEOUT_MS,
         addressOf: clientAddress(config.LOUPE_TRUST_PROXY),
       },
       calls,
+      (connection) => this.firstCall.called(connection),
     );
     this.server = new grpc.Server({
       interceptors: [edge],
       'grpc.max_receive_message_length': maxMessageBytes,
       'grpc.max_send_message_length': -1,
       // Streams in flight per connection; a client that wants more opens another connection.
+      // What grpc-js buffers before the edge sees it: a stream is paused until the edge has
+      // admitted its call (key, scope, rate, in-flight place), so until then the peer can send
+      // at most the HTTP/2 stream window (Node's default 65,535 bytes; grpc-js does not change
+      // it; measured on Node 24: a paused stream holds 65,535 bytes, its window is then 0 and
+      // the connection's stays open for the other streams) — at most 64 KiB x 128 streams x
+      // LOUPE_MAX_CONNECTIONS, and only for the time of a key lookup (those of an address that
+      // keeps failing are gated: FailedAuthLimiter); a refused call frees its window. Once
+      // admitted, an inference call's bytes are charged to its client as each DATA frame arrives
+      // (at most one 16 KiB frame past the budget before it is refused), and other calls are cut
+      // at SMALL_MESSAGE_BYTES from the length prefix (capMessage). So uploads in memory stay
+      // within LOUPE_MAX_INFLIGHT_UPLOAD_BYTES plus those per-stream windows, never
+      // max_receive_message_length x streams x connections.
       'grpc.max_concurrent_streams': 128,
       // Pings find dead peers behind NATs and proxies; an idle connection is closed as HTTP's is.
       'grpc.keepalive_time_ms': 60_000,
       'grpc.keepalive_timeout_ms': 20_000,
+      // A connection without calls is closed after the HTTP keep-alive timeout; one that never
+      // starts a call, after the headers timeout (FirstCallDeadline), as HTTP closes one that
+      // never sends a request.
       'grpc.max_connection_idle_ms': config.LOUPE_KEEP_ALIVE_TIMEOUT_MS,
     });
     this.server.addService(
@@ -81,12 +94,14 @@ export class GrpcServer {
       serviceImplementation({ backend: deps.backend, version: deps.version, calls }),
     );
     const injector = this.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    // Connections are counted per transport: HTTP and gRPC each accept LOUPE_MAX_CONNECTIONS.
     this.tcp = net.createServer((socket) => {
       this.sockets.add(socket);
       socket.once('close', () => {
         this.sockets.delete(socket);
         if (this.sockets.size === 0) this.idle?.();
       });
+      this.firstCall.accept(socket);
       injector.injectConnection(socket);
     });
     if (config.LOUPE_MAX_CONNECTIONS > 0) this.tcp.maxConnections = config.LOUPE_MAX_CONNECTIONS;

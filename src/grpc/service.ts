@@ -2,12 +2,12 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import {
   OIP_EXTENSIONS,
+  oipModelMetadata,
   repositoryIndex,
   tritonModelConfig,
   type InferenceBackend,
   type ModelInfo,
 } from '../inference/index.ts';
-import { oipModelMetadata } from '../http/model-views.ts';
 import type { CallEdge } from './edge.ts';
 import type { ModelInferRequest, ModelRequest, RepositoryIndexRequest } from './messages.ts';
 import { toInferResponse, toOipRequest } from './tensors.ts';

@@ -4,8 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { registerAuth, type FailedAuthLimiter, type KeyVerifier } from '../auth/index.ts';
-import { ClientLimits, requestIdFrom, trustProxy } from '../clients/index.ts';
+import type { Admission } from '../admission/index.ts';
+import { registerAuth, type KeyVerifier } from '../auth/index.ts';
+import { requestIdFrom, trustProxy } from '../clients/index.ts';
 import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
@@ -26,7 +27,6 @@ import { registerMultipart } from './multipart.ts';
 import { registerStrictQueryIntegers } from './query-integers.ts';
 import { requestLogHook } from './request-log.ts';
 import { limitConnections, serverOptions } from './server-options.ts';
-import { UploadBudget } from './upload-budget.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
 import { webRoutes } from './web.ts';
@@ -51,17 +51,12 @@ export interface AppDeps {
   /** Async jobs; absent on roles without a database. */
   readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
   /**
-   * Per-client rate and in-flight limits: on for the public roles (serve, gateway), off for
-   * model servers, whose one client is the gateway. The role's own ClientLimits when it shares
-   * them with its gRPC API; `true` makes the app its own.
+   * The role's admission rules (upload budget, rate floor, failed keys, per-client limits),
+   * shared with its gRPC API so a client has one allowance whichever it calls.
    */
-  readonly clientLimits?: ClientLimits | boolean | undefined;
+  readonly admission: Admission;
   /** API keys: present, every route but the open ones (health, metrics, docs) needs one (LOUPE_AUTH). */
   readonly auth?: KeyVerifier | undefined;
-  /** Failed authentications per address; the role's, when its gRPC API counts into the same. */
-  readonly authFailures?: FailedAuthLimiter | undefined;
-  /** LOUPE_MAX_INFLIGHT_UPLOAD_BYTES; the role's, when its gRPC API holds uploads from the same budget. */
-  readonly uploadBudget?: UploadBudget | undefined;
   /** Key management over HTTP (POST/GET/DELETE /keys, admin scope): the roles that own the key store. */
   readonly keys?: KeyAdmin | undefined;
   /** 'ops' serves only health and metrics (the worker role). */
@@ -116,8 +111,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   // Every body is metered (route limits, upload budget) before a parser reads it.
   registerBodyLimits(app as unknown as FastifyInstance, {
     maxBytes: config.LOUPE_MAX_UPLOAD_BYTES,
-    budget: deps.uploadBudget ?? new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
-    retryAfterS: config.LOUPE_RETRY_AFTER_S,
+    budget: deps.admission.budget,
+    rateFloor: deps.admission.rateFloor,
   });
   registerMultipart(app as unknown as FastifyInstance);
   for (const type of [/^image\//, 'application/octet-stream']) {
@@ -129,13 +124,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   }
 
   // auth first: rate limits and fairness key on req.principal
-  registerAuth(app as unknown as FastifyInstance, deps.auth, deps.authFailures);
+  registerAuth(app as unknown as FastifyInstance, deps.auth, deps.admission.failures);
   // After authentication (limits key on the API key), before the routes they apply to.
-  if (deps.clientLimits)
-    await registerClientLimits(
-      app as unknown as FastifyInstance,
-      deps.clientLimits === true ? new ClientLimits(config) : deps.clientLimits,
-    );
+  if (deps.admission.clientLimits)
+    await registerClientLimits(app as unknown as FastifyInstance, deps.admission.clientLimits);
 
   const api = deps.surface !== 'ops';
   // Swagger first: it documents the routes registered after it.
@@ -172,12 +164,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 }
 
 /** What GET /limits says: the client limits only where the role applies them (serve, gateway). */
-function publishedLimits(config: Config, deps: Pick<AppDeps, 'clientLimits'>): PublishedLimits {
+function publishedLimits(config: Config, deps: Pick<AppDeps, 'admission'>): PublishedLimits {
+  const limits = deps.admission.clientLimits;
   return {
     maxJobImages: config.LOUPE_MAX_JOB_IMAGES,
     maxUploadBytes: config.LOUPE_MAX_UPLOAD_BYTES,
     maxJobBytes: config.LOUPE_MAX_JOB_BYTES,
-    ratePerMinute: deps.clientLimits ? config.LOUPE_RATE_LIMIT_PER_MINUTE : 0,
-    maxInflightPerClient: deps.clientLimits ? config.LOUPE_MAX_INFLIGHT_PER_CLIENT : 0,
+    ratePerMinute: limits?.perMinute ?? 0,
+    maxInflightPerClient: limits?.maxInFlight ?? 0,
   };
 }

@@ -3,14 +3,15 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import { LINGER_MS } from './client-errors.ts';
 import { bodyEncoding, decodeBody, type BodyEncoding } from './body-decoding.ts';
-import type { UploadBudget } from './upload-budget.ts';
+import type { RateFloor, RateWatch, UploadBudget, UploadCharge } from '../admission/index.ts';
+import { clientOf } from './rate-limit.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /**
      * A route's body limits, counted as the bytes arrive (chunked or not): `max` for the whole
      * body (413 past it), `resident` for what of it the route holds in memory at once, which is
-     * what it reserves from the upload budget (default: `max`).
+     * the most it is charged from the upload budget (default: `max`).
      */
     bodyLimits?: { max: number; resident?: number };
   }
@@ -20,15 +21,17 @@ export interface BodyLimitOptions {
   /** The limit of routes that name none (Fastify's bodyLimit). */
   readonly maxBytes: number;
   readonly budget: UploadBudget;
-  readonly retryAfterS: number;
+  readonly rateFloor: RateFloor;
 }
 
 /**
- * Every request body goes through a meter before any parser (raw, JSON or multipart) reads it:
- * it counts the bytes as they arrive and refuses — before they are buffered — a body over its
- * route's limit (413) or one the upload budget has no room for (503 + Retry-After). A declared
- * Content-Length is checked and reserved up front; a chunked body reserves as its chunks arrive.
- * The reservation is given back when the response ends, however it ends.
+ * Every request body goes through a meter before any parser (raw, JSON or multipart) reads it,
+ * the HTTP translation of the admission rules (src/admission/): it counts the bytes as they
+ * arrive and refuses — before they are buffered — a body over its route's limit (413), one its
+ * client's share of the upload budget has no room for (429 + Retry-After) or the whole budget
+ * (503 + Retry-After), and one that arrives below the minimum data rate (408). A declared
+ * Content-Length over the limit is refused at once; within it, nothing is charged for bytes not
+ * yet received. What a body holds is given back when it is cut or the response ends.
  *
  * A gzip- or deflate-encoded body (Content-Encoding) is decoded on its way to the parser, and
  * the limits then apply to the decoded bytes too: the route limit to what it decodes to, the
@@ -40,16 +43,20 @@ export function registerBodyLimits(app: FastifyInstance, opts: BodyLimitOptions)
     if (declared === undefined && req.headers['transfer-encoding'] === undefined) return payload;
     const limits = req.routeOptions.config.bodyLimits;
     const max = limits?.max ?? opts.maxBytes;
-    const meter = new BodyMeter(max, Math.min(max, limits?.resident ?? max), opts);
+    const length = declared === undefined ? undefined : Number(declared);
+    if (length !== undefined && length > max) throw tooLarge(length, max);
+    const resident = Math.min(max, limits?.resident ?? max);
+    const meter = new BodyMeter(max, resident, opts.budget.open(clientOf(req)));
     meter.on('error', () => undefined); // its reader (a parser or a route) handles it; unread, it must not crash
-    reply.raw.once('close', () => meter.release());
+    const watch = length === 0 ? undefined : opts.rateFloor.watch((err) => meter.cut(err));
+    meter.once('finish', () => watch?.stop()); // every byte is in
+    meter.watch = watch;
+    reply.raw.once('close', () => {
+      watch?.stop();
+      meter.charge.release();
+    });
     afterAnswer(req, reply);
     const encoding = declared === '0' ? 'identity' : requestEncoding(req, reply);
-    const length = declared === undefined ? undefined : Number(declared);
-    if (length !== undefined) {
-      if (length > max) throw tooLarge(length, max);
-      if (!meter.reserve(length)) throw overloaded(opts);
-    }
     payload.pipe(meter);
     // A client that goes away mid-body: the parser reading the meter must hear of it.
     finished(req.raw, (err) => {
@@ -58,24 +65,25 @@ export function registerBodyLimits(app: FastifyInstance, opts: BodyLimitOptions)
     if (encoding === 'identity') return meter;
     return decodeBody(meter, encoding, (decoded) => {
       if (decoded > max) throw tooLarge(decoded, max, 'at least ', 'decoded ');
-      if (!meter.reserve(decoded)) throw overloaded(opts);
+      const refused = meter.charge.growTo(Math.min(decoded, resident));
+      if (refused) throw refused;
     });
   });
 }
 
-/** Counts a body's bytes on their way to the parser and reserves them from the budget. */
+/** Counts a body's bytes on their way to the parser, charges them to its client, feeds the rate floor. */
 class BodyMeter extends Transform {
+  readonly charge: UploadCharge;
+  watch: RateWatch | undefined;
   private bytes = 0;
-  private reserved = 0;
   private readonly max: number;
   private readonly resident: number;
-  private readonly opts: BodyLimitOptions;
 
-  constructor(max: number, resident: number, opts: BodyLimitOptions) {
+  constructor(max: number, resident: number, charge: UploadCharge) {
     super();
     this.max = max;
     this.resident = resident;
-    this.opts = opts;
+    this.charge = charge;
   }
 
   /** Bytes received so far (encoded, when the body is). */
@@ -83,24 +91,18 @@ class BodyMeter extends Transform {
     return this.bytes;
   }
 
-  /** Reserves up to `bytes` (never more than the route holds at once); false when the budget has no room. */
-  reserve(bytes: number): boolean {
-    const want = Math.min(bytes, this.resident) - this.reserved;
-    if (want <= 0) return true;
-    if (!this.opts.budget.tryReserve(want, this.reserved)) return false;
-    this.reserved += want;
-    return true;
-  }
-
-  release(): void {
-    this.opts.budget.release(this.reserved);
-    this.reserved = 0;
+  /** Ends the body with `err` (too slow): what it held is given back now, not when the answer is sent. */
+  cut(err: Error): void {
+    this.charge.release();
+    this.destroy(err);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     this.bytes += chunk.length;
+    this.watch?.arrived(chunk.length);
     if (this.bytes > this.max) return done(tooLarge(this.bytes, this.max, 'at least '));
-    if (!this.reserve(this.bytes)) return done(overloaded(this.opts));
+    const refused = this.charge.growTo(Math.min(this.bytes, this.resident));
+    if (refused) return done(refused);
     done(null, chunk);
   }
 }
@@ -138,8 +140,3 @@ const tooLarge = (bytes: number, max: number, atLeast = '', decoded = '') =>
     ErrorCode.PayloadTooLarge,
     `the ${decoded}request body is ${atLeast}${bytes} bytes; the limit is ${max}`,
   );
-
-const overloaded = (opts: BodyLimitOptions) =>
-  new LoupeError(ErrorCode.Overloaded, 'too many uploads are being received at once; retry shortly', {
-    retryAfterS: opts.retryAfterS,
-  });

@@ -1,7 +1,7 @@
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type {} from '../auth/index.ts'; // req.principal
-import { clientKey, rateLimited, type ClientLimits } from '../clients/index.ts';
+import { clientKey, rateLimited, type ClientLimits } from '../admission/index.ts';
 
 /** Routes no client limit applies to: probes, metrics and the docs. */
 const UNLIMITED = /^\/(livez|readyz|metrics|openapi\.json|docs(\/.*)?|v2\/health\/(live|ready))$/;

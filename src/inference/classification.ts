@@ -1,5 +1,5 @@
 import { ErrorCode, LoupeError, quoted } from '../errors.ts';
-import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/version.ts';
+import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/index.ts';
 import type { ModelInfo, Prediction } from './types.ts';
 
 /**
@@ -99,6 +99,19 @@ export function printfF(x: number): string {
   const tie = /\.\d{6}50*$/.test(exact);
   const lastEven = Number(exact.charAt(exact.indexOf('.') + 6)) % 2 === 0;
   return sign + (tie && lastEven ? exact.slice(0, exact.indexOf('.') + 7) : a.toFixed(6));
+}
+
+/**
+ * Why a backend is not ready when its default model is missing from `names` (every backend's
+ * /readyz and /v2/health/ready wait for it), or undefined when it is there.
+ */
+export function missingDefault(
+  defaultModel: string,
+  names: Iterable<string>,
+  verb: 'loaded' | 'served',
+): string | undefined {
+  for (const n of names) if (n === defaultModel) return undefined;
+  return `the default model "${defaultModel}" is not ${verb}`;
 }
 
 /**

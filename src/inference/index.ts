@@ -14,3 +14,4 @@ export type {
 } from './types.ts';
 export { resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
+export { describeModel, oipModelMetadata } from './views.ts';

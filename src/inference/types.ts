@@ -75,8 +75,11 @@ export interface InferenceBackend {
   close(): Promise<void>;
   readiness(): Readiness;
   listModels(): ModelInfo[];
-  /** Latest version when `version` is omitted; throws LoupeError(MODEL_NOT_FOUND). */
-  getModel(name: string, version?: string): ModelInfo;
+  /**
+   * The default model when `name` is omitted, its latest version when `version` is; throws
+   * LoupeError(MODEL_NOT_FOUND). The one place those rules are applied, for every API.
+   */
+  getModel(name: string | undefined, version?: string): ModelInfo;
   classify(req: ClassifyRequest): Promise<Classification>;
   /** Throws LoupeError(OVERLOADED) when the model's queue is full right now (checked before reading an upload). */
   checkCapacity(name: string | undefined, version: string | undefined): void;

@@ -24,6 +24,8 @@ const QUEUES = {
     expireInSeconds: 900,
     heartbeatSeconds: 10,
   },
+  // Only a fallback: each webhook entry carries the sending worker's LOUPE_WEBHOOK_* retry and
+  // expiry options (WebhookDeliveries.enqueue), so the worker's configuration decides, not migrate's.
   [WEBHOOK_QUEUE]: { retryLimit: 8, retryDelay: 2, retryBackoff: true, retryDelayMax: 300, expireInSeconds: 60 },
 };
 

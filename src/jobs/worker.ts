@@ -1,11 +1,10 @@
 import type { PgBoss } from 'pg-boss';
 import { LoupeError, httpStatusOf } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
-import type { Logger } from '../observability/index.ts';
-import type { JobStore, PredictionStore } from '../storage/index.ts';
-import { CLASSIFY_QUEUE, WEBHOOK_QUEUE, type ClassifyJob, type WebhookJob } from './queue.ts';
-import type { WebhookPolicy } from './egress.ts';
-import { deliver, WebhookError } from './webhook.ts';
+import type { Logger, Metrics } from '../observability/index.ts';
+import type { JobStore, JobView, PredictionStore } from '../storage/index.ts';
+import type { WebhookDeliveries } from './delivery.ts';
+import { CLASSIFY_QUEUE, type ClassifyJob } from './queue.ts';
 
 export type WorkerState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -15,9 +14,9 @@ export interface WorkerDeps {
   readonly predictions: PredictionStore;
   readonly backend: InferenceBackend;
   readonly logger: Logger;
-  readonly webhookSecret: string;
-  /** Which webhook receivers may be reached (LOUPE_WEBHOOK_ALLOW); public addresses only when absent. */
-  readonly webhookPolicy?: WebhookPolicy | undefined;
+  /** Delivers the webhooks of finished jobs. */
+  readonly webhooks: WebhookDeliveries;
+  readonly metrics?: Pick<Metrics, 'jobsFinished'> | undefined;
   readonly concurrency: number;
   /** After how long without a new image a job still being received is abandoned (its process died mid-upload). */
   readonly abandonedUploadS?: number | undefined;
@@ -46,9 +45,7 @@ export class JobWorker {
       { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
       async ([job]) => this.process(job!.data.jobId),
     );
-    await boss.work<WebhookJob>(WEBHOOK_QUEUE, { batchSize: 1, pollingIntervalSeconds: 0.5 }, async ([job]) =>
-      this.webhook(job!.data.jobId),
-    );
+    this.deps.webhooks.start();
     // Re-queue jobs that lost their queue entry (e.g. a crash between insert and send).
     this.sweeper = setInterval(() => {
       this.sweep().catch((err: unknown) => this.deps.logger.warn({ err }, 'job sweep failed'));
@@ -62,14 +59,15 @@ export class JobWorker {
     this.state = 'draining';
     if (this.sweeper) clearInterval(this.sweeper);
     await this.deps.boss.offWork(CLASSIFY_QUEUE, { wait: true }).catch(() => undefined);
-    await this.deps.boss.offWork(WEBHOOK_QUEUE, { wait: true }).catch(() => undefined);
+    await this.deps.webhooks.stop();
     this.state = 'stopped';
   }
 
   async process(jobId: string): Promise<void> {
-    const { jobs, predictions, backend, logger, boss } = this.deps;
+    const { jobs, predictions, backend, logger } = this.deps;
     const job = await jobs.get(jobId);
-    if (!job || job.status === 'completed' || job.status === 'failed') return;
+    if (!job) return;
+    if (job.status === 'completed' || job.status === 'failed') return this.webhookLost(job);
     await jobs.markRunning(jobId);
     const owner = await jobs.ownerOf(jobId); // the job's predictions belong to whoever submitted it
     for await (const item of jobs.pendingItems(jobId)) {
@@ -99,31 +97,21 @@ export class JobWorker {
         }
       }
     }
-    if (await jobs.complete(jobId)) {
-      logger.info({ job: jobId }, 'job completed');
-      if (job.webhook) await boss.send(WEBHOOK_QUEUE, { jobId });
+    const status = await jobs.complete(jobId);
+    if (status) {
+      logger.info({ job: jobId, status }, 'job finished');
+      this.deps.metrics?.jobsFinished.inc({ status });
+      if (job.webhook) await this.deps.webhooks.enqueue(jobId, job.webhook.url);
     }
   }
 
-  private async webhook(jobId: string): Promise<void> {
-    const { jobs, logger, webhookSecret, webhookPolicy } = this.deps;
-    const job = await jobs.get(jobId);
-    if (!job?.webhook) return;
-    try {
-      const status = await deliver(job.webhook.url, webhookSecret, `job.${job.status}`, job, { policy: webhookPolicy });
-      await jobs.setWebhookStatus(jobId, `delivered (${status})`);
-    } catch (err) {
-      // The client sees no network detail (that would make webhooks a port scanner); the log does.
-      const detail = (err as Error).message;
-      if (err instanceof WebhookError && err.kind === 'refused') {
-        logger.warn({ job: jobId, err: detail }, 'webhook refused by the egress policy; not retried');
-        await jobs.setWebhookStatus(jobId, 'refused: the webhook address is not allowed');
-        return; // final: the policy does not change between retries
-      }
-      logger.warn({ job: jobId, err: detail }, 'webhook delivery failed; it will be retried');
-      await jobs.setWebhookStatus(jobId, 'retrying: delivery failed');
-      throw err;
-    }
+  /**
+   * A finished job handed out again: its worker died after completing it, perhaps before its
+   * webhook was queued. One not yet tried is queued (again, at worst: deliveries are at-least-once).
+   */
+  private async webhookLost(job: JobView): Promise<void> {
+    if (job.webhook?.state === 'pending' && job.webhook.attempts === 0)
+      await this.deps.webhooks.enqueue(job.id, job.webhook.url);
   }
 
   private async sweep(): Promise<void> {

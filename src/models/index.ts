@@ -3,3 +3,4 @@ export { scanStore, readEntry, readSample, type ModelEntry, type StoreProblem, t
 export { checkSession, type SessionShape } from './validate.ts';
 export { readCard, sampleDir, sampleType, SAMPLE_NAME, type ModelCard, type ModelAccuracy } from './card.ts';
 export { MAX_VERSION, VERSION_RULE, parseVersion, isOutOfRangeVersion } from './version.ts';
+export { PRESETS } from './pull/presets.ts';

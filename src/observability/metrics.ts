@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { jobMetrics } from './job-metrics.ts';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -90,6 +91,7 @@ export function createMetrics() {
       labelNames: ['model', 'version'],
       registers: [registry],
     }),
+    ...jobMetrics(registry),
   };
 }
 

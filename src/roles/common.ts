@@ -1,9 +1,17 @@
 import type { PgBoss } from 'pg-boss';
-import { ApiKeyStore } from '../auth/index.ts';
+import { ApiKeyStore, type FileKey } from '../auth/index.ts';
 import { isLoopbackHost, type Config } from '../config/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
-import { CLASSIFY_QUEUE, JobWorker, WEBHOOK_QUEUE, createQueue, webhookPolicyFromConfig } from '../jobs/index.ts';
-import type { Logger } from '../observability/index.ts';
+import {
+  CLASSIFY_QUEUE,
+  JobWorker,
+  WEBHOOK_QUEUE,
+  WebhookDeliveries,
+  createQueue,
+  webhookPolicyFromConfig,
+  type DeliveryOptions,
+} from '../jobs/index.ts';
+import { registerJobGauges, type Logger, type Metrics } from '../observability/index.ts';
 import {
   JobStore,
   PredictionStore,
@@ -91,19 +99,50 @@ export function createJobWorker(
   logger: Logger,
   storage: Storage,
   backend: InferenceBackend,
+  metrics: Metrics,
 ): JobWorker {
+  const webhooks = new WebhookDeliveries({
+    boss: storage.boss,
+    jobs: storage.jobs,
+    logger,
+    metrics,
+    options: webhookOptions(config),
+  });
+  registerJobGauges(metrics.registry, {
+    backlog: () => storage.jobs.backlog(),
+    openCircuits: () => webhooks.breakers.openCount(),
+  });
   return new JobWorker({
     boss: storage.boss,
     jobs: storage.jobs,
     predictions: storage.history,
     backend,
     logger,
-    webhookSecret: config.webhookSecret,
-    webhookPolicy: webhookPolicyFromConfig(config),
+    webhooks,
+    metrics,
     concurrency: config.LOUPE_WORKER_CONCURRENCY,
     // No upload outlives the request timeout; a minute more covers clocks and the last INSERT.
     abandonedUploadS: config.LOUPE_REQUEST_TIMEOUT_MS > 0 ? config.LOUPE_REQUEST_TIMEOUT_MS / 1000 + 60 : 3600,
   });
+}
+
+export function webhookOptions(config: Config): DeliveryOptions {
+  return {
+    secret: config.webhookSecret,
+    policy: webhookPolicyFromConfig(config),
+    timeoutMs: config.LOUPE_WEBHOOK_TIMEOUT_MS,
+    maxAttempts: config.LOUPE_WEBHOOK_MAX_ATTEMPTS,
+    retryDelayS: config.LOUPE_WEBHOOK_RETRY_DELAY_S,
+    retryDelayMaxS: config.LOUPE_WEBHOOK_RETRY_DELAY_MAX_S,
+    maxAgeS: config.LOUPE_WEBHOOK_MAX_AGE_S,
+    concurrency: config.LOUPE_WEBHOOK_CONCURRENCY,
+    perReceiver: config.LOUPE_WEBHOOK_CONCURRENCY_PER_RECEIVER,
+    breaker: {
+      failures: config.LOUPE_WEBHOOK_BREAKER_FAILURES,
+      cooldownMs: config.LOUPE_WEBHOOK_BREAKER_COOLDOWN_MS,
+      maxCooldownMs: config.LOUPE_WEBHOOK_BREAKER_COOLDOWN_MAX_MS,
+    },
+  };
 }
 
 /**
@@ -111,9 +150,14 @@ export function createJobWorker(
  * keys are brought into the database first, so they work from the first request. The role
  * checks keys when `config.authRequired`; the store is returned either way.
  */
-export async function openApiKeys(config: Config, logger: Logger, db: Database): Promise<ApiKeyStore> {
+export async function openApiKeys(
+  config: Config,
+  logger: Logger,
+  db: Database,
+  fileKeys: readonly FileKey[] | undefined,
+): Promise<ApiKeyStore> {
   const keys = new ApiKeyStore(db);
-  const synced = config.apiKeys ? await keys.syncFile(config.apiKeys) : undefined;
+  const synced = fileKeys ? await keys.syncFile(fileKeys) : undefined;
   logger.info(
     { auth: config.authRequired ? 'required' : 'off', ...(synced ? { keys_file: synced } : {}) },
     config.authRequired ? 'API keys are required' : 'API keys are off (LOUPE_AUTH)',

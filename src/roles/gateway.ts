@@ -1,5 +1,6 @@
+import { readKeysFile } from '../auth/index.ts';
 import { dbReadyCheck, openApiKeys } from './common.ts';
-import { sharedGuards, startGrpc } from './grpc.ts';
+import { roleAdmission, startGrpc } from './grpc.ts';
 import { RemoteRole } from './remote.ts';
 
 /**
@@ -9,21 +10,23 @@ import { RemoteRole } from './remote.ts';
 export class GatewayRole extends RemoteRole {
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
+    // Before anything opens: a bad keys file is a configuration error.
+    const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
     const { history, jobs, boss, db } = await this.openStorage(false);
     const webhooksEnabled = config.webhookSecret !== '';
-    const keys = await openApiKeys(config, logger, db);
-    const guards = sharedGuards(config, { clientLimits: true });
+    const keys = await openApiKeys(config, logger, db, fileKeys);
+    const admission = roleAdmission(config, { clientLimits: true });
     const auth = config.authRequired ? keys : undefined;
     await this.listen({
       history,
       jobs: { store: jobs, boss, webhooksEnabled },
       readyChecks: [dbReadyCheck(db)],
-      ...guards,
+      admission,
       auth,
       keys,
     });
     const { metrics, backend } = this;
-    this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, ...guards });
+    this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, admission });
     logger.info(
       { address: this.address, grpc_address: this.grpcAddress || 'off', model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,

@@ -1,22 +1,34 @@
-import { FailedAuthLimiter } from '../auth/index.ts';
-import { ClientLimits } from '../clients/index.ts';
+import { createAdmission, type Admission } from '../admission/index.ts';
 import type { Config } from '../config/index.ts';
 import type { GrpcDeps, GrpcServer } from '../grpc/index.ts';
-import { UploadBudget } from '../http/upload-budget.ts';
 
-/** What a role's HTTP and gRPC APIs count together: upload bytes, failed keys, and (public roles) per-client limits. */
-export interface SharedGuards {
-  readonly uploadBudget: UploadBudget;
-  readonly authFailures: FailedAuthLimiter;
-  readonly clientLimits: ClientLimits | undefined;
-}
-
-export function sharedGuards(config: Config, opts: { clientLimits: boolean }): SharedGuards {
-  return {
-    uploadBudget: new UploadBudget(config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES),
-    authFailures: new FailedAuthLimiter(),
-    clientLimits: opts.clientLimits ? new ClientLimits(config) : undefined,
-  };
+/**
+ * A role's admission rules, from its configuration, shared by its HTTP and gRPC APIs: upload
+ * bytes, the upload rate floor, failed keys, and (`clientLimits`: the public roles) per-client
+ * limits and upload shares.
+ */
+export function roleAdmission(config: Config, opts: { clientLimits: boolean }): Admission {
+  const retryAfterS = config.LOUPE_RETRY_AFTER_S;
+  return createAdmission({
+    budget: {
+      maxBytes: config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES,
+      // A model server's one client is the gateway: a share per client would cut its budget to a share.
+      perClientBytes: opts.clientLimits ? config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES_PER_CLIENT : 0,
+      retryAfterS,
+    },
+    rateFloor: {
+      minBytesPerS: config.LOUPE_MIN_UPLOAD_RATE_BYTES_PER_S,
+      graceMs: config.LOUPE_UPLOAD_RATE_GRACE_MS,
+    },
+    clientLimits: opts.clientLimits
+      ? {
+          perMinute: config.LOUPE_RATE_LIMIT_PER_MINUTE,
+          maxInFlight: config.LOUPE_MAX_INFLIGHT_PER_CLIENT,
+          retryAfterS,
+        }
+      : undefined,
+    retryAfterS,
+  });
 }
 
 /**

@@ -5,7 +5,7 @@ import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import type { RoleDeps } from './deps.ts';
 import { warnIfOpen } from './common.ts';
-import { sharedGuards, startGrpc } from './grpc.ts';
+import { roleAdmission, startGrpc } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
 import { pullConfiguredModels } from './pull.ts';
 
@@ -42,12 +42,12 @@ export class ModelServerRole extends Role {
   protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
     // No API keys or per-client limits: the gateway is a model server's one client.
-    const guards = sharedGuards(config, { clientLimits: false });
+    const admission = roleAdmission(config, { clientLimits: false });
     warnIfOpen(logger, { host: config.HOST, authRequired: false, role: 'model-server' });
     const { metrics, backend } = this;
-    this.app = await buildApp({ config, logger, metrics, backend, version, ...guards });
+    this.app = await buildApp({ config, logger, metrics, backend, version, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
-    this.grpc = await startGrpc({ config, logger, metrics, backend, version, ...guards });
+    this.grpc = await startGrpc({ config, logger, metrics, backend, version, admission });
     await pullConfiguredModels(config, logger, this.pulls.signal);
     await this.backend.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);

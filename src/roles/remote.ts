@@ -1,9 +1,11 @@
 import type { GrpcServer } from '../grpc/index.ts';
 import { buildApp, type App, type AppDeps } from '../http/index.ts';
-import { RemoteBackend } from '../inference/remote/index.ts';
+import { ConfigError, type Config } from '../config/index.ts';
+import { RemoteBackend, type RemoteBackendOptions } from '../inference/remote/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
+import { roleAdmission } from './grpc.ts';
 import type { RoleDeps } from './deps.ts';
 
 export interface RemoteRoleDeps extends RoleDeps {
@@ -26,7 +28,11 @@ export abstract class RemoteRole extends Role {
   constructor(deps: RemoteRoleDeps) {
     super();
     this.deps = deps;
-    this.backend = new RemoteBackend({ config: deps.config, logger: deps.logger, metrics: this.metrics });
+    this.backend = new RemoteBackend({
+      options: remoteBackendOptions(deps.config),
+      logger: deps.logger,
+      metrics: this.metrics,
+    });
   }
 
   get address(): string {
@@ -46,7 +52,9 @@ export abstract class RemoteRole extends Role {
 
   protected async listen(extra: Partial<AppDeps>): Promise<void> {
     const { config, logger, version } = this.deps;
-    this.app = await buildApp({ config, logger, metrics: this.metrics, backend: this.backend, version, ...extra });
+    const admission = extra.admission ?? roleAdmission(config, { clientLimits: false });
+    const { metrics, backend } = this;
+    this.app = await buildApp({ config, logger, metrics, backend, version, ...extra, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await this.backend.start();
   }
@@ -56,4 +64,16 @@ export abstract class RemoteRole extends Role {
     await this.backend.close();
     if (!this.deps.storage) await this.storage?.close();
   }
+}
+
+/** The remote backend's options from the environment. */
+export function remoteBackendOptions(config: Config): RemoteBackendOptions {
+  const url = config.LOUPE_MODEL_SERVER_URL;
+  if (!url) throw new ConfigError('invalid configuration: LOUPE_MODEL_SERVER_URL is required for this role');
+  return {
+    modelServerUrl: url,
+    defaultModel: config.LOUPE_DEFAULT_MODEL,
+    retryAfterS: config.LOUPE_RETRY_AFTER_S,
+    pollS: config.LOUPE_MODEL_POLL_S,
+  };
 }

@@ -4,10 +4,10 @@ import type { LocalBackend } from '../inference/local/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics, type Metrics } from '../observability/index.ts';
-import type { ApiKeyStore } from '../auth/index.ts';
+import { readKeysFile, type ApiKeyStore } from '../auth/index.ts';
 import { createJobWorker, dbReadyCheck, openApiKeys, openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
-import { startGrpc, sharedGuards } from './grpc.ts';
+import { startGrpc, roleAdmission } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
 import { pullConfiguredModels } from './pull.ts';
 
@@ -56,6 +56,8 @@ export class ServeRole extends Role {
 
   protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
+    // Before anything opens: a bad keys file is a configuration error.
+    const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
     // Database and models load side by side.
     // serve runs for days: a new embedded database is made in a child process (storage/pglite.ts).
     const storage = openStorage(config, logger, { migrate: true, supervise: true, initdb: 'child' });
@@ -63,8 +65,8 @@ export class ServeRole extends Role {
     models.catch(() => undefined); // awaited below; a failure must not count as unhandled meanwhile
     this.storage = await storage;
     const { history, jobs, boss, db } = this.storage;
-    this.apiKeys = await openApiKeys(config, logger, db);
-    const guards = sharedGuards(config, { clientLimits: true });
+    this.apiKeys = await openApiKeys(config, logger, db, fileKeys);
+    const admission = roleAdmission(config, { clientLimits: true });
     const auth = config.authRequired ? this.apiKeys : undefined;
     this.app = await buildApp({
       config,
@@ -75,7 +77,7 @@ export class ServeRole extends Role {
       history,
       jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
       readyChecks: [dbReadyCheck(db)],
-      ...guards,
+      admission,
       auth,
       keys: this.apiKeys,
     });
@@ -88,10 +90,10 @@ export class ServeRole extends Role {
       backend: this.backend,
       version,
       auth,
-      ...guards,
+      admission,
     });
     await models;
-    this.worker = createJobWorker(config, logger, this.storage, this.backend);
+    this.worker = createJobWorker(config, logger, this.storage, this.backend, this.metrics);
     await this.worker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();

@@ -10,7 +10,7 @@ export class WorkerRole extends RemoteRole {
     const { config, logger } = this.deps;
     const storage = await this.openStorage(true);
     await this.listen({ surface: 'ops', readyChecks: [dbReadyCheck(storage.db)] });
-    this.worker = createJobWorker(config, logger, storage, this.backend);
+    this.worker = createJobWorker(config, logger, storage, this.backend, this.metrics);
     await this.worker.start();
     logger.info(
       { address: this.address, concurrency: config.LOUPE_WORKER_CONCURRENCY },

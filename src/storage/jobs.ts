@@ -3,20 +3,20 @@ import type { Database } from './db.ts';
 import { jobFingerprint, type CreatedJob, type NewJob } from './job-request.ts';
 import { loadImage } from './job-images.ts';
 import { StagedJob, type JobSender } from './job-staging.ts';
+import { JobWebhooks } from './job-webhooks.ts';
 import { toView, type ItemRow, type JobRow, type JobView } from './job-views.ts';
 
 export type { JobItemView, JobStatus, JobView } from './job-views.ts';
 
-/** A job's webhook status as clients see it (never a network error's text). */
-export type WebhookStatus =
-  `delivered (${number})` | 'retrying: delivery failed' | 'refused: the webhook address is not allowed';
-
 /** Jobs and their images in Postgres; the queue (pg-boss) only carries job ids. */
 export class JobStore {
   private readonly db: Database;
+  /** Each job's webhook delivery: attempts, state and outcome. */
+  readonly webhooks: JobWebhooks;
 
   constructor(db: Database) {
     this.db = db;
+    this.webhooks = new JobWebhooks(db);
   }
 
   /**
@@ -151,22 +151,24 @@ export class JobStore {
     );
   }
 
-  /** Completes the job if every item is settled; returns whether this call completed it. */
-  async complete(id: string): Promise<boolean> {
-    const { rows } = await this.db.query<{ id: string }>(
+  /** Completes the job if every item is settled; returns its final status when this call completed it. */
+  async complete(id: string): Promise<'completed' | 'failed' | undefined> {
+    const { rows } = await this.db.query<{ status: 'completed' | 'failed' }>(
       `UPDATE jobs SET status = CASE WHEN failed = total THEN 'failed' ELSE 'completed' END, completed_at = now(), updated_at = now()
-       WHERE id = $1 AND status IN ('queued', 'running') AND done + failed = total RETURNING id`,
+       WHERE id = $1 AND status IN ('queued', 'running') AND done + failed = total RETURNING status`,
       [id],
     );
-    return rows.length > 0;
+    return rows[0]?.status;
   }
 
-  /**
-   * What GET /jobs/{id} shows of the webhook. A fixed set of words: a network error, or the
-   * status of a receiver that failed, would let clients probe the network through the worker.
-   */
-  async setWebhookStatus(id: string, status: WebhookStatus): Promise<void> {
-    await this.db.query('UPDATE jobs SET webhook_status = $2, updated_at = now() WHERE id = $1', [id, status]);
+  /** Jobs waiting and running, and the age of the oldest waiting one (metrics; reads a partial index). */
+  async backlog(): Promise<{ queued: number; running: number; oldestQueuedS: number }> {
+    const { rows } = await this.db.query<{ status: string; n: number; age: number | null }>(
+      `SELECT status, count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age
+       FROM jobs WHERE status IN ('queued', 'running') GROUP BY status`,
+    );
+    const of = (status: string) => rows.find((r) => r.status === status);
+    return { queued: of('queued')?.n ?? 0, running: of('running')?.n ?? 0, oldestQueuedS: of('queued')?.age ?? 0 };
   }
 
   /** Starts a job whose images are stored as they arrive (POST /jobs streams them). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
@@ -33,6 +33,18 @@ describe('the loupe CLI', () => {
     assert.equal(r.status, 1, r.stderr);
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     assert.match(r.stderr, /^invalid configuration: LOUPE_WEBHOOK_SECRET_FILE cannot be read \(ENOENT: /);
+  });
+
+  it('a bad LOUPE_API_KEYS_FILE line exits 1 at start with one line that never quotes the line', () => {
+    const file = path.join(tempDir(), 'api_keys');
+    writeFileSync(file, 'ops admin lp_secretish\n');
+    for (const role of ['serve', 'gateway']) {
+      const r = loupe([role], { LOUPE_API_KEYS_FILE: file, LOUPE_MODEL_SERVER_URL: 'http://127.0.0.1:9' });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      assert.match(r.stderr, /^invalid configuration: LOUPE_API_KEYS_FILE line 1: the key is not a Loupe API key/);
+      assert.ok(!r.stderr.includes('lp_secretish'));
+    }
   });
 
   it('LOUPE_REQUIRE_GPU with no GPU exits 1 at start, naming the model and the providers tried', () => {

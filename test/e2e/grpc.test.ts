@@ -427,7 +427,7 @@ describe('gRPC calls that hold nothing: open and small RPCs', () => {
       LOUPE_MODEL_STORE: store,
       LOUPE_DEFAULT_MODEL: 'tiny',
       LOUPE_MAX_UPLOAD_BYTES: String(MAX),
-      // Room for two largest gRPC messages (each LOUPE_MAX_UPLOAD_BYTES + 64 KiB), and a bit.
+      // Room for three uploads of LOUPE_MAX_UPLOAD_BYTES.
       LOUPE_MAX_INFLIGHT_UPLOAD_BYTES: String(3 * MAX),
     });
     client = grpcClient(srv.role.grpcAddress);

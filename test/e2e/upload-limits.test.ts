@@ -151,31 +151,34 @@ describe('upload limits: body caps, the upload budget, timeouts', () => {
     assert.equal((await predictPng()).status, 200);
   });
 
-  it('the upload budget: 503 + Retry-After before reading, for declared and chunked bodies; freed when uploads end', async () => {
-    // A holds ~750 KB of the 1 MiB budget while its body is still arriving.
+  it('the upload budget: charged as bytes arrive, not as announced; 503 + Retry-After once full; freed when uploads end', async () => {
+    // A announces ~750 KB and sends 100 KiB: it holds 100 KiB, so a whole other upload still fits.
     const a = upload(srv.url, '/predict', 'image/png', png.length);
     await a.write(png.subarray(0, 100 * KiB));
     await sleep(50);
-    const declared = await predictPng();
-    assert.equal(declared.status, 503);
-    assert.equal(declared.headers.get('retry-after'), '1');
-    assert.equal((await json(declared)).error.code, 'OVERLOADED');
-    // A chunked upload reserves as it arrives: refused once it passes what is left.
-    const chunked = upload(srv.url, '/predict', 'image/png');
-    for (let off = 0; off < png.length && (await chunked.write(png.subarray(off, off + 32 * KiB)));) off += 32 * KiB;
-    const refused = await chunked.answer;
-    chunked.req.destroy();
-    assert.equal(refused.status, 503, refused.body);
-    assert.equal(refused.headers['retry-after'], '1');
-    // A completes; its reservation is given back, so the same upload now goes through.
-    a.req.end(png.subarray(100 * KiB));
+    assert.equal((await predictPng()).status, 200, 'an announced length holds nothing');
+    // Now A holds 600 KiB of the 1 MiB budget: an upload that passes what is left is refused
+    // as its bytes arrive, whether it announced its length or not.
+    await a.write(png.subarray(100 * KiB, 600 * KiB));
+    await sleep(50);
+    for (const length of [png.length, undefined]) {
+      const b = upload(srv.url, '/predict', 'image/png', length);
+      for (let off = 0; off < png.length && (await b.write(png.subarray(off, off + 32 * KiB)));) off += 32 * KiB;
+      const refused = await b.answer;
+      b.req.destroy();
+      assert.equal(refused.status, 503, refused.body);
+      assert.equal(refused.headers['retry-after'], '1');
+      assert.equal(code(refused), 'OVERLOADED');
+    }
+    // A completes; what it held is given back, so the same upload now goes through.
+    a.req.end(png.subarray(600 * KiB));
     assert.equal((await a.answer).status, 200);
     assert.equal((await predictPng()).status, 200);
   });
 
-  it('an aborted upload gives its reservation back', async () => {
+  it('an aborted upload gives back what it held', async () => {
     const a = upload(srv.url, '/predict', 'image/png', png.length);
-    await a.write(png.subarray(0, 100 * KiB));
+    await a.write(png.subarray(0, 600 * KiB));
     await sleep(50);
     assert.equal((await predictPng()).status, 503);
     a.req.destroy();

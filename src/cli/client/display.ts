@@ -1,4 +1,4 @@
-import { progressRenderer, type ProgressSink } from '../../models/pull/progress.ts';
+import { progressRenderer, type ProgressSink } from '../../terminal/index.ts';
 
 /** Counts for people: "12 / 40", "35.2 img/s". */
 const IMAGES = { amount: (n: number) => String(n), rate: (r: number) => `${r.toFixed(1)} img/s` };

@@ -3,7 +3,7 @@ import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FormData } from 'undici';
-import type { JobView } from '../../storage/job-views.ts';
+import type { JobView } from '../../storage/index.ts';
 import { UsageError } from '../flags.ts';
 import { Display, summary } from './display.ts';
 import { ApiClient } from './http.ts';

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import type { PredictionBody } from '../../http/schemas.ts';
+import type { PredictionBody } from '../../http/index.ts';
 import type { Format } from './options.ts';
 
 /** One file's outcome: the server's prediction, or why it has none. */

@@ -1,7 +1,7 @@
 import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import { FormData } from 'undici';
-import type { PredictionBody } from '../../http/schemas.ts';
+import type { PredictionBody } from '../../http/index.ts';
 import { int, UsageError } from '../flags.ts';
 import { Display, summary } from './display.ts';
 import { ApiClient, ApiError } from './http.ts';

@@ -1,5 +1,5 @@
 import { UsageError } from '../flags.ts';
-import { PRESETS } from '../../models/pull/presets.ts';
+import { PRESETS } from '../../models/index.ts';
 
 export const MODELS_USAGE = `Usage:
   loupe models list [--store DIR | --url URL [--key KEY]] [--json]

@@ -1,6 +1,6 @@
 import { loadConfig } from '../../config/index.ts';
 import { scanStore } from '../../models/index.ts';
-import type { ModelBody } from '../../http/model-schemas.ts';
+import type { ModelBody } from '../../http/index.ts';
 import type { Static } from 'typebox';
 import { ApiClient, ApiError } from '../client/http.ts';
 import { serverUrl } from '../client/options.ts';

@@ -61,12 +61,31 @@ export const HttpVariables = {
     minimum: 0,
     default: 128 * MiB,
     description:
-      'Upload bytes all requests together may hold in memory; past it uploads get 503 + Retry-After before being read. 0: no limit.',
+      'Upload bytes all requests together (HTTP bodies and gRPC messages) may hold in memory, charged as the bytes arrive, never for a Content-Length announced but not yet sent; an upload the budget has no room for gets 503 + Retry-After (gRPC UNAVAILABLE). 0: no limit.',
+  }),
+  LOUPE_MAX_INFLIGHT_UPLOAD_BYTES_PER_CLIENT: Type.Integer({
+    minimum: 0,
+    default: 32 * MiB,
+    description:
+      "A client's share of LOUPE_MAX_INFLIGHT_UPLOAD_BYTES (its API key, or its address without one): past it that client's uploads get 429 + Retry-After (gRPC RESOURCE_EXHAUSTED) while other clients go on. A client's only upload in flight may exceed it, so a share below LOUPE_MAX_UPLOAD_BYTES still lets each client send one upload at a time. Default: a quarter of the default budget. 0: no per-client share.",
+  }),
+  LOUPE_MIN_UPLOAD_RATE_BYTES_PER_S: Type.Integer({
+    minimum: 0,
+    default: 16 * 1024,
+    description:
+      'Minimum data rate of an upload (HTTP request body, gRPC inference message), as Apache mod_reqtimeout MinRate: after LOUPE_UPLOAD_RATE_GRACE_MS, an upload must have averaged this many bytes per second, else it is cut with 408 (gRPC DEADLINE_EXCEEDED) and what it held is given back. The default (128 kbit/s) lets a mobile upload of a few MB through on a poor link. 0: no floor (LOUPE_REQUEST_TIMEOUT_MS still applies).',
+  }),
+  LOUPE_UPLOAD_RATE_GRACE_MS: Type.Integer({
+    minimum: 0,
+    default: 10_000,
+    description:
+      'Time every upload has before LOUPE_MIN_UPLOAD_RATE_BYTES_PER_S applies (also how long a gRPC inference call may wait for its first byte); each byte sent earns 1/rate s more.',
   }),
   LOUPE_HEADERS_TIMEOUT_MS: Type.Integer({
     minimum: 100,
     default: 20_000,
-    description: 'Time a client has to send the request line and headers; slower ones get 408 and are disconnected.',
+    description:
+      'Time a client has to send the request line and headers; slower ones get 408 and are disconnected. On the gRPC port, the time a new connection has to start its first call (a silent one, or one that sends only the HTTP/2 preface, is closed).',
   }),
   LOUPE_REQUEST_TIMEOUT_MS: Type.Integer({
     minimum: 0,
@@ -81,7 +100,8 @@ export const HttpVariables = {
   LOUPE_MAX_CONNECTIONS: Type.Integer({
     minimum: 0,
     default: 2048,
-    description: 'Open connections the HTTP server accepts; further ones are closed at once. 0: no limit.',
+    description:
+      'Open connections accepted per transport: the HTTP server and the gRPC server each accept this many; further ones are closed at once. 0: no limit.',
   }),
   LOUPE_RATE_LIMIT_PER_MINUTE: Type.Integer({
     minimum: 0,

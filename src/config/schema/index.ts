@@ -1,5 +1,4 @@
 import { Type, type Static } from 'typebox';
-import type { FileKey } from '../../auth/index.ts';
 import type { ExecutionProvider } from '../providers.ts';
 import { HttpVariables } from './http.ts';
 import { InferenceVariables } from './inference.ts';
@@ -22,6 +21,4 @@ export interface Config extends Readonly<Static<typeof ConfigSchema>> {
   readonly grpcPort: number | undefined;
   /** LOUPE_AUTH resolved against HOST: whether serve and gateway require API keys. */
   readonly authRequired: boolean;
-  /** The keys of LOUPE_API_KEYS_FILE (hashes, never the keys); undefined when no file is named. */
-  readonly apiKeys: readonly FileKey[] | undefined;
 }

@@ -14,6 +14,24 @@ import { formField } from '../openapi.ts';
 import { noteForLog } from '../request-log.ts';
 import { MULTIPART_SLACK } from '../upload.ts';
 
+const WebhookBody = Type.Object({
+  url: Type.String(),
+  status: Type.Union([Type.String(), Type.Null()], {
+    description: 'The outcome in words: `delivered (204)`, `retrying: delivery failed`, `failed: …`, `refused: …`',
+  }),
+  state: Type.Union(
+    [Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('failed'), Type.Literal('refused')],
+    { description: 'Final unless `pending`: after a 2xx, a refusal by the egress policy, or the last attempt' },
+  ),
+  attempts: Type.Integer({ description: 'Delivery attempts made so far' }),
+  last_error: Type.Union([Type.String(), Type.Null()], {
+    description:
+      'Why the last attempt did not deliver, in fixed words (never network detail): `delivery failed`, `the webhook address is not allowed`, `receiver circuit open` (deferred, not tried)',
+  }),
+  last_status: Type.Union([Type.Integer(), Type.Null()], { description: "The receiver's 2xx answer" }),
+  delivered_at: Type.Union([Type.String(), Type.Null()]),
+});
+
 const JobBody = Type.Object({
   id: Type.String(),
   status: Type.Union([
@@ -26,10 +44,7 @@ const JobBody = Type.Object({
   version: Type.Union([Type.String(), Type.Null()]),
   top_k: Type.Union([Type.Integer(), Type.Null()]),
   progress: Type.Object({ total: Type.Integer(), done: Type.Integer(), failed: Type.Integer() }),
-  webhook: Type.Union([
-    Type.Object({ url: Type.String(), status: Type.Union([Type.String(), Type.Null()]) }),
-    Type.Null(),
-  ]),
+  webhook: Type.Union([WebhookBody, Type.Null()]),
   metadata: Type.Record(Type.String(), Type.String()),
   created_at: Type.String(),
   updated_at: Type.String(),
@@ -64,7 +79,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
 > = async (app, { jobs, config, backend }) => {
   const webhookPolicy = webhookPolicyFromConfig(config);
   const checkModel = (model: string | undefined, version: string | undefined, topK: number | undefined) => {
-    const m = backend.getModel(model ?? config.LOUPE_DEFAULT_MODEL, version);
+    const m = backend.getModel(model, version);
     resolveTopK(topK, m.labels.length, m.name);
   };
   app.post(

@@ -1,9 +1,8 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { ModelInfo } from '../../inference/index.ts';
+import { describeModel, type ModelInfo } from '../../inference/index.ts';
 import { SAMPLE_NAME } from '../../models/index.ts';
 import type { AppDeps } from '../app.ts';
-import { describeModel } from '../model-views.ts';
 import { ModelBody } from '../model-schemas.ts';
 import { errorResponses } from '../schemas.ts';
 

@@ -1,19 +1,33 @@
 import { statSync } from 'node:fs';
-import type { Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError, StartupError } from '../../errors.ts';
 import { readSample, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
-import { selectVersion } from '../classification.ts';
+import { missingDefault, selectVersion } from '../classification.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
 import { classifyOn, inferOn, type RunDeps } from './run.ts';
+import type { SessionOptions } from './session.ts';
+
+/** What the local backend needs to know, filled by the role from its configuration. */
+export interface LocalBackendOptions {
+  /** The model store directory and, when not '', the one model name to serve from it. */
+  readonly modelStore: string;
+  readonly onlyModel: string;
+  /** The model a request that names none gets; readiness waits for it. */
+  readonly defaultModel: string;
+  readonly maxPixels: number;
+  readonly retryAfterS: number;
+  /** Overrides of every model's batching block: 0 (delay: -1) keeps the model's own. */
+  readonly batching: { readonly maxBatchSize: number; readonly maxQueueDelayMs: number; readonly maxQueueSize: number };
+  /** Every session's; with `requireGpu` the providers list has no 'cpu'. */
+  readonly session: SessionOptions & { readonly requireGpu: boolean };
+}
 
 export interface LocalBackendDeps {
-  readonly config: Config;
+  readonly options: LocalBackendOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
-  readonly cpus: number;
 }
 
 /** In-process ONNX Runtime: one session and one dynamic batcher per model version. */
@@ -33,7 +47,7 @@ export class LocalBackend implements InferenceBackend {
 
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
-    this.run = { metrics: deps.metrics, maxPixels: deps.config.LOUPE_MAX_PIXELS };
+    this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels };
   }
 
   /** Loads the model store. Idempotent; a broken entry is logged and skipped. */
@@ -43,8 +57,8 @@ export class LocalBackend implements InferenceBackend {
   }
 
   private async load(): Promise<void> {
-    const { config, logger, metrics } = this.deps;
-    const scan = scanStore(config.LOUPE_MODEL_STORE, config.LOUPE_MODEL_NAME);
+    const { options, logger, metrics } = this.deps;
+    const scan = scanStore(options.modelStore, options.onlyModel);
     this.problems = [...scan.problems];
     for (const p of scan.problems)
       logger.error(
@@ -91,7 +105,7 @@ export class LocalBackend implements InferenceBackend {
     if (this.refreshing || !this.started || this.closed) return;
     this.refreshing = true;
     try {
-      const scan = scanStore(this.deps.config.LOUPE_MODEL_STORE, this.deps.config.LOUPE_MODEL_NAME);
+      const scan = scanStore(this.deps.options.modelStore, this.deps.options.onlyModel);
       for (const entry of scan.entries) {
         if (this.models.get(entry.name)?.has(entry.version) || this.failedKeys.has(entryKey(entry))) continue;
         await this.tryLoad(entry);
@@ -134,26 +148,24 @@ export class LocalBackend implements InferenceBackend {
     const models = this.listModels().map((m) => ({ name: m.name, version: m.version, ready: true }));
     const problems = this.problems;
     if (!this.started) return { ready: false, models, problems, reason: 'models are loading' };
-    const defaultModel = this.deps.config.LOUPE_DEFAULT_MODEL;
-    if (!this.models.has(defaultModel))
-      return { ready: false, models, problems, reason: `the default model "${defaultModel}" is not loaded` };
-    return { ready: true, models, problems };
+    const reason = missingDefault(this.deps.options.defaultModel, this.models.keys(), 'loaded');
+    return reason ? { ready: false, models, problems, reason } : { ready: true, models, problems };
   }
 
   listModels(): ModelInfo[] {
     return [...this.models.values()].flatMap((v) => [...v.values()].map((m) => m.info));
   }
 
-  getModel(name: string, version?: string): ModelInfo {
+  getModel(name: string | undefined, version?: string): ModelInfo {
     return this.resolve(name, version).info;
   }
 
   private resolve(name: string | undefined, version: string | undefined): LoadedModel {
     if (!this.started) {
-      const retryAfterS = this.deps.config.LOUPE_RETRY_AFTER_S;
+      const { retryAfterS } = this.deps.options;
       throw new LoupeError(ErrorCode.NotReady, 'models are still loading', { retryAfterS });
     }
-    const modelName = name ?? this.deps.config.LOUPE_DEFAULT_MODEL;
+    const modelName = name ?? this.deps.options.defaultModel;
     const versions = this.models.get(modelName) ?? new Map<string, LoadedModel>();
     return versions.get(selectVersion(modelName, [...versions.keys()], version))!;
   }

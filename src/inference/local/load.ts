@@ -25,8 +25,8 @@ export interface LoadedModel {
  * Throws, with the session released, when the version cannot serve.
  */
 export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Promise<LoadedModel> {
-  const { config, logger, metrics } = deps;
-  const requested = config.executionProviders;
+  const { options, logger, metrics } = deps;
+  const requested = options.session.executionProviders;
   const loaded = await startSession(entry, deps);
   const mismatches = checkSession(entry, loaded);
   if (mismatches.length) {
@@ -37,10 +37,11 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
   const channels = input.color === 'rgb' ? 3 : 1;
   const outputName = entry.config.output.name ?? loaded.outputs[0]!.name;
   const b = { ...DEFAULT_BATCHING, ...entry.config.batching };
+  const over = options.batching;
   const batching = {
-    max_batch_size: config.LOUPE_MAX_BATCH_SIZE || b.max_batch_size,
-    max_queue_delay_ms: config.LOUPE_MAX_QUEUE_DELAY_MS >= 0 ? config.LOUPE_MAX_QUEUE_DELAY_MS : b.max_queue_delay_ms,
-    max_queue_size: config.LOUPE_MAX_QUEUE_SIZE || b.max_queue_size,
+    max_batch_size: over.maxBatchSize || b.max_batch_size,
+    max_queue_delay_ms: over.maxQueueDelayMs >= 0 ? over.maxQueueDelayMs : b.max_queue_delay_ms,
+    max_queue_size: over.maxQueueSize || b.max_queue_size,
   };
   const labels = { model: entry.name, version: entry.version };
   const itemSize = channels * input.height * input.width;
@@ -51,7 +52,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     maxQueueDelayMs: batching.max_queue_delay_ms,
     maxQueueSize: batching.max_queue_size,
     itemSize,
-    retryAfterS: config.LOUPE_RETRY_AFTER_S,
+    retryAfterS: options.retryAfterS,
     run: async (batch, n) => {
       const { output, computeMs } = await loaded.run(batch, [n, channels, input.height, input.width]);
       metrics.inferenceCompute.observe({ ...labels, provider: loaded.provider }, computeMs / 1000);
@@ -112,14 +113,8 @@ export async function unloadModel(m: LoadedModel): Promise<void> {
  * load is a StartupError naming the model and every provider tried.
  */
 async function startSession(entry: ModelEntry, deps: LocalBackendDeps): Promise<ThreadSession> {
-  const { config, logger, cpus } = deps;
-  const opts = {
-    intraOpThreads: config.LOUPE_INTRA_OP_THREADS || cpus,
-    interOpThreads: config.LOUPE_INTER_OP_THREADS || 1,
-    executionProviders: config.executionProviders,
-    spinning: config.LOUPE_ORT_SPINNING,
-    optimizeInChild: config.LOUPE_ORT_OPTIMIZE_IN_CHILD,
-  };
+  const { logger } = deps;
+  const { requireGpu, ...opts } = deps.options.session;
   const io = { inputName: entry.config.input.name, outputName: entry.config.output.name };
   const onFallback = (provider: string, err: Error) =>
     logger.warn(
@@ -129,8 +124,8 @@ async function startSession(entry: ModelEntry, deps: LocalBackendDeps): Promise<
   try {
     return await ThreadSession.create(entry.onnxPath, opts, io, entry.config.variants ?? {}, onFallback);
   } catch (err) {
-    if (!config.LOUPE_REQUIRE_GPU) throw err;
-    const tried = config.executionProviders.join(', ');
+    if (!requireGpu) throw err;
+    const tried = opts.executionProviders.join(', ');
     throw new StartupError(
       `LOUPE_REQUIRE_GPU is set and no GPU provider could load ${entry.name}/${entry.version} (tried: ${tried}): ${(err as Error).message}`,
       { cause: err },

@@ -1,7 +1,6 @@
-import { ConfigError, type Config } from '../../config/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
-import { resolveTopK, selectVersion, toPredictions } from '../classification.ts';
+import { missingDefault, resolveTopK, selectVersion, toPredictions } from '../classification.ts';
 import {
   HEADER_LENGTH,
   decodeInferResponse,
@@ -18,8 +17,19 @@ import type { ModelCard } from '../../models/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { Replicas } from './replicas.ts';
 
+/** What the remote backend needs to know, filled by the role from its configuration. */
+export interface RemoteBackendOptions {
+  /** The model service: one URL (a DNS name whose addresses are the replicas) or several, comma-separated. */
+  readonly modelServerUrl: string;
+  /** The model a request that names none gets; readiness waits for it. */
+  readonly defaultModel: string;
+  readonly retryAfterS: number;
+  /** How often the replicas and their models are re-read. */
+  readonly pollS: number;
+}
+
 export interface RemoteBackendDeps {
-  readonly config: Config;
+  readonly options: RemoteBackendOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
 }
@@ -68,9 +78,8 @@ export class RemoteBackend implements InferenceBackend {
 
   constructor(deps: RemoteBackendDeps) {
     this.deps = deps;
-    const url = deps.config.LOUPE_MODEL_SERVER_URL;
-    if (!url) throw new ConfigError('invalid configuration: LOUPE_MODEL_SERVER_URL is required for this role');
-    this.replicas = new Replicas({ url, retryAfterS: deps.config.LOUPE_RETRY_AFTER_S, logger: deps.logger });
+    const { modelServerUrl: url, retryAfterS } = deps.options;
+    this.replicas = new Replicas({ url, retryAfterS, logger: deps.logger });
   }
 
   /** Resolves the replicas and learns the models; keeps doing so every LOUPE_MODEL_POLL_S. */
@@ -78,7 +87,7 @@ export class RemoteBackend implements InferenceBackend {
     if (this.started) return;
     this.started = true;
     await this.refresh();
-    const every = Math.max(1, this.deps.config.LOUPE_MODEL_POLL_S || 5);
+    const every = Math.max(1, this.deps.options.pollS || 5);
     this.timer = setInterval(() => void this.refresh(), every * 1000);
     this.timer.unref();
   }
@@ -100,7 +109,7 @@ export class RemoteBackend implements InferenceBackend {
     } catch (err) {
       this.lastError = (err as Error).message;
       this.deps.logger.warn(
-        { err: this.lastError, url: this.deps.config.LOUPE_MODEL_SERVER_URL },
+        { err: this.lastError, url: this.deps.options.modelServerUrl },
         'model servers not reachable yet',
       );
     }
@@ -115,25 +124,27 @@ export class RemoteBackend implements InferenceBackend {
     const models = this.models.map((m) => ({ name: m.name, version: m.version, ready: true }));
     if (this.replicas.size === 0 || this.models.length === 0) {
       const why = this.lastError ? ` (${this.lastError})` : '';
-      const reason = `no model server answers at ${this.deps.config.LOUPE_MODEL_SERVER_URL}${why}`;
+      const reason = `no model server answers at ${this.deps.options.modelServerUrl}${why}`;
       return { ready: false, models, problems: [], reason };
     }
-    const def = this.deps.config.LOUPE_DEFAULT_MODEL;
-    if (!this.models.some((m) => m.name === def)) {
-      return { ready: false, models, problems: [], reason: `the default model "${def}" is not served` };
-    }
-    return { ready: true, models, problems: [] };
+    const reason = missingDefault(
+      this.deps.options.defaultModel,
+      this.models.map((m) => m.name),
+      'served',
+    );
+    return reason ? { ready: false, models, problems: [], reason } : { ready: true, models, problems: [] };
   }
 
   listModels(): ModelInfo[] {
     return this.models;
   }
 
-  getModel(name: string, version?: string): ModelInfo {
+  getModel(requested: string | undefined, version?: string): ModelInfo {
     if (this.models.length === 0) {
-      const { LOUPE_MODEL_SERVER_URL: url, LOUPE_RETRY_AFTER_S: retryAfterS } = this.deps.config;
+      const { modelServerUrl: url, retryAfterS } = this.deps.options;
       throw new LoupeError(ErrorCode.NotReady, `no model server has answered yet at ${url}`, { retryAfterS });
     }
+    const name = requested ?? this.deps.options.defaultModel;
     const versions = this.models.filter((m) => m.name === name);
     const v = selectVersion(
       name,
@@ -148,7 +159,7 @@ export class RemoteBackend implements InferenceBackend {
 
   async classify(req: ClassifyRequest): Promise<Classification> {
     const started = performance.now();
-    const m = this.getModel(req.model ?? this.deps.config.LOUPE_DEFAULT_MODEL, req.version);
+    const m = this.getModel(req.model, req.version);
     const topK = resolveTopK(req.topK, m.labels.length, m.name);
     const res = await this.infer(m.name, req.version === undefined ? undefined : m.version, {
       inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', binary: encodeBytesElements([req.image]) }],

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import { formatBytes, PullError } from './errors.ts';
-import type { ProgressSink } from './progress.ts';
+import type { ProgressSink } from '../../terminal/index.ts';
 
 export interface Saved {
   readonly bytes: number;

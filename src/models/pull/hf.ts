@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici';
 import { readSmall, saveStream } from './download.ts';
 import { Egress, networkError } from './egress.ts';
 import { PullError, decodePart } from './errors.ts';
-import { nameFrom, type FetchContext, type Fetched, type SourceCore } from './source.ts';
+import { nameFrom } from './names.ts';
+import type { FetchContext, Fetched, SourceCore } from './source.ts';
 
 type Json = Record<string, unknown>;
 const header = (res: Dispatcher.ResponseData, name: string): string | undefined => {

@@ -10,6 +10,6 @@ export {
 } from './uris.ts';
 export { parseSource, type Source } from './source.ts';
 export { PRESETS } from './presets.ts';
-export { progressRenderer, type ProgressSink, type ProgressEvent } from './progress.ts';
+export { progressRenderer, type ProgressSink, type ProgressEvent } from '../../terminal/index.ts';
 export { PullError, formatBytes } from './errors.ts';
 export type { EntryFlags } from './entry.ts';

@@ -4,7 +4,8 @@ import { pathToFileURL } from 'node:url';
 import type { SourceConfigs } from './entry.ts';
 import { saveStream } from './download.ts';
 import { PullError } from './errors.ts';
-import { nameFromPath, type FetchContext, type Fetched, type SourceCore } from './source.ts';
+import { nameFromPath } from './names.ts';
+import type { FetchContext, Fetched, SourceCore } from './source.ts';
 
 type Json = Record<string, unknown>;
 

@@ -4,7 +4,7 @@ import type { SourceConfigs } from './entry.ts';
 import { PullError } from './errors.ts';
 import { hfSource } from './hf.ts';
 import { localSource } from './local.ts';
-import type { ProgressSink } from './progress.ts';
+import type { ProgressSink } from '../../terminal/index.ts';
 import { urlSource } from './url.ts';
 
 export interface FetchContext {
@@ -42,23 +42,6 @@ export interface Source {
 }
 
 export type SourceCore = Omit<Source, 'spec' | 'sha256' | 'preset'>;
-
-/** A model name from a file or repository name: store names allow letters, digits, ".", "_", "-". */
-export function nameFrom(raw: string): string {
-  const n = raw
-    .replace(/\.onnx$/i, '')
-    .replace(/[^A-Za-z0-9._-]+/g, '-')
-    .replace(/^[^A-Za-z0-9]+/, '')
-    .slice(0, 128);
-  return n || 'model';
-}
-
-/** The last path segment that is not "model.onnx"/"onnx"/"model" (…/resnet50/onnx/model.onnx → resnet50). */
-export function nameFromPath(p: string): string {
-  const parts = p.split(/[\\/]/).filter(Boolean);
-  const useful = parts.reverse().find((s) => !/^(model(\.onnx)?|onnx|\d+)$/i.test(s));
-  return nameFrom(useful ?? 'model');
-}
 
 /**
  * Parses a pull source: https://… or http://… (an ONNX file), hf://org/repo[@rev]/path (a

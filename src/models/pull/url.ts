@@ -1,7 +1,8 @@
 import { contentLength, saveStream, statusError } from './download.ts';
 import { Egress, networkError } from './egress.ts';
 import { PullError, decodePart } from './errors.ts';
-import { nameFromPath, type FetchContext, type Fetched, type SourceCore } from './source.ts';
+import { nameFromPath } from './names.ts';
+import type { FetchContext, Fetched, SourceCore } from './source.ts';
 
 /**
  * An ONNX file at an http(s) URL. Nothing else is fetched from that server: the

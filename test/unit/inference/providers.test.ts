@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, parseProviders } from '../../../src/config/ind
 import { StartupError } from '../../../src/errors.ts';
 import { LocalBackend } from '../../../src/inference/local/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
+import { localBackendOptions } from '../../../src/roles/local.ts';
 import { tinyModel, writeStoreModel } from '../../helpers/onnx-model.ts';
 import { tempDir } from '../../helpers/server.ts';
 
@@ -20,10 +21,9 @@ function backend(env: Record<string, string>, store: string) {
   });
   const config = loadConfig({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'm', LOUPE_LOG_LEVEL: 'info', ...env });
   const b = new LocalBackend({
-    config,
+    options: localBackendOptions(config, 1),
     logger: createLogger('info', { destination: dest }),
     metrics: createMetrics(),
-    cpus: 1,
   });
   return { b, logs: () => lines.map((l) => JSON.parse(l) as { msg: string; provider?: string }) };
 }

@@ -4,13 +4,14 @@ import { loadConfig } from '../../../src/config/index.ts';
 import { LoupeError } from '../../../src/errors.ts';
 import { RemoteBackend } from '../../../src/inference/remote/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
+import { remoteBackendOptions } from '../../../src/roles/remote.ts';
 
 describe('RemoteBackend without reachable model servers', () => {
   it('is not ready and answers 503 NOT_READY with Retry-After, not 404', async () => {
     // Port 1 on loopback: nothing listens there.
     const config = loadConfig({ LOUPE_MODEL_SERVER_URL: 'http://127.0.0.1:1', LOUPE_RETRY_AFTER_S: '3' });
     const b = new RemoteBackend({
-      config,
+      options: remoteBackendOptions(config),
       logger: createLogger('silent', { pretty: false }),
       metrics: createMetrics(),
     });

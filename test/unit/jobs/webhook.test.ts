@@ -4,12 +4,12 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { after, afterEach, before, describe, it } from 'node:test';
-import type { PgBoss } from 'pg-boss';
+import type { PgBoss, SendOptions } from 'pg-boss';
 import type { InferenceBackend } from '../../../src/inference/index.ts';
-import { deliver, JobWorker, WebhookError, WebhookPolicy } from '../../../src/jobs/index.ts';
+import { deliver, JobWorker, WebhookDeliveries, WebhookError, WebhookPolicy } from '../../../src/jobs/index.ts';
 import type { Resolver } from '../../../src/net/index.ts';
 import { createLogger } from '../../../src/observability/index.ts';
-import type { JobStore, JobView, PredictionStore } from '../../../src/storage/index.ts';
+import type { JobStore, JobView, PredictionStore, WebhookOutcome } from '../../../src/storage/index.ts';
 
 const SECRET = 'unit-test-secret';
 
@@ -283,25 +283,40 @@ describe('webhook delivery', () => {
   });
 });
 
-describe("JobWorker's webhook status", () => {
-  const statuses: string[] = [];
+describe('WebhookDeliveries: what a job shows of its webhook', () => {
+  const outcomes: WebhookOutcome[] = [];
+  const sent: Array<{ data: object; options: SendOptions }> = [];
   const lines: string[] = [];
   let job: JobView;
+  let attempts = 0;
   const store = {
     get: async () => job,
-    setWebhookStatus: async (_id: string, s: string) => void statuses.push(s),
+    webhooks: {
+      beginAttempt: async () => ++attempts,
+      record: async (_id: string, o: WebhookOutcome) => void outcomes.push(o),
+    },
   } as unknown as JobStore;
-  const worker = (policy?: WebhookPolicy) =>
-    new JobWorker({
-      boss: {} as PgBoss,
+  const boss = {
+    send: async (_name: string, data: object, options: SendOptions) => void sent.push({ data, options }),
+  } as unknown as PgBoss;
+  const deliveries = (policy?: WebhookPolicy, maxAttempts = 3) =>
+    new WebhookDeliveries({
+      boss,
       jobs: store,
-      predictions: {} as PredictionStore,
-      backend: {} as InferenceBackend,
       logger: createLogger('warn', { destination: { write: (l: string) => void lines.push(l) } }),
-      webhookSecret: SECRET,
-      concurrency: 1,
-      ...(policy ? { webhookPolicy: policy } : {}),
-    }) as unknown as { webhook(id: string): Promise<void> };
+      options: {
+        secret: SECRET,
+        policy,
+        timeoutMs: 2000,
+        maxAttempts,
+        retryDelayS: 1,
+        retryDelayMaxS: 10,
+        maxAgeS: 3600,
+        concurrency: 2,
+        perReceiver: 1,
+        breaker: { failures: 2, cooldownMs: 60_000, maxCooldownMs: 120_000 },
+      },
+    });
   const jobWith = (url: string): JobView => ({
     id: 'j1',
     status: 'completed',
@@ -309,7 +324,15 @@ describe("JobWorker's webhook status", () => {
     version: null,
     top_k: null,
     progress: { total: 1, done: 1, failed: 0 },
-    webhook: { url, status: null },
+    webhook: {
+      url,
+      status: null,
+      state: 'pending',
+      attempts: 0,
+      last_error: null,
+      last_status: null,
+      delivered_at: null,
+    },
     metadata: {},
     created_at: '',
     updated_at: '',
@@ -318,47 +341,140 @@ describe("JobWorker's webhook status", () => {
   });
   const servers: Array<{ close(): Promise<void> }> = [];
   afterEach(async () => {
-    statuses.length = 0;
+    outcomes.length = 0;
+    sent.length = 0;
     lines.length = 0;
+    attempts = 0;
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
   it('a policy refusal is final (not retried) and says only that the address is not allowed', async () => {
     job = jobWith('http://hooks.example/');
     const policy = new WebhookPolicy({ resolve: stubResolver(['10.0.0.5']).resolve });
-    await worker(policy).webhook('j1'); // resolves: the queue completes the job, no retry
-    assert.deepEqual(statuses, ['refused: the webhook address is not allowed']);
+    await deliveries(policy).handle('j1'); // resolves: the queue completes the entry, no retry
+    assert.deepEqual(outcomes, [{ kind: 'refused' }]);
     assert.match(lines.join(''), /10\.0\.0\.5 is private/);
     assert.match(lines.join(''), /"level":40/);
   });
 
   it('the default policy refuses loopback', async () => {
     job = jobWith('http://127.0.0.1:9/');
-    await worker().webhook('j1');
-    assert.deepEqual(statuses, ['refused: the webhook address is not allowed']);
+    await deliveries().handle('j1');
+    assert.deepEqual(outcomes, [{ kind: 'refused' }]);
   });
 
-  it('a network failure is retried and shows no detail to the client', async () => {
+  it('a network failure is retried and shows no detail to the client; the last attempt is final', async () => {
     const hook = await receiver((_req, res) => res.writeHead(503).end());
     servers.push(hook);
     const policy = new WebhookPolicy({ allow: '127.0.0.1/32' });
     job = jobWith(`http://127.0.0.1:${hook.port}/`);
-    await assert.rejects(worker(policy).webhook('j1'), WebhookError);
+    const d = deliveries(policy, 2);
+    await assert.rejects(d.handle('j1'), WebhookError);
+    await d.handle('j1'); // the second and last attempt: resolves, so the queue stops retrying
+    assert.deepEqual(outcomes, [{ kind: 'retrying' }, { kind: 'failed', attempts: 2 }]);
     const closed = await receiver();
     await closed.close();
     job = jobWith(`http://127.0.0.1:${closed.port}/`);
-    await assert.rejects(worker(policy).webhook('j1'), WebhookError);
-    assert.deepEqual(statuses, ['retrying: delivery failed', 'retrying: delivery failed']);
+    await assert.rejects(deliveries(policy, 9).handle('j1'), WebhookError);
     assert.match(lines.join(''), /answered 503/);
     assert.match(lines.join(''), /ECONNREFUSED|connect/);
   });
 
-  it('a delivery is recorded', async () => {
+  it('after enough failures the receiver is deferred without an attempt, in its own group', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(500).end());
+    servers.push(hook);
+    job = jobWith(`http://127.0.0.1:${hook.port}/`);
+    const d = deliveries(new WebhookPolicy({ allow: '127.0.0.1/32' }), 9);
+    await assert.rejects(d.handle('j1'));
+    await assert.rejects(d.handle('j1'));
+    const t0 = Date.now();
+    await d.handle('j1'); // the circuit is open: queued again for later, nothing sent
+    assert.equal(hook.got.length, 2);
+    assert.equal(attempts, 2);
+    assert.deepEqual(outcomes.at(-1), { kind: 'deferred' });
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0]!.data, { jobId: 'j1' });
+    assert.deepEqual(sent[0]!.options.group, { id: `127.0.0.1:${hook.port}` });
+    const at = (sent[0]!.options.startAfter as Date).getTime();
+    assert.ok(at >= t0 + 59_000 && at <= Date.now() + 61_000, `deferred to ${at - t0} ms`);
+    assert.equal(d.breakers.openCount(), 1);
+  });
+
+  it('a deferral past the age limit is final: a receiver that stays down cannot keep a job pending', async () => {
+    const hook = await receiver((_req, res) => res.writeHead(500).end());
+    servers.push(hook);
+    job = jobWith(`http://127.0.0.1:${hook.port}/`);
+    const d = deliveries(new WebhookPolicy({ allow: '127.0.0.1/32' }), 9);
+    await assert.rejects(d.handle('j1'));
+    await assert.rejects(d.handle('j1'));
+    job = {
+      ...job,
+      completed_at: new Date(Date.now() - 3601_000).toISOString(),
+      webhook: { ...job.webhook!, attempts: 2 },
+    };
+    await d.handle('j1'); // open circuit, and the job finished over an hour ago: given up
+    assert.deepEqual(outcomes.at(-1), { kind: 'failed', attempts: 2 });
+    assert.equal(sent.length, 0);
+    assert.equal(hook.got.length, 2);
+  });
+
+  it('a delivery is recorded; a job whose webhook is decided is not delivered again', async () => {
     const hook = await receiver();
     servers.push(hook);
     job = jobWith(`http://127.0.0.1:${hook.port}/`);
-    await worker(new WebhookPolicy({ allow: '127.0.0.1' })).webhook('j1');
-    assert.deepEqual(statuses, ['delivered (204)']);
+    const d = deliveries(new WebhookPolicy({ allow: '127.0.0.1' }));
+    await d.handle('j1');
+    assert.deepEqual(outcomes, [{ kind: 'delivered', status: 204 }]);
     assert.equal(JSON.parse(hook.got[0]!.body).data.id, 'j1');
+    job = { ...job, webhook: { ...job.webhook!, state: 'delivered' } };
+    await d.handle('j1');
+    assert.equal(hook.got.length, 1);
+  });
+});
+
+describe('JobWorker: a finished job handed out again', () => {
+  it('queues a webhook never tried (its process died between finishing the job and queueing it)', async () => {
+    const queued: string[] = [];
+    let job: JobView;
+    const worker = new JobWorker({
+      boss: {} as PgBoss,
+      jobs: { get: async () => job } as unknown as JobStore,
+      predictions: {} as PredictionStore,
+      backend: {} as InferenceBackend,
+      logger: createLogger('silent'),
+      webhooks: { enqueue: async (id: string, url: string) => void queued.push(`${id} ${url}`) } as WebhookDeliveries,
+      concurrency: 1,
+    });
+    const webhook = {
+      url: 'http://hooks.example/',
+      status: null,
+      state: 'pending' as const,
+      attempts: 0,
+      last_error: null,
+      last_status: null,
+      delivered_at: null,
+    };
+    const base = {
+      id: 'j1',
+      status: 'completed' as const,
+      model: null,
+      version: null,
+      top_k: null,
+      progress: { total: 1, done: 1, failed: 0 },
+      metadata: {},
+      created_at: '',
+      updated_at: '',
+      completed_at: null,
+      items: [],
+    };
+    job = { ...base, webhook };
+    await worker.process('j1');
+    assert.deepEqual(queued, ['j1 http://hooks.example/']);
+    // Tried already (its queue entry exists), decided, or none at all: nothing is queued.
+    for (const w of [{ ...webhook, attempts: 1 }, { ...webhook, state: 'delivered' as const }, null]) {
+      job = { ...base, webhook: w };
+      await worker.process('j1');
+    }
+    assert.equal(queued.length, 1);
   });
 });

@@ -1,8 +1,7 @@
 import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
-import { tritonModelConfig } from '../../../inference/index.ts';
+import { oipModelMetadata, tritonModelConfig } from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
-import { oipModelMetadata } from '../../model-views.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
 import { modelParams } from './examples.ts';

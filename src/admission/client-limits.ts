@@ -1,10 +1,18 @@
-import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 
 /** What @fastify/rate-limit asks of a store; `limits.rateStore` is one, so HTTP counts here too. */
 export interface RateStore {
   incr(key: string, cb: (err: Error | null, res: { current: number; ttl: number }) => void): void;
   child(): RateStore;
+}
+
+/** What the role fills from LOUPE_RATE_LIMIT_PER_MINUTE, LOUPE_MAX_INFLIGHT_PER_CLIENT, LOUPE_RETRY_AFTER_S. */
+export interface ClientLimitOptions {
+  /** Requests per one-minute window; 0: no rate limit. */
+  readonly perMinute: number;
+  /** Inference requests in flight at once; 0: no cap. */
+  readonly maxInFlight: number;
+  readonly retryAfterS: number;
 }
 
 const WINDOW_MS = 60_000;
@@ -26,12 +34,10 @@ export class ClientLimits {
   private readonly inFlight = new Map<string, number>();
   readonly rateStore: RateStore;
 
-  constructor(
-    config: Pick<Config, 'LOUPE_RATE_LIMIT_PER_MINUTE' | 'LOUPE_MAX_INFLIGHT_PER_CLIENT' | 'LOUPE_RETRY_AFTER_S'>,
-  ) {
-    this.perMinute = config.LOUPE_RATE_LIMIT_PER_MINUTE;
-    this.maxInFlight = config.LOUPE_MAX_INFLIGHT_PER_CLIENT;
-    this.retryAfterS = config.LOUPE_RETRY_AFTER_S;
+  constructor(opts: ClientLimitOptions) {
+    this.perMinute = opts.perMinute;
+    this.maxInFlight = opts.maxInFlight;
+    this.retryAfterS = opts.retryAfterS;
     const store: RateStore = {
       incr: (key, cb) => cb(null, this.hit(key)),
       child: () => store,

@@ -1,4 +1,4 @@
-import { formatBytes } from './errors.ts';
+import { formatBytes } from './bytes.ts';
 
 /** How far a transfer is: bytes done, of total when the source said. `end` on the last call. */
 export interface ProgressEvent {

@@ -1,8 +1,8 @@
-import type { InferenceBackend, ModelInfo } from '../inference/index.ts';
+import type { InferenceBackend, ModelInfo } from './types.ts';
 
 /**
  * How the APIs show a model version: Loupe's own `/models` and OIP's model metadata. Both
- * list the same versions and tensors, from here.
+ * list the same versions and tensors, from here, whichever transport asks (HTTP and gRPC alike).
  */
 
 function versionsOf(backend: InferenceBackend, name: string): string[] {
