@@ -23,6 +23,7 @@ export function describeModel(backend: InferenceBackend, m: ModelInfo, withLabel
     format: m.format,
     platform: m.platform,
     provider: m.provider,
+    precision: m.precision ?? 'fp32',
     ...(m.description ? { description: m.description } : {}),
     inputs: tensors(m.inputs),
     outputs: tensors(m.outputs),

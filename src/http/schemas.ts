@@ -91,6 +91,9 @@ export const ModelBody = Type.Object(
     format: Type.String(),
     platform: Type.String(),
     provider: Type.String({ description: 'Active ONNX Runtime execution provider' }),
+    precision: Type.String({
+      description: "The graph's numeric precision from model.json: fp32 (default), fp16 or int8",
+    }),
     description: Type.Optional(Type.String()),
     inputs: Type.Array(
       Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) }),

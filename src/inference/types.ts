@@ -22,6 +22,8 @@ export interface ModelInfo {
   readonly output_kind: ModelConfig['output']['kind'];
   readonly batching: { max_batch_size: number; max_queue_delay_ms: number; max_queue_size: number };
   readonly description?: string | undefined;
+  /** model.json's precision; absent means fp32. int8 marks a quantized graph. */
+  readonly precision?: ModelConfig['precision'];
 }
 
 export interface Prediction {

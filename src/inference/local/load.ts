@@ -78,6 +78,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     output_kind: entry.config.output.kind,
     batching,
     description: entry.config.description,
+    precision: entry.config.precision ?? 'fp32',
   };
   if (loaded.optimized.error)
     logger.warn(

@@ -25,6 +25,8 @@ export interface RemoteBackendDeps {
 
 /** How a model server describes one version at GET /models/{name}?version=N (the fields used here). */
 interface RemoteModel extends Pick<ModelInfo, 'name' | 'version' | 'provider' | 'description' | 'labels'> {
+  /** Absent from model servers older than the field. */
+  readonly precision?: ModelInfo['precision'];
   readonly inputs: ModelInfo['inputs'];
   readonly outputs: ModelInfo['outputs'];
   readonly preprocessing: ModelInfo['input'];
@@ -47,6 +49,7 @@ function toInfo(r: RemoteModel): ModelInfo {
     output_kind,
     batching,
     description,
+    precision: r.precision ?? 'fp32',
   };
 }
 
