@@ -1,11 +1,12 @@
 """Static int8 quantization of a PyTorch model into a QDQ ONNX graph, with PyTorch's own tooling.
 
-FX graph mode (torch.ao.quantization): prepare_fx inserts observers, a few hundred images of
-the model's domain set the activation ranges, convert_to_reference_fx turns each quantized op
-into quantize -> dequantize -> float op, and the ONNX exporter writes those pairs as
-QuantizeLinear/DequantizeLinear (opset 13 for per-channel weight scales). ONNX Runtime fuses the
-QDQ pattern around Conv/Gemm/MatMul into QLinearConv / MatMulInteger-style int8 kernels when it
-optimizes the graph (Loupe's child optimizer, src/inference/local/optimize.ts).
+FX graph mode (torch.ao.quantization): batch norm is folded into the convolutions, prepare_qat_fx
+puts observer-backed FakeQuantize modules on weights and activations, a few hundred images of
+the model's domain set the activation ranges (fake-quant off while observing), and the ONNX
+exporter writes every fake-quant as a QuantizeLinear/DequantizeLinear pair (opset 13 for the
+per-channel weight scales). ONNX Runtime fuses that QDQ pattern into its int8 kernels
+(QLinearConv, QLinearAdd, QGemm, ...) when it optimizes the graph (Loupe's child optimizer,
+src/inference/local/optimize.ts). See export_int8 for why not convert_to_reference_fx.
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from typing import Callable, Iterable
 import numpy as np
 import torch
 
-# Per-channel symmetric int8 weights (zero point 0, as ONNX Runtime's S8S8/U8S8 kernels want)
-# and per-tensor uint8 activations over the full range: with VNNI there is no need for the
-# 7-bit reduce_range that fbgemm's default qconfig keeps for older AVX2 machines.
+# Per-channel symmetric int8 weights (zero point 0, as ONNX Runtime's U8S8 kernels want) and
+# per-tensor uint8 activations over the full 8 bits: VNNI's dot products do not saturate, so
+# there is no need for the 7-bit reduce_range that fbgemm's default keeps for AVX2-only CPUs
+# (where ONNX Runtime's U8S8 path can saturate; quantize with reduce_range for those).
 OPSET = 13
 
 
@@ -37,6 +39,24 @@ def qconfig_mapping():
                                       dtype=torch.qint8, qscheme=torch.per_channel_symmetric, ch_axis=0),
     )
     return QConfigMapping().set_global(qconfig)
+
+
+def backend_config():
+    """PyTorch's native backend config, except that ReLU6 / Hardtanh get an observer of their own.
+
+    The default shares the input's observer with the output (right for fbgemm's own kernels), so
+    the QuantizeLinear after MobileNetV2's ReLU6 carried the convolution's range, negatives and
+    all (zero point ~120): half the uint8 codes spent on values ReLU6 removes, and ONNX Runtime
+    cannot drop a Clip whose Q range goes below 0, so 31 Clips stayed in fp32 between a
+    DequantizeLinear and a QuantizeLinear. With their own [0, 6] range the Clips fold away."""
+    from torch.ao.quantization.backend_config import ObservationType, get_native_backend_config
+
+    config = get_native_backend_config()
+    for pattern, pattern_config in config.configs.items():
+        if pattern_config.observation_type == ObservationType.OUTPUT_SHARE_OBSERVER_WITH_INPUT and \
+                any(k in str(pattern).lower() for k in ("relu6", "hardtanh")):
+            pattern_config.set_observation_type(ObservationType.OUTPUT_USE_DIFFERENT_OBSERVER_AS_INPUT)
+    return config
 
 
 def export_int8(model: torch.nn.Module, example: torch.Tensor, batches: Iterable[torch.Tensor], onnx_path: Path,
@@ -54,7 +74,8 @@ def export_int8(model: torch.nn.Module, example: torch.Tensor, batches: Iterable
     from torch.fx.experimental.optimization import fuse
 
     fused = fuse(model.eval())
-    prepared = prepare_qat_fx(fused.train(), qconfig_mapping(), example_inputs=(example,))
+    prepared = prepare_qat_fx(fused.train(), qconfig_mapping(), example_inputs=(example,),
+                              backend_config=backend_config())
     prepared.eval()  # dropout off; observers still record while enabled
     prepared.apply(enable_observer)
     prepared.apply(disable_fake_quant)
