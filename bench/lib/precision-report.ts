@@ -29,8 +29,12 @@ export function precisionMarkdown(
         `| ${first ? m.model : ''} | ${v} | ${mb(m.bytes[v])} | ${formatSpread(s.c1[v])} | ${formatSpread(s.high[v])} | ${formatSpread(s.p50_c1[v], 0)} | ${formatSpread(s.p50_high[v], 0)} | ${formatSpread(s.peak_rss_mb[v], 0)} | ${raw} | ${first ? x(s.speedup_c1) : ''} | ${first ? `**${x(s.speedup_high)}**` : ''} | ${first ? `${m.agreement.same}/${m.agreement.images}` : ''} |`,
       );
     }
+    const raw = Object.entries(m.summary.speedup_raw ?? {})
+      .map(([b, sp]) => `batch ${b} ${x(sp)}`)
+      .join(', ');
     goals.push(
-      `- **${m.model}**: int8 / fp32 at c = ${meta.high} = ${x(m.summary.speedup_high)} over ${m.summary.speedup_high.n} paired rounds: goal ≥ ${meta.goal}× ${verdict(m.summary.speedup_high, meta.goal)}`,
+      `- **${m.model}**: int8 / fp32 at c = ${meta.high} = ${x(m.summary.speedup_high)} over ${m.summary.speedup_high.n} paired rounds: goal ≥ ${meta.goal}× ${verdict(m.summary.speedup_high, meta.goal)}` +
+        (raw ? `; bare ONNX Runtime int8 / fp32: ${raw}` : ''),
     );
   }
   return [

@@ -43,6 +43,8 @@ export interface PrecisionModel {
     /** int8 / fp32, per-round paired. */
     readonly speedup_c1: Spread;
     readonly speedup_high: Spread;
+    /** Bare ONNX Runtime int8 / fp32 per batch size, per-round paired: the model's own gain, without decode. */
+    readonly speedup_raw: Record<string, Spread>;
   };
 }
 
@@ -174,6 +176,15 @@ export async function precisionScenario(o: PrecisionOptions): Promise<PrecisionM
         speedup_high: pairedRatio(
           series('fp32', (r) => r.high.throughput),
           series('int8', (r) => r.high.throughput),
+        ),
+        speedup_raw: Object.fromEntries(
+          o.batches.map((b) => [
+            b,
+            pairedRatio(
+              series('fp32', (r) => r.raw[b]!),
+              series('int8', (r) => r.raw[b]!),
+            ),
+          ]),
         ),
       },
     });

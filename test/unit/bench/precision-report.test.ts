@@ -31,6 +31,7 @@ describe('bench: the fp32-vs-int8 table', () => {
       raw: { fp32: { 1: s([20]) }, int8: { 1: s([30]) } },
       speedup_c1: pairedRatio([20, 10, 20], [30, 20, 30]),
       speedup_high: pairedRatio([50, 40, 60], [90, 80, 70]),
+      speedup_raw: { 1: pairedRatio([20, 10, 20], [30, 20, 30]) },
     },
   };
   it('shows medians with their spread, the paired ratio and the goal verdict', () => {
@@ -40,5 +41,6 @@ describe('bench: the fp32-vs-int8 table', () => {
     assert.match(md, /\*\*1\.80× \(1\.17–2\.00\)\*\*/);
     assert.match(md, /goal ≥ 1\.6× met \(not every round\)/);
     assert.match(md, /\| 30\/32 \|/);
+    assert.match(md, /bare ONNX Runtime int8 \/ fp32: batch 1 1\.50× \(1\.50–2\.00\)/);
   });
 });
