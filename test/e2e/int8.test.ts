@@ -2,6 +2,11 @@ import assert from 'node:assert/strict';
 import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { GatewayRole } from '../../src/roles/gateway.ts';
+import { ModelServerRole } from '../../src/roles/model-server.ts';
+import { openStorage, type Storage } from '../../src/roles/common.ts';
 import { form, json, startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
 // The int8 twin of the default model (training/train.py --from-onnx … --int8: static QDQ,
@@ -64,5 +69,53 @@ describe('int8 models', () => {
     assert.equal(same, files.length, 'the same top-1 on every image');
     assert.equal(right8, right32);
     assert.ok(right8 >= files.length - 3, `${right8}/${files.length} right`);
+  });
+});
+
+describe('int8 models behind a gateway', () => {
+  const store = tempDir('loupe-int8-stack-');
+  const logger = createLogger('silent', { pretty: false });
+  const config = (env: Record<string, string>) =>
+    loadConfig({
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOUPE_GRPC_PORT: '0',
+      LOUPE_LOG_LEVEL: 'silent',
+      LOUPE_DATA_DIR: 'memory://',
+      LOUPE_MODEL_STORE: store,
+      LOUPE_DEFAULT_MODEL: 'fashion-mnist-int8',
+      ...env,
+    });
+  let modelServer: ModelServerRole;
+  let gateway: GatewayRole;
+  let storage: Storage | undefined;
+
+  before(async () => {
+    cpSync(path.join(FIXTURES, 'fashion-mnist-int8'), path.join(store, 'fashion-mnist-int8'), { recursive: true });
+    modelServer = new ModelServerRole({ config: config({}), logger, version: 't' });
+    await modelServer.start();
+    // The migrate role's work first, as in the stack (PGlite in memory, shared in-process).
+    storage = await openStorage(config({}), logger, { migrate: true, supervise: true });
+    gateway = new GatewayRole({
+      config: config({ LOUPE_MODEL_SERVER_URL: modelServer.address }),
+      logger,
+      version: 't',
+      storage,
+    });
+    await gateway.start();
+  });
+  after(async () => {
+    await gateway?.stop();
+    await modelServer?.stop();
+    await storage?.close();
+  });
+
+  it('the gateway shows the precision its model server reports', async () => {
+    assert.equal((await fetch(`${gateway.address}/readyz`)).status, 200);
+    const { models } = await json(await fetch(`${gateway.address}/models`));
+    assert.deepEqual(
+      models.map((m: { name: string; precision: string }) => [m.name, m.precision]),
+      [['fashion-mnist-int8', 'int8']],
+    );
   });
 });
