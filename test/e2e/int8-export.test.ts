@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import ort from 'onnxruntime-node';
@@ -69,5 +69,6 @@ describe('training/quantize.py', { skip: !hasTorch && 'no /usr/bin/python3 with 
     const graph = readFileSync(optimized).toString('latin1');
     for (const op of ['QLinearConv', 'QLinearAdd']) assert.ok(graph.includes(op), `${op} in the optimized graph`);
     assert.ok(!graph.includes('Clip'), 'ReLU6 folded into the quantization range');
+    rmSync(dir, { recursive: true, force: true });
   });
 });
