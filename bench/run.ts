@@ -14,12 +14,14 @@ import { availableCpus } from '../src/config/index.ts';
 import { scanStore } from '../src/models/index.ts';
 import { memoryChart, throughputChart, type Point } from './lib/chart.ts';
 import { footprint, footprintMarkdown, GOALS } from './lib/footprint.ts';
+import { int8Scenario } from './lib/int8-scenario.ts';
+import { measureModel } from './lib/model-rounds.ts';
 import { load, multipartBody, type LoadResult } from './lib/load.ts';
 import { fairnessMarkdown, fairnessScenario } from './lib/fairness.ts';
 import { oipMarkdown, oipTransports } from './lib/oip.ts';
 import { rawInference, rawPreprocess } from './lib/raw.ts';
 import { startServer } from './lib/server.ts';
-import { cpuShare, markdownReport, pct, type ModelReport } from './lib/report.ts';
+import { markdownReport, type ModelReport } from './lib/report.ts';
 import { cleanStatuses, uploadMarkdown, uploadScenario } from './lib/uploads.ts';
 
 const { values: opts } = parseArgs({
@@ -52,6 +54,15 @@ const { values: opts } = parseArgs({
       default: '4',
       description: "the victim's concurrency in the fairness scenario",
     },
+    'int8-only': { type: 'boolean', default: false, description: 'run only the fp32-vs-int8 scenario' },
+    'int8-models': {
+      type: 'string',
+      default: 'resnet18,mobilenet-v2',
+      description: 'models compared with <name>-int8',
+    },
+    'int8-concurrency': { type: 'string', default: '16', description: 'the high concurrency of the int8 scenario' },
+    'int8-batches': { type: 'string', default: '1,4,8,16', description: 'raw ONNX Runtime batch sizes per variant' },
+    rounds: { type: 'string', default: '3', description: 'interleaved rounds per variant of a compared pair (≥ 3)' },
     'database-url': {
       type: 'string',
       default: process.env.LOUPE_BENCH_DATABASE_URL ?? '',
@@ -71,6 +82,7 @@ const EXTRA_BATCHES = opts['raw-batches'] ? opts['raw-batches'].split(',').map(N
 const SECONDS = Number(opts.seconds ?? (opts.quick ? 3 : 8));
 const OVERLOAD_S = opts.quick ? Math.min(10, Number(opts['overload-seconds'])) : Number(opts['overload-seconds']);
 const LEVELS = opts.concurrency!.split(',').map(Number);
+const ROUNDS = Number(opts.rounds);
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }> {
@@ -83,8 +95,11 @@ async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }
     'mobilenet-v2': 'mobilenet_v2',
     resnet50: 'resnet50',
   };
-  for (const m of models) {
-    if (m === 'fashion-mnist' || existsSync(path.join(STORE, m, '1', 'model.onnx'))) continue;
+  for (const want of models) {
+    // <name>-int8 comes from the same export, with --int8 (training/export_torchvision.py).
+    const int8 = want.endsWith('-int8');
+    const m = int8 ? want.slice(0, -'-int8'.length) : want;
+    if (m === 'fashion-mnist' || existsSync(path.join(STORE, want, '1', 'model.onnx'))) continue;
     if (!exports[m]) throw new Error(`unknown bench model ${m}`);
     log(`exporting ${m} (torchvision, random weights) with training/export_torchvision.py`);
     execFileSync(
@@ -100,6 +115,7 @@ async function prepare(models: string[]): Promise<{ web: Buffer; phone: Buffer }
         '1',
         '--store',
         STORE,
+        ...(int8 ? ['--int8'] : []),
       ],
       { cwd: ROOT, stdio: 'inherit' },
     );
@@ -218,6 +234,24 @@ async function footprintScenario(models: string[], web: Buffer, bounds: Record<s
 }
 
 async function main(): Promise<void> {
+  if (opts['int8-only']) {
+    const models = opts['int8-models']!.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    const { web } = await prepare(models.flatMap((m) => [m, `${m}-int8`]));
+    return int8Scenario({
+      store: STORE,
+      results: RESULTS,
+      models,
+      web,
+      seconds: SECONDS,
+      rounds: ROUNDS,
+      high: Number(opts['int8-concurrency']),
+      batches: opts['int8-batches']!.split(',').map(Number),
+      env: { LOUPE_EXECUTION_PROVIDERS: PROVIDERS.join(',') },
+      log,
+    });
+  }
   if (opts['footprint-only']) {
     const models = opts
       .models!.split(',')
@@ -264,76 +298,22 @@ async function main(): Promise<void> {
     for (const name of models) {
       const entry = entries.filter((e) => e.name === name).at(-1);
       if (!entry) throw new Error(`model ${name} not in ${STORE}`);
-      const { input } = entry.config;
-      const chw = [input.color === 'rgb' ? 3 : 1, input.height, input.width];
-      log(`${name}: raw preprocessing (P) at concurrency 16`);
-      const P = await rawPreprocess(images.web, input, 16, SECONDS);
-      const rssBefore = await server.metric('process_resident_memory_bytes');
-      const levels: ModelReport['levels'] = [];
-      for (const c of LEVELS) {
-        const labels = { model: name, version: entry.version };
-        const counters = async () => {
-          const read = await server.metrics();
-          return {
-            batches: read('loupe_batch_size_count', labels),
-            images: read('loupe_batch_size_sum', labels),
-            computeS: read('loupe_inference_compute_seconds_sum', labels),
-            cpuS: read('process_cpu_seconds_total'),
-          };
-        };
-        log(`${name}: load at concurrency ${c} for ${SECONDS}s`);
-        const a = await counters();
-        const r = await load(`${server.url}/predict?model=${name}`, webBody, c, SECONDS);
-        const b = await counters();
-        const images = b.images - a.images;
-        const serverCpuS = b.cpuS - a.cpuS;
-        // ONNX Runtime's own time per image inside the server (timed on its thread), against the raw I.
-        const ortMsPerImage = images > 0 ? (1000 * (b.computeS - a.computeS)) / images : 0;
-        levels.push({
-          ...r,
-          meanBatch: b.batches > a.batches ? images / (b.batches - a.batches) : 0,
-          serverCpuS,
+      reports.push(
+        await measureModel({
+          server,
+          entry,
+          web: images.web,
+          webBody,
+          phoneBody,
+          levels: LEVELS,
+          seconds: SECONDS,
+          rounds: ROUNDS,
           cpus,
-          ortMsPerImage,
-        });
-        log(
-          `  ${r.throughput.toFixed(1)} img/s, p50 ${r.p50} ms, p99 ${r.p99} ms, mean batch ${levels.at(-1)!.meanBatch.toFixed(1)}, ONNX Runtime ${ortMsPerImage.toFixed(2)} ms/image, errors ${r.otherErrors}, 503s ${r.status503}, CPU: client ${pct(cpuShare(r.clientCpuS, r.seconds, cpus))}, server ${pct(cpuShare(serverCpuS, r.seconds, cpus))} of ${cpus} cores`,
-        );
-      }
-      const rssAfter = await server.metric('process_resident_memory_bytes');
-      const formed = Math.max(
-        1,
-        Math.round(Math.max(...levels.filter((l) => l.concurrency >= 16).map((l) => l.meanBatch), 1)),
+          providers: PROVIDERS,
+          extraBatches: EXTRA_BATCHES,
+          log,
+        }),
       );
-      log(`${name}: raw ONNX Runtime (I) at batch 1 and ${formed}`);
-      const I1 = await rawInference(entry.onnxPath, input.name, chw, 1, cpus, SECONDS, PROVIDERS);
-      const If =
-        formed === 1 ? I1 : await rawInference(entry.onnxPath, input.name, chw, formed, cpus, SECONDS, PROVIDERS);
-      const extra: Record<string, number> = {};
-      for (const b of EXTRA_BATCHES) {
-        log(`${name}: raw ONNX Runtime at batch ${b}`);
-        extra[`batch_${b}`] = (
-          await rawInference(entry.onnxPath, input.name, chw, b, cpus, SECONDS, PROVIDERS)
-        ).imagesPerSecond;
-      }
-      log(`${name}: 12-megapixel JPEG at concurrency 1`);
-      const phone = await load(`${server.url}/predict?model=${name}`, phoneBody, 1, SECONDS);
-      const provider = ((await (await fetch(`${server.url}/models/${name}`)).json()) as { provider: string }).provider;
-      reports.push({
-        name,
-        version: entry.version,
-        chw,
-        P,
-        I1,
-        If,
-        formed,
-        levels,
-        phone,
-        rssBefore,
-        rssAfter,
-        provider,
-        rawBatches: extra,
-      });
     }
   } finally {
     await server.stop();

@@ -4,6 +4,11 @@
   python3 training/export_torchvision.py resnet18 --weights none --store model-store
   python3 training/export_torchvision.py mobilenet_v2 --weights default --store model-store --name mobilenet
 
+  python3 training/export_torchvision.py resnet18 --int8 --calibration ~/imagenet-val-sample
+
+--int8 also writes <name>-int8: a statically quantized QDQ graph calibrated on --calibration
+(a few hundred images of the model's domain, any folder layout); without that folder random
+tensors stand in, which the output and the entry's model.json say (accuracy then unknown).
 --weights none gives random weights and works offline (tests, benchmarks);
 --weights default downloads torchvision's pretrained ImageNet weights (needs the internet).
 The entry carries the 1000 ImageNet labels and torchvision's preprocessing
@@ -42,6 +47,10 @@ def main() -> None:
                    help="batching.max_batch_size in model.json; on CPU a 224x224 CNN gains nothing past 8 "
                         "while memory grows with it (docs/performance.md, Memory); raise it for GPU providers")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--int8", action="store_true", help="also write <name>-int8, a static int8 QDQ graph")
+    p.add_argument("--calibration", default=None, metavar="DIR",
+                   help="images of the model's domain for --int8 (default: synthetic random tensors, said loudly)")
+    p.add_argument("--calibration-images", type=int, default=300, help="how many calibration images to use")
     args = p.parse_args()
 
     import torchvision
@@ -94,7 +103,48 @@ def main() -> None:
         if args.fp16:
             config["variants"] = {"cuda": "model.fp16.onnx", "webgpu": "model.fp16.onnx"}
         final = write_entry(Path(args.store), name, args.version, config, labels, onnx_path, extra)
-    print(f"wrote {final}")
+        print(f"wrote {final}")
+        if args.int8:
+            print(f"wrote {write_int8(args, model, config, labels, name, dummy, ref)}")
+
+
+def write_int8(args, model, config: dict, labels: list[str], name: str, dummy: torch.Tensor,
+               ref: np.ndarray) -> Path:
+    from quantize import batched, calibration_from_dir, export_int8, onnx_top1, qdq_summary
+
+    if args.calibration:
+        images = calibration_from_dir(args.calibration, args.calibration_images, preprocess(args), args.seed)
+        if not images:
+            sys.exit(f"--calibration {args.calibration}: no readable images")
+        calibration = {"source": str(Path(args.calibration).resolve()), "images": len(images), "synthetic": False}
+    else:
+        gen = torch.Generator().manual_seed(args.seed)
+        images = list(torch.randn(args.calibration_images, 3, args.size, args.size, generator=gen))
+        calibration = {"source": f"synthetic: {len(images)} standard-normal tensors (no --calibration folder)",
+                       "images": len(images), "synthetic": True}
+        print("\n" + "!" * 78 + "\nWARNING: --int8 without --calibration DIR: activation ranges come from random "
+              "tensors,\nnot images. Fine for speed measurements; the int8 model's accuracy is UNKNOWN.\n"
+              "Pass --calibration with a few hundred images of the model's domain.\n" + "!" * 78, flush=True)
+    twin = f"{name}-int8"
+    with tempfile.TemporaryDirectory() as d:
+        onnx_path = Path(d) / "model.onnx"
+        export_int8(model, dummy, batched(images, 32), onnx_path)
+        agree = float((onnx_top1(onnx_path, "input", dummy.numpy()) == ref.argmax(1)).mean())
+        print(f"int8: QDQ nodes {qdq_summary(onnx_path)}; top-1 agreement with fp32 on the check batch {agree:.0%}; "
+              f"{onnx_path.stat().st_size:,} bytes", flush=True)
+        cfg = {**config, "name": twin, "precision": "int8", "calibration": calibration,
+               "description": f"{config['description']}; int8 (static QDQ) twin of {name}"
+                              + (", calibrated on SYNTHETIC data" if calibration["synthetic"] else "")}
+        cfg.pop("variants", None)  # the fp16 files belong to the fp32 entry
+        return write_entry(Path(args.store), twin, args.version, cfg, labels, onnx_path)
+
+
+def preprocess(args):
+    """torchvision's eval transform, as model.json tells Loupe to apply it."""
+    from torchvision import transforms
+
+    return transforms.Compose([transforms.Resize(args.resize), transforms.CenterCrop(args.size),
+                               transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
 
 
 def to_fp16(onnx_path: Path, outdir: Path) -> Path:

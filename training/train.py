@@ -31,6 +31,7 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import onnx_max_abs_diff, write_entry  # noqa: E402
 from report import confusion_png, model_card  # noqa: E402
+from quantize import load_onnx_weights  # noqa: E402
 
 FMNIST_LABELS = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
@@ -55,6 +56,13 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores the process may use)")
     p.add_argument("--limit", type=int, default=0, help="use only N training images (smoke tests)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--int8", action="store_true",
+                   help="also write <name>-int8: a statically quantized QDQ graph calibrated on training images, "
+                        "its test accuracy measured against the fp32 graph with ONNX Runtime")
+    p.add_argument("--calibration-images", type=int, default=512, help="training images that calibrate --int8")
+    p.add_argument("--from-onnx", default=None, metavar="MODEL_ONNX",
+                   help="no training: load the weights of an earlier fp32 export of this architecture (same --data, "
+                        "--width) and write only its --int8 twin (e.g. model-store/fashion-mnist/1/model.onnx)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the ONNX Runtime check of the export (when neither Python's onnxruntime nor node is installed)")
     return p.parse_args()
@@ -181,6 +189,8 @@ FASHION_MNIST_CARD = {
 
 def main() -> None:
     args = parse_args()
+    if args.from_onnx:
+        args.int8, args.epochs = True, 0
     seed_everything(args.seed)
     # Debian's OpenMP build starts with one thread when OMP_NUM_THREADS is unset.
     torch.set_num_threads(args.threads or len(os.sched_getaffinity(0)))
@@ -221,7 +231,7 @@ def main() -> None:
 
     steps = (len(x_train) + args.batch_size - 1) // args.batch_size
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(1, args.epochs * steps))
     gen = torch.Generator().manual_seed(args.seed)
     best_acc, best_state, best_epoch = -1.0, None, 0
     started = time.time()
@@ -249,7 +259,10 @@ def main() -> None:
             marker = " (best)"
         print(f"epoch {epoch}: loss={total / steps:.4f} val_acc={val_acc:.4f}{marker}", flush=True)
     train_seconds = time.time() - started
-    model.load_state_dict(best_state)
+    if args.from_onnx:
+        load_onnx_weights(model, Path(args.from_onnx))
+    else:
+        model.load_state_dict(best_state)
 
     test_acc, pred = evaluate(model, x_test, y_test)
     y_true = y_test.cpu().numpy()
@@ -260,6 +273,9 @@ def main() -> None:
           f"({train_seconds / 60:.1f} min)", flush=True)
 
     model = model.cpu().eval()
+    if args.from_onnx:
+        write_twin(args, model, Path(args.from_onnx), xtr, tr_idx, to_tensor, x_test, y_true, labels, source, name)
+        return
     with tempfile.TemporaryDirectory() as tmpd:
         tmp = Path(tmpd)
         onnx_path = tmp / "model.onnx"
@@ -315,7 +331,22 @@ def main() -> None:
             config["input"]["background"] = "dark"
         final = write_entry(Path(args.store), name, args.version, config, labels, onnx_path,
                             {f: tmp / f for f in ("metrics.json", "confusion_matrix.png", "MODEL_CARD.md")})
+        if args.int8:
+            write_twin(args, model, onnx_path, xtr, tr_idx, to_tensor, x_test, y_true, labels, source, name)
     print(f"wrote {final} (test accuracy {test_acc * 100:.2f}%)")
+
+
+def write_twin(args, model, fp32_onnx: Path, xtr, tr_idx, to_tensor, x_test, y_true, labels, source, name) -> None:
+    """The --int8 twin, calibrated on a seeded sample of the training split (never test images)."""
+    from int8_twin import write_int8_twin
+
+    pick = np.random.RandomState(args.seed + 1).choice(tr_idx, size=min(args.calibration_images, len(tr_idx)),
+                                                       replace=False)
+    calibration = to_tensor(xtr[np.sort(pick)]).cpu()
+    config = json.loads((Path(args.store) / name / "model.json").read_text())
+    final = write_int8_twin(model, fp32_onnx, calibration, f"{len(pick)} training images of {source}",
+                            x_test, y_true, labels, config, Path(args.store), name, args.version)
+    print(f"wrote {final}")
 
 
 if __name__ == "__main__":

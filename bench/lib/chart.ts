@@ -87,3 +87,50 @@ export async function memoryChart(
     .png()
     .toBuffer();
 }
+
+export interface RangeBar {
+  readonly model: string;
+  readonly variant: string;
+  readonly level: string;
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Median img/s per model, precision and load level as bars, the rounds' min–max as a whisker. */
+export async function rangeBarChart(bars: RangeBar[], title: string, yTitle: string): Promise<Buffer> {
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    background: 'white',
+    data: { values: bars },
+    facet: { column: { field: 'level', type: 'nominal', title: null } },
+    spec: {
+      width: 260,
+      height: 300,
+      encoding: {
+        x: { field: 'model', type: 'nominal', title: null, axis: { labelAngle: 0 } },
+        xOffset: { field: 'variant', type: 'nominal' },
+        color: { field: 'variant', type: 'nominal', title: 'precision' },
+      },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'median', type: 'quantitative', title: yTitle } } },
+        {
+          // Centred on its bar (a rule sits at the band's start unless told otherwise).
+          mark: { type: 'rule', color: 'black', strokeWidth: 1.5 },
+          encoding: {
+            x: { field: 'model', type: 'nominal', bandPosition: 0.5 },
+            xOffset: { field: 'variant', type: 'nominal', bandPosition: 0.5 },
+            y: { field: 'min', type: 'quantitative' },
+            y2: { field: 'max' },
+            color: { value: 'black' },
+          },
+        },
+      ],
+    },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  return sharp(Buffer.from(await view.toSVG()))
+    .png()
+    .toBuffer();
+}

@@ -34,6 +34,9 @@ export const ModelBody = Type.Object(
     format: Type.String(),
     platform: Type.String(),
     provider: Type.String({ description: 'Active ONNX Runtime execution provider' }),
+    precision: Type.String({
+      description: "The graph's numeric precision from model.json: fp32 (default), fp16 or int8",
+    }),
     description: Type.Optional(Type.String()),
     inputs: Type.Array(
       Type.Object({ name: Type.String(), datatype: Type.String(), shape: Type.Array(Type.Integer()) }),
@@ -71,6 +74,7 @@ export const ModelBody = Type.Object(
         format: 'onnx',
         platform: 'onnxruntime_onnx',
         provider: 'cpu',
+        precision: 'fp32',
         inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 1, 28, 28] }],
         outputs: [{ name: 'logits', datatype: 'FP32', shape: [-1, 10] }],
         labels_count: 10,

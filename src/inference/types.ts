@@ -25,6 +25,8 @@ export interface ModelInfo {
   readonly description?: string | undefined;
   /** What it was trained on, its accuracy, its sample images (absent from an older model server). */
   readonly card?: ModelCard | undefined;
+  /** model.json's precision; absent means fp32. int8 marks a quantized graph. */
+  readonly precision?: ModelConfig['precision'];
 }
 
 export interface Prediction {

@@ -46,6 +46,7 @@ export function describeModel(backend: InferenceBackend, m: ModelInfo, defaultMo
     format: m.format,
     platform: m.platform,
     provider: m.provider,
+    precision: m.precision ?? 'fp32',
     ...(m.description ? { description: m.description } : {}),
     inputs: tensors(m.inputs),
     outputs: tensors(m.outputs),

@@ -42,6 +42,25 @@ export const ModelConfigSchema = Type.Object({
         'Per execution provider, another ONNX file in the version directory (e.g. {"cuda": "model.fp16.onnx"}); same inputs and outputs.',
     }),
   ),
+  precision: Type.Optional(
+    Type.Union([Type.Literal('fp32'), Type.Literal('fp16'), Type.Literal('int8')], {
+      description:
+        "Numeric precision of model.onnx's weights and arithmetic: int8 is a statically quantized QDQ graph " +
+        '(QuantizeLinear/DequantizeLinear pairs that ONNX Runtime fuses into int8 kernels). Informational; default fp32.',
+    }),
+  ),
+  calibration: Type.Optional(
+    Type.Object(
+      {
+        source: Type.String({ description: 'Where the calibration images came from (a dataset or a directory)' }),
+        images: Type.Integer({ minimum: 0, description: 'How many images set the activation ranges' }),
+        synthetic: Type.Boolean({
+          description: 'True when no images of the domain were given and random tensors stood in: accuracy unknown',
+        }),
+      },
+      { description: 'For a quantized model: the data its activation ranges were calibrated on' },
+    ),
+  ),
   batching: Type.Optional(
     Type.Object({
       max_batch_size: Type.Optional(Positive('largest batch one ONNX Runtime call may take')),

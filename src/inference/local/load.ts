@@ -80,6 +80,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     batching,
     description: entry.config.description,
     card: entry.card,
+    precision: entry.config.precision ?? 'fp32',
   };
   if (loaded.optimized.error)
     logger.warn(

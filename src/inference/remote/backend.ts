@@ -37,6 +37,8 @@ export interface RemoteBackendDeps {
 /** How a model server describes one version at GET /models/{name}?version=N (the fields used here). */
 interface RemoteModel extends Pick<ModelInfo, 'name' | 'version' | 'provider' | 'description' | 'labels'> {
   readonly card?: Omit<ModelCard, 'samples'> & { samples?: Array<{ name: string }> };
+  /** Absent from model servers older than the field. */
+  readonly precision?: ModelInfo['precision'];
   readonly inputs: ModelInfo['inputs'];
   readonly outputs: ModelInfo['outputs'];
   readonly preprocessing: ModelInfo['input'];
@@ -60,6 +62,7 @@ function toInfo(r: RemoteModel): ModelInfo {
     batching,
     description,
     card: r.card && { ...r.card, samples: (r.card.samples ?? []).map((x) => x.name) },
+    precision: r.precision ?? 'fp32',
   };
 }
 
