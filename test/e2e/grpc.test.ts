@@ -321,73 +321,7 @@ describe('Open Inference Protocol over gRPC', () => {
   });
 });
 
-describe('gRPC with API keys', () => {
-  let srv: TestServer;
-  let client: TestGrpcClient;
-  const keys = { predict: generateKey(), read: generateKey() };
-
-  before(async () => {
-    const store = tempDir('loupe-grpc-auth-');
-    writeStoreModel(store, { name: 'tiny', channels: 1, height: 4, width: 4, classes: 3 });
-    const file = path.join(tempDir('loupe-grpc-keys-'), 'api_keys');
-    writeFileSync(file, `poster predict ${keys.predict.key}\nreader read ${keys.read.key}\n`);
-    srv = await startServe({
-      LOUPE_AUTH: 'required',
-      LOUPE_API_KEYS_FILE: file,
-      LOUPE_MODEL_STORE: store,
-      LOUPE_DEFAULT_MODEL: 'tiny',
-      LOUPE_RATE_LIMIT_PER_MINUTE: '12',
-    });
-    client = grpcClient(srv.role.grpcAddress);
-  });
-  after(async () => {
-    client?.close();
-    await srv?.stop();
-  });
-
-  const infer = {
-    model_name: 'tiny',
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 1, 4, 4] }],
-    raw_input_contents: [Buffer.alloc(64)],
-  };
-
-  it('health RPCs are open; everything else needs a key (UNAUTHENTICATED), inference the predict scope', async () => {
-    assert.deepEqual((await client.call('ServerLive', {})).response, { live: true });
-    assert.deepEqual((await client.call('ServerReady', {})).response, { ready: true });
-    const none = await client.call('ServerMetadata', {});
-    assert.equal(none.error?.code, grpc.status.UNAUTHENTICATED);
-    assert.match(none.error!.details, /an API key is required/);
-    const wrong = await client.call('ModelInfer', infer, { authorization: `Bearer ${generateKey().key}` });
-    assert.equal(wrong.error?.code, grpc.status.UNAUTHENTICATED);
-    const reader = await client.call('ModelInfer', infer, { authorization: `Bearer ${keys.read.key}` });
-    assert.equal(reader.error?.code, grpc.status.PERMISSION_DENIED);
-    assert.match(reader.error!.details, new RegExp(`API key ${keys.read.id} may not call ModelInfer`));
-    assert.deepEqual(
-      (await client.call('ModelMetadata', { name: 'tiny' }, { 'x-api-key': keys.read.key })).error,
-      undefined,
-    );
-    const ok = await client.call('ModelInfer', infer, { authorization: `Bearer ${keys.predict.key}` });
-    assert.equal(ok.error, undefined, ok.error?.details);
-  });
-
-  it('one rate allowance per key across HTTP and gRPC: past it, RESOURCE_EXHAUSTED with a retry hint', async () => {
-    const auth = { authorization: `Bearer ${keys.predict.key}` };
-    const statuses: string[] = [];
-    for (let i = 0; i < 6; i++) {
-      const r = await fetch(`${srv.url}/v2/models/tiny`, { headers: auth });
-      statuses.push(String(r.status));
-      await r.arrayBuffer();
-    }
-    for (let i = 0; i < 6; i++) statuses.push(String((await client.call('ServerMetadata', {}, auth)).error?.code ?? 0));
-    const refused = await client.call('ServerMetadata', {}, auth);
-    assert.equal(refused.error?.code, grpc.status.RESOURCE_EXHAUSTED, statuses.join());
-    assert.deepEqual(refused.trailers?.get('x-loupe-error-code'), ['RATE_LIMITED']);
-    assert.ok(Number(refused.trailers?.get('retry-after')[0]) >= 1);
-    const http = await fetch(`${srv.url}/v2/models/tiny`, { headers: auth });
-    assert.equal(http.status, 429, 'HTTP counts the gRPC calls too');
-    assert.deepEqual((await client.call('ServerLive', {})).response, { live: true }, 'probes are not limited');
-  });
-});
+// API keys and the per-key rate shared with HTTP: test/unit/grpc/auth.test.ts, over a stub backend.
 
 /** A call sent by hand over HTTP/2: its headers, then `message` (a raw gRPC frame) or nothing at all. */
 function rawCall(session: http2.ClientHttp2Session, method: string, message?: Buffer) {

@@ -206,75 +206,7 @@ describe('hostile requests get a clean 4xx, security headers, Idempotency-Key', 
     });
   });
 
-  describe('security headers', () => {
-    const assertHelmet = (h: Record<string, string>, where: string) => {
-      assert.equal(h['x-content-type-options'], 'nosniff', where);
-      assert.equal(h['x-frame-options'], 'SAMEORIGIN', where);
-      assert.equal(h['referrer-policy'], 'no-referrer', where);
-      assert.match(h['strict-transport-security'] ?? '', /max-age=\d+/, where);
-      assert.equal(h['cross-origin-opener-policy'], 'same-origin', where);
-      assert.ok(h['content-security-policy'], where);
-    };
-
-    it('on /livez, /predict and an error: helmet’s headers, and a CSP that allows nothing', async () => {
-      const livez = await fetch(`${srv.url}/livez`);
-      await livez.arrayBuffer();
-      const p = await fetch(`${srv.url}/predict`, { method: 'POST', body: form(fixture('dog-160x120.png')) });
-      assert.equal(p.status, 200);
-      await p.arrayBuffer();
-      const missing = await fetch(`${srv.url}/nope`);
-      assert.equal(missing.status, 404);
-      await missing.arrayBuffer();
-      for (const [where, res] of [
-        ['/livez', livez],
-        ['/predict', p],
-        ['404', missing],
-      ] as const) {
-        const h = Object.fromEntries(res.headers);
-        assertHelmet(h, where);
-        assert.match(h['content-security-policy']!, /default-src 'none'/, where);
-        assert.match(h['content-security-policy']!, /frame-ancestors 'none'/, where);
-        assert.doesNotMatch(h['content-security-policy']!, /upgrade-insecure-requests/, where);
-      }
-    });
-
-    it('/docs still serves Swagger UI, and every script and stylesheet it references loads under its CSP', async () => {
-      for (const page of ['/docs', '/docs/']) {
-        const res = await fetch(`${srv.url}${page}`);
-        assert.equal(res.status, 200, page);
-        assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
-        const csp = res.headers.get('content-security-policy') ?? '';
-        assertHelmet(Object.fromEntries(res.headers), page);
-        assert.match(csp, /script-src 'self'(;|$)/, 'scripts from this origin only (no inline, no eval)');
-        assert.match(csp, /connect-src 'self'/, 'Swagger UI fetches the OpenAPI document and "Try it out" requests');
-        const html = await res.text();
-        // No inline script: each <script> has a src, which script-src 'self' allows.
-        const scripts = [...html.matchAll(/<script\b([^>]*)>/g)].map((m) => /src="([^"]+)"/.exec(m[1]!)?.[1]);
-        assert.ok(scripts.length >= 3);
-        assert.ok(
-          scripts.every((s) => s !== undefined),
-          'an inline <script>',
-        );
-        const styles = [...html.matchAll(/<link rel="stylesheet"[^>]*href="([^"]+)"/g)].map((m) => m[1]!);
-        assert.ok(styles.length >= 1);
-        for (const asset of [...(scripts as string[]), ...styles]) {
-          const url = new URL(asset, `${srv.url}${page}`);
-          assert.equal(url.origin, new URL(srv.url).origin, `${asset} is served from this origin`);
-          const a = await fetch(url);
-          assert.equal(a.status, 200, `${page} → ${url.pathname}`);
-          assert.match(
-            a.headers.get('content-type') ?? '',
-            asset.endsWith('.css') ? /text\/css/ : /javascript/,
-            url.pathname,
-          );
-          assert.ok((await a.arrayBuffer()).byteLength > 0, url.pathname);
-        }
-      }
-      const spec = await fetch(`${srv.url}/docs/json`);
-      assert.equal(spec.status, 200);
-      assert.equal((await json(spec)).openapi, '3.1.0');
-    });
-  });
+  // Security headers (helmet, the CSP, Swagger UI's assets): test/unit/http/security-headers.test.ts.
 
   describe('Idempotency-Key', () => {
     const submit = (

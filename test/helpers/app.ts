@@ -1,4 +1,4 @@
-import type { KeyVerifier, Principal, Scope } from '../../src/auth/index.ts';
+import { keyIdOf, type KeyVerifier, type Principal, type Scope } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { buildApp, type App, type AppDeps } from '../../src/http/index.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
@@ -31,14 +31,14 @@ export async function stubApp(
   return { app, backend };
 }
 
-/** Keys as a KeyVerifier: `key` → its principal (no database, no hashing). */
+/** Keys as a KeyVerifier: `key` → its principal, with a Loupe key's own id (no database, no hashing). */
 export function stubKeys(keys: Record<string, readonly Scope[]>): KeyVerifier & { lookups: number } {
   const verifier = {
     lookups: 0,
     async verify(key: string): Promise<Principal | undefined> {
       verifier.lookups++;
       const scopes = keys[key];
-      return scopes ? { keyId: key.slice(0, 8), name: key, scopes } : undefined;
+      return scopes ? { keyId: keyIdOf(key) ?? key.slice(0, 8), name: key, scopes } : undefined;
     },
   };
   return verifier;

@@ -1,5 +1,12 @@
-import { ErrorCode, LoupeError } from '../../src/errors.ts';
-import { selectVersion, toPredictions, resolveTopK } from '../../src/inference/index.ts';
+import { ErrorCode, LoupeError, quoted } from '../../src/errors.ts';
+import {
+  checkOutputs,
+  decodeInput,
+  encodeOutputs,
+  resolveTopK,
+  selectVersion,
+  toPredictions,
+} from '../../src/inference/index.ts';
 import type {
   Classification,
   ClassifyRequest,
@@ -15,7 +22,9 @@ import type {
 /**
  * An InferenceBackend without ONNX Runtime, for route and transport tests: the catalog rules
  * (default model, versions, top-k) are the real shared ones, the scores are fixed per model,
- * and `fail` makes the next calls throw what a real backend would (overload, a crash).
+ * OIP requests go through the shared OIP codec (shape, datatype, BYTES lengths, outputs and
+ * classification counts) as a real backend's do, and `fail` makes the next calls throw what a
+ * real backend would (overload, a crash).
  * Everything an image decoder would say about the upload is the test's to choose.
  */
 export class StubBackend implements InferenceBackend {
@@ -75,11 +84,19 @@ export class StubBackend implements InferenceBackend {
   async infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse> {
     if (this.fail) throw this.fail;
     const m = this.getModel(name, version);
-    const n = req.inputs[0]?.shape[0] ?? 1;
+    const outputName = m.outputs[0]!.name;
+    if (req.inputs?.length !== 1)
+      throw new LoupeError(ErrorCode.InvalidTensor, `model ${quoted(m.name)} takes exactly one input`);
+    checkOutputs(req, outputName, m.labels.length);
+    const input = decodeInput(req.inputs[0]!);
+    const n = input.kind === 'tensor' ? input.shape[0]! : input.images.length;
+    const k = m.labels.length;
+    const scores = Float32Array.from({ length: n * k }, (_, i) => k - (i % k));
     return {
       model_name: m.name,
       model_version: m.version,
-      outputs: [{ name: 'scores', datatype: 'FP32', shape: [n, m.labels.length], data: new Array(n * 3).fill(0.5) }],
+      ...(req.id !== undefined ? { id: req.id } : {}),
+      outputs: encodeOutputs(req, outputName, scores, n, m.labels),
     };
   }
 
