@@ -3,7 +3,6 @@ import * as grpc from '@grpc/grpc-js';
 import type { Admission } from '../admission/index.ts';
 import type { KeyVerifier } from '../auth/index.ts';
 import { clientAddress } from '../clients/index.ts';
-import type { Config } from '../config/index.ts';
 import { StartupError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
@@ -13,8 +12,28 @@ import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
 
+/** What the gRPC API needs of the configuration, filled by the role (roles/options.ts). */
+export interface GrpcOptions {
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  /** Bytes of one upload (the message may be a little larger: HEADER_ROOM). */
+  readonly maxUploadBytes: number;
+  /** A connection that starts no call within it is closed, as HTTP closes one that sends no headers. */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** A connection without calls is closed after it. */
+  readonly keepAliveTimeoutMs: number;
+  /** 0: no cap. */
+  readonly maxConnections: number;
+  /** Which proxies' X-Forwarded-For to believe: a hop count, true, or addresses/CIDRs ('' none). */
+  readonly trustProxy: string;
+  /** How long stop() lets calls in flight finish before it cuts them. */
+  readonly shutdownTimeoutMs: number;
+}
+
 export interface GrpcDeps {
-  readonly config: Config;
+  readonly options: GrpcOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly backend: InferenceBackend;
@@ -47,18 +66,18 @@ export class GrpcServer {
 
   constructor(deps: GrpcDeps) {
     this.deps = deps;
-    const { config } = deps;
-    const maxMessageBytes = config.LOUPE_MAX_UPLOAD_BYTES + HEADER_ROOM;
+    const { options } = deps;
+    const maxMessageBytes = options.maxUploadBytes + HEADER_ROOM;
     const calls = new WeakMap<grpc.Metadata, CallEdge>();
-    this.firstCall = new FirstCallDeadline(config.LOUPE_HEADERS_TIMEOUT_MS);
+    this.firstCall = new FirstCallDeadline(options.headersTimeoutMs);
     const edge = edgeInterceptor(
       {
         logger: deps.logger,
         metrics: deps.metrics,
         keys: deps.auth,
         admission: deps.admission,
-        requestTimeoutMs: config.LOUPE_REQUEST_TIMEOUT_MS,
-        addressOf: clientAddress(config.LOUPE_TRUST_PROXY),
+        requestTimeoutMs: options.requestTimeoutMs,
+        addressOf: clientAddress(options.trustProxy),
       },
       calls,
       (connection) => this.firstCall.called(connection),
@@ -87,7 +106,7 @@ export class GrpcServer {
       // A connection without calls is closed after the HTTP keep-alive timeout; one that never
       // starts a call, after the headers timeout (FirstCallDeadline), as HTTP closes one that
       // never sends a request.
-      'grpc.max_connection_idle_ms': config.LOUPE_KEEP_ALIVE_TIMEOUT_MS,
+      'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs,
     });
     this.server.addService(
       inferenceService(),
@@ -104,7 +123,7 @@ export class GrpcServer {
       this.firstCall.accept(socket);
       injector.injectConnection(socket);
     });
-    if (config.LOUPE_MAX_CONNECTIONS > 0) this.tcp.maxConnections = config.LOUPE_MAX_CONNECTIONS;
+    if (options.maxConnections > 0) this.tcp.maxConnections = options.maxConnections;
   }
 
   /** `host:port` once listening, else ''. */
@@ -121,17 +140,17 @@ export class GrpcServer {
 
   start(): Promise<void> {
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const { config } = this.deps;
+      const { host, port } = this.deps.options;
       // One clear line at start (as Triton's 8001 may well be taken on a laptop).
       const fail = (err: NodeJS.ErrnoException) =>
         reject(
           new StartupError(
-            `gRPC cannot listen on ${config.HOST}:${config.grpcPort} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
+            `gRPC cannot listen on ${host}:${port} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
             { cause: err },
           ),
         );
       this.tcp.once('error', fail);
-      this.tcp.listen(config.grpcPort ?? 0, config.HOST, () => {
+      this.tcp.listen(port, host, () => {
         this.tcp.off('error', fail);
         this.tcp.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'gRPC listener error'));
         resolve();
@@ -149,7 +168,7 @@ export class GrpcServer {
       // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
       // the wait is for the sockets to close.
       this.server.tryShutdown(() => undefined);
-      const deadline = this.deps.config.LOUPE_SHUTDOWN_TIMEOUT_MS;
+      const deadline = this.deps.options.shutdownTimeoutMs;
       const drained = await new Promise<boolean>((resolve) => {
         if (this.sockets.size === 0) return resolve(true);
         const timer = setTimeout(() => resolve(false), deadline);

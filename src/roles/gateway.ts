@@ -1,6 +1,7 @@
 import { readKeysFile } from '../auth/index.ts';
 import { dbReadyCheck, openApiKeys } from './common.ts';
 import { roleAdmission, startGrpc } from './grpc.ts';
+import { webhookPolicy as webhookPolicyOf } from './options.ts';
 import { RemoteRole } from './remote.ts';
 
 /**
@@ -10,8 +11,9 @@ import { RemoteRole } from './remote.ts';
 export class GatewayRole extends RemoteRole {
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
-    // Before anything opens: a bad keys file is a configuration error.
+    // Before anything opens: a bad keys file or webhook allow-list is a configuration error.
     const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
+    const webhookPolicy = webhookPolicyOf(config);
     const { history, jobs, boss, db } = await this.openStorage(false);
     const webhooksEnabled = config.webhookSecret !== '';
     const keys = await openApiKeys(config, logger, db, fileKeys);
@@ -19,14 +21,14 @@ export class GatewayRole extends RemoteRole {
     const auth = config.authRequired ? keys : undefined;
     await this.listen({
       history,
-      jobs: { store: jobs, boss, webhooksEnabled },
+      jobs: { store: jobs, boss, webhooksEnabled, webhookPolicy },
       readyChecks: [dbReadyCheck(db)],
       admission,
       auth,
       keys,
     });
     const { metrics, backend } = this;
-    this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, admission });
+    this.grpc = await startGrpc(config, { logger, metrics, backend, version: this.deps.version, auth, admission });
     logger.info(
       { address: this.address, grpc_address: this.grpcAddress || 'off', model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,

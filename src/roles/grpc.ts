@@ -1,6 +1,7 @@
 import { createAdmission, type Admission } from '../admission/index.ts';
 import type { Config } from '../config/index.ts';
 import type { GrpcDeps, GrpcServer } from '../grpc/index.ts';
+import { grpcOptions } from './options.ts';
 
 /**
  * A role's admission rules, from its configuration, shared by its HTTP and gRPC APIs: upload
@@ -35,10 +36,11 @@ export function roleAdmission(config: Config, opts: { clientLimits: boolean }): 
  * A role's OIP gRPC API on LOUPE_GRPC_PORT, listening; undefined when it is off. The gRPC
  * modules are loaded only then: a process without gRPC does not pay their memory.
  */
-export async function startGrpc(deps: GrpcDeps): Promise<GrpcServer | undefined> {
-  if (deps.config.grpcPort === undefined) return undefined;
+export async function startGrpc(config: Config, deps: Omit<GrpcDeps, 'options'>): Promise<GrpcServer | undefined> {
+  const options = grpcOptions(config);
+  if (!options) return undefined;
   const { GrpcServer } = await import('../grpc/index.ts');
-  const server = new GrpcServer(deps);
+  const server = new GrpcServer({ ...deps, options });
   await server.start();
   // The role's one "listening" line, once it is up, carries grpc_address; this is for debugging start-up.
   deps.logger.debug({ grpc_address: server.address }, `gRPC (Open Inference Protocol) bound to ${server.address}`);

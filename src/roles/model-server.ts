@@ -7,6 +7,7 @@ import type { RoleDeps } from './deps.ts';
 import { warnIfOpen } from './common.ts';
 import { roleAdmission, startGrpc } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
+import { httpOptions } from './options.ts';
 import { pullConfiguredModels } from './pull.ts';
 
 /** `loupe model-server`: the model store behind OIP v2, with batching, metrics and health. No database. */
@@ -45,9 +46,9 @@ export class ModelServerRole extends Role {
     const admission = roleAdmission(config, { clientLimits: false });
     warnIfOpen(logger, { host: config.HOST, authRequired: false, role: 'model-server' });
     const { metrics, backend } = this;
-    this.app = await buildApp({ config, logger, metrics, backend, version, admission });
+    this.app = await buildApp({ options: httpOptions(config), logger, metrics, backend, version, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
-    this.grpc = await startGrpc({ config, logger, metrics, backend, version, admission });
+    this.grpc = await startGrpc(config, { logger, metrics, backend, version, admission });
     await pullConfiguredModels(config, logger, this.pulls.signal);
     await this.backend.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);

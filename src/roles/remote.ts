@@ -6,6 +6,7 @@ import { Role, addressOf } from '../lifecycle/index.ts';
 import { createMetrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
 import { roleAdmission } from './grpc.ts';
+import { httpOptions } from './options.ts';
 import type { RoleDeps } from './deps.ts';
 
 export interface RemoteRoleDeps extends RoleDeps {
@@ -54,7 +55,7 @@ export abstract class RemoteRole extends Role {
     const { config, logger, version } = this.deps;
     const admission = extra.admission ?? roleAdmission(config, { clientLimits: false });
     const { metrics, backend } = this;
-    this.app = await buildApp({ config, logger, metrics, backend, version, ...extra, admission });
+    this.app = await buildApp({ options: httpOptions(config), logger, metrics, backend, version, ...extra, admission });
     await this.app.listen({ port: config.PORT, host: config.HOST });
     await this.backend.start();
   }

@@ -9,6 +9,7 @@ import { createJobWorker, dbReadyCheck, openApiKeys, openStorage, type Storage }
 import type { RoleDeps } from './deps.ts';
 import { startGrpc, roleAdmission } from './grpc.ts';
 import { createLocalBackend } from './local.ts';
+import { httpOptions, webhookPolicy } from './options.ts';
 import { pullConfiguredModels } from './pull.ts';
 
 /**
@@ -56,8 +57,9 @@ export class ServeRole extends Role {
 
   protected async onStart(): Promise<void> {
     const { config, logger, version } = this.deps;
-    // Before anything opens: a bad keys file is a configuration error.
+    // Before anything opens: a bad keys file or webhook allow-list is a configuration error.
     const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
+    const policy = webhookPolicy(config);
     // Database and models load side by side.
     // serve runs for days: a new embedded database is made in a child process (storage/pglite.ts).
     const storage = openStorage(config, logger, { migrate: true, supervise: true, initdb: 'child' });
@@ -69,13 +71,13 @@ export class ServeRole extends Role {
     const admission = roleAdmission(config, { clientLimits: true });
     const auth = config.authRequired ? this.apiKeys : undefined;
     this.app = await buildApp({
-      config,
+      options: httpOptions(config),
       logger,
       metrics: this.metrics,
       backend: this.backend,
       version,
       history,
-      jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '' },
+      jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '', webhookPolicy: policy },
       readyChecks: [dbReadyCheck(db)],
       admission,
       auth,
@@ -83,8 +85,7 @@ export class ServeRole extends Role {
     });
     // Listening before the models are loaded: /livez and /readyz (503) answer meanwhile.
     await this.app.listen({ port: config.PORT, host: config.HOST });
-    this.grpc = await startGrpc({
-      config,
+    this.grpc = await startGrpc(config, {
       logger,
       metrics: this.metrics,
       backend: this.backend,
@@ -93,7 +94,7 @@ export class ServeRole extends Role {
       admission,
     });
     await models;
-    this.worker = createJobWorker(config, logger, this.storage, this.backend, this.metrics);
+    this.worker = createJobWorker(config, logger, this.storage, this.backend, this.metrics, policy);
     await this.worker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();
