@@ -5,32 +5,14 @@ import type { KeyVerifier } from '../auth/index.ts';
 import { clientAddress } from '../clients/index.ts';
 import { StartupError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
+import type { Service, ServiceState } from '../lifecycle/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { CallEdge } from './edge.ts';
+import type { GrpcOptions } from './options.ts';
 import { FirstCallDeadline } from './connections.ts';
 import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
-
-/** What the gRPC API needs of the configuration, filled by the role (roles/options.ts). */
-export interface GrpcOptions {
-  readonly host: string;
-  /** 0: any free port. */
-  readonly port: number;
-  /** Bytes of one upload (the message may be a little larger: HEADER_ROOM). */
-  readonly maxUploadBytes: number;
-  /** A connection that starts no call within it is closed, as HTTP closes one that sends no headers. */
-  readonly headersTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  /** A connection without calls is closed after it. */
-  readonly keepAliveTimeoutMs: number;
-  /** 0: no cap. */
-  readonly maxConnections: number;
-  /** Which proxies' X-Forwarded-For to believe: a hop count, true, or addresses/CIDRs ('' none). */
-  readonly trustProxy: string;
-  /** How long stop() lets calls in flight finish before it cuts them. */
-  readonly shutdownTimeoutMs: number;
-}
 
 export interface GrpcDeps {
   readonly options: GrpcOptions;
@@ -54,7 +36,8 @@ const HEADER_ROOM = 64 * 1024;
  * idempotent; stop stops accepting, lets calls in flight finish and, past
  * LOUPE_SHUTDOWN_TIMEOUT_MS, cuts the ones left.
  */
-export class GrpcServer {
+export class GrpcServer implements Service {
+  state: ServiceState = 'created';
   private readonly deps: GrpcDeps;
   private readonly server: grpc.Server;
   private readonly tcp: net.Server;
@@ -140,19 +123,23 @@ export class GrpcServer {
 
   start(): Promise<void> {
     this.starting ??= new Promise<void>((resolve, reject) => {
+      this.state = 'starting';
       const { host, port } = this.deps.options;
       // One clear line at start (as Triton's 8001 may well be taken on a laptop).
-      const fail = (err: NodeJS.ErrnoException) =>
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.state = 'failed';
         reject(
           new StartupError(
             `gRPC cannot listen on ${host}:${port} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
             { cause: err },
           ),
         );
+      };
       this.tcp.once('error', fail);
       this.tcp.listen(port, host, () => {
         this.tcp.off('error', fail);
         this.tcp.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'gRPC listener error'));
+        this.state = 'running';
         resolve();
       });
     });
@@ -162,27 +149,34 @@ export class GrpcServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => undefined);
-      // Stops accepting (its own callback would wait for every connection, idle ones too).
-      this.tcp.close();
-      // GOAWAY on every connection: calls in flight finish, then each connection closes. With
-      // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
-      // the wait is for the sockets to close.
-      this.server.tryShutdown(() => undefined);
-      const deadline = this.deps.options.shutdownTimeoutMs;
-      const drained = await new Promise<boolean>((resolve) => {
-        if (this.sockets.size === 0) return resolve(true);
-        const timer = setTimeout(() => resolve(false), deadline);
-        timer.unref();
-        this.idle = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      if (drained) return;
-      this.deps.logger.warn({ deadline_ms: deadline }, 'gRPC calls still in flight at the deadline; closing them');
-      this.server.forceShutdown();
-      for (const socket of this.sockets) socket.destroy();
+      this.state = 'stopping';
+      await this.drain();
+      this.state = 'stopped';
     })();
     return this.stopping;
+  }
+
+  /** Stop accepting, let calls in flight finish, and cut those left at the deadline. */
+  private async drain(): Promise<void> {
+    // Stops accepting (its own callback would wait for every connection, idle ones too).
+    this.tcp.close();
+    // GOAWAY on every connection: calls in flight finish, then each connection closes. With
+    // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
+    // the wait is for the sockets to close.
+    this.server.tryShutdown(() => undefined);
+    const deadline = this.deps.options.shutdownTimeoutMs;
+    const drained = await new Promise<boolean>((resolve) => {
+      if (this.sockets.size === 0) return resolve(true);
+      const timer = setTimeout(() => resolve(false), deadline);
+      timer.unref();
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    if (drained) return;
+    this.deps.logger.warn({ deadline_ms: deadline }, 'gRPC calls still in flight at the deadline; closing them');
+    this.server.forceShutdown();
+    for (const socket of this.sockets) socket.destroy();
   }
 }

@@ -1,3 +1,4 @@
+import { createAdmission, type Admission } from '../admission/index.ts';
 import { ConfigError, type Config } from '../config/index.ts';
 import type { GrpcOptions } from '../grpc/index.ts';
 import type { HttpOptions } from '../http/index.ts';
@@ -48,4 +49,33 @@ export function webhookPolicy(config: Pick<Config, 'LOUPE_WEBHOOK_ALLOW'>): Webh
   } catch (err) {
     throw new ConfigError(`invalid configuration: LOUPE_WEBHOOK_ALLOW ${(err as Error).message}`);
   }
+}
+
+/**
+ * A role's admission rules, from its configuration, shared by its HTTP and gRPC APIs: upload
+ * bytes, the upload rate floor, failed keys, and (`clientLimits`: the public roles) per-client
+ * limits and upload shares.
+ */
+export function roleAdmission(config: Config, opts: { clientLimits: boolean }): Admission {
+  const retryAfterS = config.LOUPE_RETRY_AFTER_S;
+  return createAdmission({
+    budget: {
+      maxBytes: config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES,
+      // A model server's one client is the gateway: a share per client would cut its budget to a share.
+      perClientBytes: opts.clientLimits ? config.LOUPE_MAX_INFLIGHT_UPLOAD_BYTES_PER_CLIENT : 0,
+      retryAfterS,
+    },
+    rateFloor: {
+      minBytesPerS: config.LOUPE_MIN_UPLOAD_RATE_BYTES_PER_S,
+      graceMs: config.LOUPE_UPLOAD_RATE_GRACE_MS,
+    },
+    clientLimits: opts.clientLimits
+      ? {
+          perMinute: config.LOUPE_RATE_LIMIT_PER_MINUTE,
+          maxInFlight: config.LOUPE_MAX_INFLIGHT_PER_CLIENT,
+          retryAfterS,
+        }
+      : undefined,
+    retryAfterS,
+  });
 }

@@ -2,8 +2,7 @@ import type { KeyVerifier, Principal, Scope } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { buildApp, type App, type AppDeps } from '../../src/http/index.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
-import { roleAdmission } from '../../src/roles/grpc.ts';
-import { httpOptions } from '../../src/roles/options.ts';
+import { httpOptions, roleAdmission } from '../../src/roles/options.ts';
 import { StubBackend } from './stub-backend.ts';
 
 /**
