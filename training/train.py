@@ -173,6 +173,12 @@ def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, bs: int = 1000)
     return float((pred == y).float().mean()), pred.cpu().numpy()
 
 
+FASHION_MNIST_CARD = {
+    "trained_on": "Fashion-MNIST (Zalando Research): 60,000 28×28 grayscale images of single clothing items — a light garment, centred, on a black background — in 10 classes.",
+    "intended_use": "A demonstration and test model. It only knows Fashion-MNIST's look: photos (colour, several objects, a white or busy background, anything that is not one of the ten classes) get confident but meaningless labels. For photos, pull an ImageNet model.",
+}
+
+
 def main() -> None:
     args = parse_args()
     seed_everything(args.seed)
@@ -303,6 +309,10 @@ def main() -> None:
             "output": {"name": "logits", "kind": "logits"},
             "batching": {"max_batch_size": 64, "max_queue_delay_ms": 0, "max_queue_size": 512},
         }
+        if args.data == "fashion-mnist":
+            # What the server's model card and out-of-domain warnings say (src/models/card.ts).
+            config["card"] = FASHION_MNIST_CARD
+            config["input"]["background"] = "dark"
         final = write_entry(Path(args.store), name, args.version, config, labels, onnx_path,
                             {f: tmp / f for f in ("metrics.json", "confusion_matrix.png", "MODEL_CARD.md")})
     print(f"wrote {final} (test accuracy {test_acc * 100:.2f}%)")

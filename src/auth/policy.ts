@@ -22,6 +22,7 @@ const RULES: Readonly<Record<string, Access>> = {
   // What is served: any valid key.
   'GET /models': 'key',
   'GET /models/:name': 'key',
+  'GET /models/:name/samples/:file': 'key',
   'GET /limits': 'key',
   'GET /v2': 'key',
   'GET /v2/models/:model': 'key',

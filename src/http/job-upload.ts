@@ -5,7 +5,7 @@ import { acceptStagedJob, type SubmitOptions } from '../jobs/index.ts';
 import type { JobRequest, JobSender, JobStore } from '../storage/index.ts';
 import { fileChunks, multipartBody, multipartParts, unsafeName } from './multipart.ts';
 import { isDecimal } from './query-integers.ts';
-import { MULTIPART_SLACK, parseMetadata, unsafeField } from './upload.ts';
+import { MULTIPART_SLACK, givenField, parseMetadata, unsafeField } from './upload.ts';
 
 export interface JobUploadDeps {
   /** Images per job, and bytes per image. */
@@ -79,20 +79,16 @@ export const tooManyImages = (max: number) =>
     `a job takes at most ${max} images (LOUPE_MAX_JOB_IMAGES on the server): split them into several jobs (GET /limits tells the limits)`,
   );
 
-/** The job's fields, checked; `sender` adds the Idempotency-Key, its scope and the owner. */
+/** The job's fields, checked (empty ones are not given); `sender` adds the Idempotency-Key, its scope and the owner. */
 function jobRequest(fields: Record<string, string>, sender: JobSender): JobRequest {
+  const [model, version, top, webhookUrl] = [fields.model, fields.version, fields.top_k, fields.webhook_url].map(
+    givenField,
+  );
   // Decimal digits only: Number() would take "0x3", " 3" and "3e0".
-  if (fields.top_k !== undefined && (!isDecimal(fields.top_k) || Number(fields.top_k) < 1))
+  if (top !== undefined && (!isDecimal(top) || Number(top) < 1))
     throw new LoupeError(ErrorCode.BadRequest, 'top_k must be a positive whole number in decimal digits');
-  const topK = fields.top_k === undefined ? undefined : Number(fields.top_k);
-  if (fields.version !== undefined && !/^\d+$/.test(fields.version))
+  const topK = top === undefined ? undefined : Number(top);
+  if (version !== undefined && !/^\d+$/.test(version))
     throw new LoupeError(ErrorCode.BadRequest, 'version must be a number');
-  return {
-    ...sender,
-    model: fields.model,
-    version: fields.version,
-    topK,
-    webhookUrl: fields.webhook_url,
-    metadata: parseMetadata(fields.metadata),
-  };
+  return { ...sender, model, version, topK, webhookUrl, metadata: parseMetadata(fields.metadata) };
 }

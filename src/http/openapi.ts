@@ -1,5 +1,6 @@
 import type { FastifyDynamicSwaggerOptions } from '@fastify/swagger';
 import { accessFor } from '../auth/index.ts';
+import { errorResponse, oipErrorResponse } from './schemas.ts';
 
 type Transform = NonNullable<FastifyDynamicSwaggerOptions['transform']>;
 
@@ -58,13 +59,20 @@ export const swaggerTransform =
     const out: Record<string, unknown> = { ...schema, ...(body ? { body } : {}) };
     if (access !== 'open') {
       const scopes = access === 'key' ? [] : [...access];
-      const error = { $ref: url === '/v2' || url.startsWith('/v2/') ? 'OipError' : 'Error' };
+      const error = url === '/v2' || url.startsWith('/v2/') ? oipErrorResponse : errorResponse;
       out.security = [{ bearer: scopes }, { apiKey: scopes }];
       out.response = {
         ...(schema.response as object | undefined),
-        401: error,
-        ...(scopes.length ? { 403: error } : {}),
+        401: error(401),
+        ...(scopes.length ? { 403: error(403) } : {}),
       };
     }
     return { schema: out as typeof schema, url };
   };
+
+/** An optional multipart text field; an empty one counts as not given. `example` is what /docs pre-fills. */
+export const formField = (description: string, example: string | number) => ({
+  type: typeof example === 'number' ? 'integer' : 'string',
+  description: `${description} Optional: leave it empty for the default.`,
+  example,
+});

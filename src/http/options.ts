@@ -3,6 +3,11 @@
  * API's own limits and its connection rules, nothing else of the environment.
  */
 export interface HttpOptions {
+  /**
+   * LOUPE_DEFAULT_MODEL, for the API's documentation (examples "Try it out" sends) and the
+   * `default` flag of GET /models; which model answers is the backend's rule.
+   */
+  readonly defaultModel: string;
   /** Bytes of one image: a /predict upload, one file of a job, an OIP request body. */
   readonly maxUploadBytes: number;
   /** Pixels of one decoded image; the backend enforces it, /predict's docs name it. */

@@ -58,8 +58,16 @@ export async function readUpload(req: FastifyRequest, maxBytes: number): Promise
 export const unsafeField = (name: string) =>
   new LoupeError(ErrorCode.BadRequest, `the multipart field name ${quoted(name)} is not allowed`);
 
+/**
+ * A multipart text field as the request means it: an empty (or blank) field is one the user
+ * left, as HTML forms and Swagger UI's "Try it out" send them, so it counts as not given.
+ */
+export const givenField = (raw: string | undefined): string | undefined =>
+  raw === undefined || raw.trim() === '' ? undefined : raw;
+
 /** The multipart `metadata` field: a JSON object of strings, stored with the prediction or job. */
-export function parseMetadata(raw: string | undefined): Record<string, string> {
+export function parseMetadata(field: string | undefined): Record<string, string> {
+  const raw = givenField(field);
   if (raw === undefined) return {};
   let v: unknown;
   try {

@@ -1,5 +1,6 @@
 import sharp, { type Metadata, type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { domainWarnings, type ImageWarning } from './domain.ts';
 import { sniffFormat, type SupportedFormat } from './sniff.ts';
 
 /** How a model wants its input; the `input` block of model.json. */
@@ -12,6 +13,8 @@ export interface PreprocessSpec {
   readonly resize_shorter?: number | undefined;
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  /** The background of the training images, where model.json declares it. */
+  readonly background?: 'dark' | 'light' | undefined;
 }
 
 export interface Preprocessed {
@@ -21,6 +24,8 @@ export interface Preprocessed {
   readonly width: number;
   readonly height: number;
   readonly timings: { decode: number; preprocess: number };
+  /** How far the upload is from what the model was trained on (empty: nothing to say). */
+  readonly warnings: ImageWarning[];
 }
 
 export interface ImageLimits {
@@ -82,8 +87,10 @@ export async function preprocess(bytes: Uint8Array, spec: PreprocessSpec, limits
   }
   const t1 = performance.now();
   const tensor = normalize(raw.data, raw.info.channels, spec);
+  const warnings = domainWarnings({ width, height, pixels: raw.data, channels: raw.info.channels }, spec);
   const t2 = performance.now();
-  return { tensor, format: sniffed.format, width, height, timings: { decode: t1 - t0, preprocess: t2 - t1 } };
+  const timings = { decode: t1 - t0, preprocess: t2 - t1 };
+  return { tensor, format: sniffed.format, width, height, timings, warnings };
 }
 
 /** torchvision's Resize(n) + CenterCrop(h, w), or a plain stretch to w×h. */

@@ -8,6 +8,7 @@ export type {
   ClassifyRequest,
   Prediction,
   Readiness,
+  SampleImage,
   Timings,
   TensorInfo,
 } from './types.ts';

@@ -1,4 +1,5 @@
-import type { ModelConfig } from '../models/index.ts';
+import type { ImageWarning } from '../images/index.ts';
+import type { ModelCard, ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
 import type { TritonModelStatistics } from './oip/triton-types.ts';
 
@@ -22,6 +23,8 @@ export interface ModelInfo {
   readonly output_kind: ModelConfig['output']['kind'];
   readonly batching: { max_batch_size: number; max_queue_delay_ms: number; max_queue_size: number };
   readonly description?: string | undefined;
+  /** What it was trained on, its accuracy, its sample images (absent from an older model server). */
+  readonly card?: ModelCard | undefined;
 }
 
 export interface Prediction {
@@ -51,6 +54,8 @@ export interface Classification {
   readonly predictions: Prediction[];
   readonly image: { format: string; width: number; height: number };
   readonly timings_ms: Timings;
+  /** How far the image is from what the model was trained on (empty: nothing to say). */
+  readonly warnings: ImageWarning[];
 }
 
 export interface Readiness {
@@ -84,4 +89,11 @@ export interface InferenceBackend {
    * `name` when `version` is. Throws LoupeError(MODEL_NOT_FOUND) for an unknown model or version.
    */
   statistics(name?: string, version?: string): Promise<TritonModelStatistics[]>;
+  /** One of `card.samples` of a model version, read; throws LoupeError(NOT_FOUND) for any other name. */
+  sample(name: string, version: string | undefined, file: string): Promise<SampleImage>;
+}
+
+export interface SampleImage {
+  readonly bytes: Buffer;
+  readonly contentType: string;
 }

@@ -14,10 +14,33 @@ function versionsOf(backend: InferenceBackend, name: string): string[] {
 
 const tensors = (list: ModelInfo['inputs']) => list.map((t) => ({ ...t, shape: [...t.shape] }));
 
-/** `GET /models` (without labels) and `GET /models/{name}` (with them). */
-export function describeModel(backend: InferenceBackend, m: ModelInfo, withLabels: boolean) {
+const defined = <T extends object>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+
+/** A model card as the API shows it: the samples as URLs on this server. */
+function cardView(m: ModelInfo) {
+  const card = m.card;
+  if (!card) return undefined;
+  const name = encodeURIComponent(m.name);
+  return {
+    ...(card.trained_on ? { trained_on: card.trained_on } : {}),
+    ...(card.intended_use ? { intended_use: card.intended_use } : {}),
+    ...(card.accuracy ? { accuracy: defined(card.accuracy) } : {}),
+    samples: card.samples.map((file) => ({
+      name: file,
+      url: `/models/${name}/samples/${encodeURIComponent(file)}?version=${m.version}`,
+    })),
+  };
+}
+
+/** `GET /models` and `GET /models/{name}`: the same description, labels and card included. */
+export function describeModel(backend: InferenceBackend, m: ModelInfo, defaultModel: string) {
+  const card = cardView(m);
   return {
     name: m.name,
+    default: m.name === defaultModel,
     version: m.version,
     versions: versionsOf(backend, m.name),
     format: m.format,
@@ -27,7 +50,8 @@ export function describeModel(backend: InferenceBackend, m: ModelInfo, withLabel
     inputs: tensors(m.inputs),
     outputs: tensors(m.outputs),
     labels_count: m.labels.length,
-    ...(withLabels ? { labels: [...m.labels] } : {}),
+    labels: [...m.labels],
+    ...(card ? { card } : {}),
     preprocessing: { ...m.input, mean: [...m.input.mean], std: [...m.input.std] },
     output_kind: m.output_kind,
     batching: m.batching,

@@ -80,7 +80,7 @@ export class JobWorker {
         const rec = await predictions.record(c, item.image, { metadata: job.metadata, jobId, owner });
         await jobs.settleItem(jobId, item.idx, {
           predictionId: rec.id,
-          result: { model: c.model, predictions: c.predictions, image: c.image },
+          result: { model: c.model, predictions: c.predictions, image: c.image, warnings: c.warnings },
         });
       } catch (err) {
         // The image's own fault settles the item; anything else (overload, a model server

@@ -8,6 +8,14 @@ export const ModelConfigSchema = Type.Object({
   name: Type.Optional(Type.String({ description: 'Informational; the directory name is the model name.' })),
   format: Type.Optional(Type.Literal('onnx', { default: 'onnx' })),
   description: Type.Optional(Type.String()),
+  card: Type.Optional(
+    Type.Object({
+      trained_on: Type.Optional(
+        Type.String({ description: 'What the model was trained on: the data, and what its images look like' }),
+      ),
+      intended_use: Type.Optional(Type.String({ description: 'What it is for, and where its answers mean nothing' })),
+    }),
+  ),
   input: Type.Object({
     name: Type.String({ minLength: 1, description: 'ONNX input name' }),
     color: Type.Union([Type.Literal('rgb'), Type.Literal('grayscale')]),
@@ -17,6 +25,12 @@ export const ModelConfigSchema = Type.Object({
     resize_shorter: Type.Optional(Positive('shorter side before the center crop (torchvision Resize(n))')),
     mean: Type.Array(Type.Number(), { minItems: 1, maxItems: 3 }),
     std: Type.Array(Type.Number({ exclusiveMinimum: 0 }), { minItems: 1, maxItems: 3 }),
+    background: Type.Optional(
+      Type.Union([Type.Literal('dark'), Type.Literal('light')], {
+        description:
+          'The background of the training images (Fashion-MNIST: dark); an upload with the other one gets a warning',
+      }),
+    ),
   }),
   output: Type.Object({
     name: Type.Optional(Type.String({ minLength: 1, description: 'ONNX output name (default: the first output)' })),

@@ -1,6 +1,10 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Value } from 'typebox/value';
+import { ErrorCode, LoupeError } from '../errors.ts';
+import { readCard, sampleDir, sampleType, type ModelCard } from './card.ts';
+import { isInside } from './paths.ts';
 import { ModelConfigSchema, type ModelConfig } from './schema.ts';
 import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from './version.ts';
 
@@ -12,6 +16,9 @@ export interface ModelEntry {
   readonly onnxPath: string;
   readonly config: ModelConfig;
   readonly labels: readonly string[];
+  readonly card: ModelCard;
+  /** Where `card.samples` are (undefined: none). */
+  readonly samplesDir: string | undefined;
 }
 
 export interface StoreProblem {
@@ -118,15 +125,13 @@ export function readEntry(modelDir: string, name: string, version: string, vdir:
     .split(/\r?\n/);
   if (labels.length === 0 || labels.some((l) => l.trim() === ''))
     return problem('labels.txt has empty lines', labelsPath);
-  return { name, version, dir: vdir, onnxPath, config, labels };
+  const card = readCard(config, modelDir, vdir);
+  return { name, version, dir: vdir, onnxPath, config, labels, card, samplesDir: sampleDir(modelDir, vdir) };
 }
 
-/**
- * Whether `file`, links resolved, lies inside `dir` (links resolved too). Links within a model's
- * directory are fine (Kubernetes mounts ConfigMaps as links into `..data/`); one that leaves it
- * would serve any file of this machine as labels.
- */
-function isInside(file: string, dir: string): boolean {
-  const rel = path.relative(realpathSync(dir), realpathSync(file));
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+/** One of a version's sample images; only a name its card lists, never a path from a request. */
+export async function readSample(entry: ModelEntry, file: string): Promise<{ bytes: Buffer; contentType: string }> {
+  if (!entry.samplesDir || !entry.card.samples.includes(file))
+    throw new LoupeError(ErrorCode.NotFound, `model "${entry.name}" has no sample image "${file}"`);
+  return { bytes: await readFile(path.join(entry.samplesDir, file)), contentType: sampleType(file) };
 }

@@ -10,6 +10,7 @@ import { WebhookPolicy } from '../jobs/index.ts';
 /** The HTTP API's limits and connection rules. */
 export function httpOptions(config: Config): HttpOptions {
   return {
+    defaultModel: config.LOUPE_DEFAULT_MODEL,
     maxUploadBytes: config.LOUPE_MAX_UPLOAD_BYTES,
     maxPixels: config.LOUPE_MAX_PIXELS,
     jobs: { maxImages: config.LOUPE_MAX_JOB_IMAGES, maxBytes: config.LOUPE_MAX_JOB_BYTES },

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
@@ -50,6 +52,14 @@ for (const [engine, url] of engines) {
 
     before(async () => {
       writeStoreModel(store, { name: 'colors', channels: 3, height: 16, width: 16, classes: 4 });
+      // A card, a sample and a declared background: what the gateway must pass on from the model servers.
+      const cfgPath = path.join(store, 'colors', 'model.json');
+      const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
+      cfg.card = { trained_on: 'four flat colours' };
+      cfg.input.background = 'dark';
+      writeFileSync(cfgPath, JSON.stringify(cfg));
+      mkdirSync(path.join(store, 'colors', 'samples'));
+      writeFileSync(path.join(store, 'colors', 'samples', 'red.png'), fixture('gray-40x30.png'));
       models = [
         new ModelServerRole({ config: config(base), logger, version: 't' }),
         new ModelServerRole({ config: config(base), logger, version: 't' }),
@@ -107,6 +117,25 @@ for (const [engine, url] of engines) {
       for (const s of served) assert.ok(s >= n * 0.2, `a replica served ${s} of ${n}`);
       const rec = await json(await fetch(`${gateway.address}/predictions/${answers[0].id}`));
       assert.deepEqual(rec.predictions, answers[0].predictions);
+    });
+
+    it("passes on the model card, its samples and an image's warnings through the gateway", async () => {
+      const [m] = (await json(await fetch(`${gateway.address}/models`))).models;
+      assert.equal(m.card.trained_on, 'four flat colours');
+      assert.deepEqual(m.card.samples, [{ name: 'red.png', url: '/models/colors/samples/red.png?version=1' }]);
+      const sample = await fetch(`${gateway.address}${m.card.samples[0].url}`);
+      assert.equal(sample.status, 200);
+      assert.equal(sample.headers.get('content-type'), 'image/png');
+      assert.deepEqual(Buffer.from(await sample.arrayBuffer()), fixture('gray-40x30.png'));
+      assert.equal((await fetch(`${gateway.address}/models/colors/samples/blue.png`)).status, 404);
+      const photo = await fetch(`${gateway.address}/predict`, {
+        method: 'POST',
+        body: form(fixture('dog-160x120.jpg')),
+      });
+      assert.deepEqual(
+        (await json(photo)).warnings.map((w: { code: string }) => w.code),
+        ['LIGHT_BACKGROUND'],
+      );
     });
 
     it('bad input through the gateway keeps its status and code', async () => {

@@ -1,3 +1,4 @@
+import { ErrorCode, LoupeError } from '../../src/errors.ts';
 import { selectVersion, toPredictions, resolveTopK } from '../../src/inference/index.ts';
 import type {
   Classification,
@@ -7,6 +8,7 @@ import type {
   OipInferRequest,
   OipInferResponse,
   Readiness,
+  SampleImage,
   TritonModelStatistics,
 } from '../../src/inference/index.ts';
 
@@ -66,6 +68,7 @@ export class StubBackend implements InferenceBackend {
       predictions: toPredictions(scores, { ...m, output_kind: 'probabilities' }, topK),
       image: { format: 'png', width: 1, height: 1 },
       timings_ms: { decode: 0, preprocess: 0, queue: 0, inference: 0, total: 0 },
+      warnings: [],
     };
   }
 
@@ -82,6 +85,12 @@ export class StubBackend implements InferenceBackend {
 
   async statistics(): Promise<TritonModelStatistics[]> {
     return [];
+  }
+
+  /** Stub models have no card, so no sample images. */
+  async sample(name: string, version: string | undefined, file: string): Promise<SampleImage> {
+    const m = this.getModel(name, version);
+    throw new LoupeError(ErrorCode.NotFound, `model "${m.name}" has no sample image "${file}"`);
   }
 }
 

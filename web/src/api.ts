@@ -16,32 +16,48 @@ export interface Timings {
   inference: number;
   total: number;
 }
+/** The server's word that an image is far from what the model was trained on. */
+export interface Warning {
+  code: string;
+  message: string;
+}
 export interface Prediction {
   id: string;
   model: ModelRef;
   predictions: Label[];
   image: { format: string; width: number; height: number };
   timings_ms: Timings;
+  warnings?: Warning[];
 }
-export interface PredictionRecord extends Omit<Prediction, 'image'> {
+export interface PredictionRecord extends Omit<Prediction, 'image' | 'warnings'> {
   image: { sha256: string; bytes: number; format: string; width: number; height: number };
   metadata: Record<string, string>;
   job_id: string | null;
   created_at: string;
 }
+export interface ModelCard {
+  trained_on?: string;
+  intended_use?: string;
+  accuracy?: { top1: number; test_images?: number; dataset?: string };
+  samples: Array<{ name: string; url: string }>;
+}
 export interface ModelInfo {
   name: string;
+  default: boolean;
   version: string;
   versions: string[];
   description?: string;
   labels_count: number;
+  labels: string[];
+  preprocessing: { color: string; width: number; height: number };
+  card?: ModelCard;
 }
 export interface JobItem {
   index: number;
   filename: string | null;
   status: string;
   prediction_id: string | null;
-  result: { model: ModelRef; predictions: Label[] } | null;
+  result: { model: ModelRef; predictions: Label[]; warnings?: Warning[] } | null;
   error: { code: string; message: string } | null;
 }
 export interface Job {
@@ -107,8 +123,12 @@ export async function api<T>(key: string, path: string, init: RequestInit = {}):
     body = undefined;
   }
   if (res.ok) return body as T;
+  throw refusal(res, text, body);
+}
+
+function refusal(res: Response, text: string, body: unknown): ApiError {
   const err = (body as { error?: { code?: string; message?: string; request_id?: string } } | undefined)?.error;
-  throw new ApiError(
+  return new ApiError(
     res.status,
     err?.code ?? `HTTP_${res.status}`,
     err?.message ?? (text.slice(0, 200) || res.statusText),
@@ -123,4 +143,28 @@ export function uploadForm(files: readonly File[], fields: Record<string, string
   for (const [k, v] of Object.entries(fields)) if (v) form.append(k, v);
   for (const f of files) form.append('file', f, f.name);
   return form;
+}
+
+/** GET a binary resource (a sample image) with the key, as a File the page can show and upload. */
+export async function fetchFile(key: string, path: string, name: string): Promise<File> {
+  const headers = new Headers();
+  if (key) headers.set('authorization', `Bearer ${key}`);
+  let res: Response;
+  try {
+    res = await fetch(path, { headers });
+  } catch {
+    throw new ApiError(0, 'NETWORK', 'the server could not be reached');
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    throw refusal(res, text, body);
+  }
+  const blob = await res.blob();
+  return new File([blob], name, { type: blob.type });
 }

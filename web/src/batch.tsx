@@ -19,6 +19,20 @@ export function download(name: string, type: string, text: string): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** "4 done, 1 failed" once finished (a failed image is not "done"); "3 of 5 processed" on the way. */
+export function progressText(p: Job['progress'], over: boolean): string {
+  const failed = p.failed ? `, ${p.failed} failed` : '';
+  return over ? `${p.done} done${failed}` : `${p.done + p.failed} of ${p.total} processed${failed}`;
+}
+
+/** Short words for the server's warnings, to fit a table cell. */
+const WARNING_WORDS: Record<string, string> = {
+  COLOR_IMAGE: 'colour image',
+  LARGE_IMAGE: 'far larger than the model input',
+  LIGHT_BACKGROUND: 'light background',
+  DARK_BACKGROUND: 'dark background',
+};
+
 /**
  * Many images as one job (POST /jobs), or as several when they are more than the server takes
  * in one (its GET /limits), polled until they finish, with per-image results shown as one.
@@ -117,8 +131,7 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
       {job && p && (
         <div class="job">
           <label for="job-progress">
-            {jobCount > 1 ? `${jobCount} jobs` : 'Job'} {job.status}: {settled} of {p.total} done
-            {p.failed ? `, ${p.failed} failed` : ''}
+            {jobCount > 1 ? `${jobCount} jobs` : 'Job'} {job.status}: {progressText(p, finished(job))}
           </label>
           <progress id="job-progress" max={p.total} value={settled} />
           {finished(job) && (
@@ -135,7 +148,7 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
             </div>
           )}
           <div class="scroll">
-            <table class="items">
+            <table class="items stack">
               <caption>Per-image results</caption>
               <thead>
                 <tr>
@@ -149,13 +162,24 @@ export function Batch({ apiKey, model }: { apiKey: string; model: ModelChoice })
               <tbody>
                 {job.items.map((it) => {
                   const top = it.result?.predictions[0];
+                  const warnings = it.result?.warnings ?? [];
                   return (
                     <tr key={it.index}>
-                      <td>{it.index + 1}</td>
-                      <td>{it.filename ?? '—'}</td>
-                      <td>{it.status}</td>
-                      <td>{top?.label ?? it.error?.message ?? '—'}</td>
-                      <td>{top ? pct(top.score) : ''}</td>
+                      <td data-label="#">{it.index + 1}</td>
+                      <td data-label="File">{it.filename ?? '—'}</td>
+                      <td data-label="Status">{it.status}</td>
+                      <td data-label="Top label">
+                        <span>
+                          {top?.label ?? it.error?.message ?? '—'}
+                          {warnings.length > 0 && (
+                            <span class="meta">
+                              {' '}
+                              (may mean little: {warnings.map((w) => WARNING_WORDS[w.code] ?? w.code).join(', ')})
+                            </span>
+                          )}
+                        </span>
+                      </td>
+                      <td data-label="Score">{top ? pct(top.score) : ''}</td>
                     </tr>
                   );
                 })}

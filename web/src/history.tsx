@@ -73,7 +73,7 @@ export function History(props: {
       {page && (
         <>
           <div class="scroll">
-            <table class="history">
+            <table class="history stack">
               <caption>
                 Predictions, newest first (page {cursors.length}
                 {page.items.length === 0 ? ', none' : ''})
@@ -90,18 +90,18 @@ export function History(props: {
               <tbody>
                 {page.items.map((r) => (
                   <tr key={r.id} aria-current={r.id === props.selected ? 'true' : undefined}>
-                    <td>{when(r.created_at)}</td>
-                    <td>
+                    <td data-label="Time">{when(r.created_at)}</td>
+                    <td data-label="Model">
                       {r.model.name} v{r.model.version}
                     </td>
-                    <td>
+                    <td data-label="Top label">
                       {r.predictions[0]?.label ?? '—'} {r.predictions[0] && `(${pct(r.predictions[0].score)})`}
                     </td>
-                    <td>
+                    <td data-label="Image">
                       {r.image.format} {r.image.width}×{r.image.height}
                       {r.job_id ? ' · job' : ''}
                     </td>
-                    <td>
+                    <td data-label="Details">
                       <button type="button" class="link" onClick={() => props.onSelect(r.id)}>
                         Show<span class="visually-hidden"> prediction {r.id}</span>
                       </button>

@@ -3,7 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { Batch } from './batch.tsx';
 import { Classify } from './classify.tsx';
 import { History } from './history.tsx';
-import { ErrorBox } from './parts.tsx';
+import { ErrorBox, KeyBannerShown, isKeyRefusal } from './parts.tsx';
 import { KeyField, ModelPicker, useApiKey, useModels, type ModelChoice } from './settings.tsx';
 import './style.css';
 
@@ -40,11 +40,20 @@ function App() {
     location.hash = record ? `${tab}/${encodeURIComponent(record)}` : tab;
   };
 
+  // The key field only where keys matter: the server refused the page without one, or one is set.
+  // Once asked, it stays (forgetting a key must not hide the field until the next refusal).
+  const keyRefused = isKeyRefusal(error);
+  const [keysAsked, setKeysAsked] = useState(false);
+  useEffect(() => {
+    if (keyRefused || key !== '') setKeysAsked(true);
+  }, [keyRefused, key]);
+  const askKey = keysAsked || keyRefused || key !== '';
+
   return (
-    <>
+    <KeyBannerShown.Provider value={keyRefused}>
       <header>
         <h1>Loupe</h1>
-        <KeyField value={key} remember={remember} onSave={saveKey} />
+        {askKey && <KeyField value={key} remember={remember} onSave={saveKey} />}
       </header>
       <nav aria-label="Sections">
         {TABS.map(([t, name]) => (
@@ -55,12 +64,13 @@ function App() {
         <a href="/docs">API docs</a>
       </nav>
       <main>
-        <ErrorBox error={error} hasKey={key !== ''} />
+        <ErrorBox error={error} hasKey={key !== ''} banner />
         {where.tab !== 'history' && <ModelPicker models={models} value={model} onChange={setModel} />}
         <div hidden={where.tab !== 'classify'}>
           <Classify
             apiKey={key}
             model={model}
+            models={models}
             active={where.tab === 'classify'}
             onShowRecord={(id) => go('history', id)}
           />
@@ -72,7 +82,7 @@ function App() {
           <History apiKey={key} models={models} selected={where.record} onSelect={(id) => go('history', id)} />
         )}
       </main>
-    </>
+    </KeyBannerShown.Provider>
   );
 }
 

@@ -1,16 +1,40 @@
-import type { ComponentChildren } from 'preact';
-import { useState } from 'preact/hooks';
-import type { Label, Timings } from './api.ts';
+import { createContext, type ComponentChildren } from 'preact';
+import { useContext, useState } from 'preact/hooks';
+import { ApiError, type Label, type Timings, type Warning } from './api.ts';
 import { explain } from './messages.ts';
 
-/** A refused request, announced to screen readers (role=alert). */
-export function ErrorBox({ error, hasKey }: { error: unknown; hasKey: boolean }) {
-  if (error === undefined) return null;
+/**
+ * True while the page's top banner says a key is needed or was refused: every other refusal
+ * for the same reason (401) would repeat it word for word, so they stay silent.
+ */
+export const KeyBannerShown = createContext(false);
+
+export const isKeyRefusal = (e: unknown) => e instanceof ApiError && e.status === 401;
+
+/** A refused request, announced to screen readers (role=alert). `banner`: the page's top one. */
+export function ErrorBox({ error, hasKey, banner = false }: { error: unknown; hasKey: boolean; banner?: boolean }) {
+  const keyBanner = useContext(KeyBannerShown);
+  if (error === undefined || (!banner && keyBanner && isKeyRefusal(error))) return null;
   const { title, detail } = explain(error, hasKey);
   return (
     <div class="error" role="alert">
       <strong>{title}</strong>
       {detail && <p class="detail">{detail}</p>}
+    </div>
+  );
+}
+
+/** The server's warnings that an image is far from the model's training data, in its words. */
+export function Warnings({ items }: { items: readonly Warning[] }) {
+  if (items.length === 0) return null;
+  return (
+    <div class="warning" role="note" aria-label="Warning">
+      <strong>These labels may mean little: the image is unlike what this model was trained on.</strong>
+      <ul>
+        {items.map((w) => (
+          <li key={w.code}>{w.message}</li>
+        ))}
+      </ul>
     </div>
   );
 }

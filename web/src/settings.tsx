@@ -42,7 +42,7 @@ export function KeyField(props: {
         type="password"
         autocomplete="off"
         spellcheck={false}
-        placeholder="only if the server needs one"
+        placeholder="paste your key (lp_…)"
         value={draft}
         onInput={(e) => setDraft(e.currentTarget.value)}
       />

@@ -8,6 +8,7 @@ import type { AppDeps, JobDeps } from '../app.ts';
 import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { receiveJob } from '../job-upload.ts';
+import { formField } from '../openapi.ts';
 import { noteForLog } from '../request-log.ts';
 import { MULTIPART_SLACK } from '../upload.ts';
 
@@ -103,12 +104,15 @@ export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: JobDeps }> =
                 type: 'object',
                 required: ['file'],
                 properties: {
-                  file: { type: 'array', items: { type: 'string', format: 'binary' } },
-                  model: { type: 'string' },
-                  version: { type: 'string' },
-                  top_k: { type: 'integer' },
-                  webhook_url: { type: 'string', format: 'uri' },
-                  metadata: { type: 'string', description: 'JSON object of strings' },
+                  file: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'The images' },
+                  model: formField('Model name (default: the configured default model).', options.defaultModel),
+                  version: formField('Model version (default: the latest).', ''),
+                  top_k: formField('Labels per image (default 5, or every class when fewer).', 3),
+                  webhook_url: {
+                    ...formField('http(s) URL POSTed when the job ends (default: none).', ''),
+                    format: 'uri',
+                  },
+                  metadata: formField('A JSON object of strings, stored with the job.', '{"batch": "try-it-out"}'),
                 },
               },
             },

@@ -1,10 +1,10 @@
 import { statSync } from 'node:fs';
 import { ErrorCode, LoupeError, StartupError } from '../../errors.ts';
-import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
+import { readSample, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
-import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
+import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
 import { classifyOn, inferOn, type RunDeps } from './run.ts';
 import type { SessionOptions } from './session.ts';
@@ -194,6 +194,10 @@ export class LocalBackend implements InferenceBackend {
     if (version !== undefined) return [this.resolve(name, version).stats.snapshot()];
     this.resolve(name, undefined); // an unknown model is a 404, not an empty list
     return [...this.models.get(name)!.values()].map((m) => m.stats.snapshot());
+  }
+
+  async sample(name: string, version: string | undefined, file: string): Promise<SampleImage> {
+    return readSample(this.resolve(name, version).entry, file);
   }
 }
 

@@ -79,6 +79,7 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
     output_kind: entry.config.output.kind,
     batching,
     description: entry.config.description,
+    card: entry.card,
   };
   if (loaded.optimized.error)
     logger.warn(

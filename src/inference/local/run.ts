@@ -7,6 +7,7 @@ import {
   checkOutputs,
   encodeOutputs,
   imageParameters,
+  warningsParameter,
   type OipInferRequest,
   type OipInferResponse,
 } from '../oip/index.ts';
@@ -42,6 +43,7 @@ export function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps):
       predictions: toPredictions(result.output, m.info, topK),
       image: { format: image.format, width: image.width, height: image.height },
       timings_ms: round({ ...timings, total: performance.now() - t.started }),
+      warnings: image.warnings,
     };
   });
 }
@@ -95,6 +97,8 @@ async function infer(m: LoadedModel, req: OipInferRequest, deps: RunDeps, t: Sta
       const timings = { ...image.timings, queue: results[0]!.queueMs, inference: results[0]!.inferenceMs };
       parameters = imageParameters(image, timings);
     }
+    const warnings = warningsParameter(pre.map((p) => p.image.warnings));
+    if (warnings) parameters = { ...parameters, ...warnings };
   }
   deps.metrics.predictions.inc({ model: m.info.name, version: m.info.version }, results.length);
   const k = m.entry.labels.length;

@@ -21,7 +21,7 @@ export const OIP_EXTENSIONS: readonly string[] = [
   'statistics',
   'loupe_image_bytes',
 ];
-export { imageParameters, readImageParameters } from './loupe-parameters.ts';
+export { WARNINGS_PARAMETER, imageParameters, readImageParameters, warningsParameter } from './loupe-parameters.ts';
 export { repositoryIndex, tritonModelConfig } from './triton.ts';
 export type * from './triton-types.ts';
 export { emptyStatistics, sumStatistics } from './statistics.ts';

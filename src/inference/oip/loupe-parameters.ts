@@ -1,7 +1,33 @@
+import type { ImageWarning } from '../../images/index.ts';
 import type { Classification } from '../types.ts';
 import type { OipParameters } from './types.ts';
 
-type ImageFacts = Pick<Classification, 'image' | 'timings_ms'>;
+type ImageFacts = Pick<Classification, 'image' | 'timings_ms' | 'warnings'>;
+
+/** OIP parameters are scalars, so the images' warnings travel as one JSON string. */
+export const WARNINGS_PARAMETER = 'loupe_warnings';
+
+/**
+ * `loupe_warnings`: a JSON array of `{image, code, message}`, `image` being the element's index
+ * in the BYTES input; absent when no image has a warning.
+ */
+export function warningsParameter(perImage: ReadonlyArray<readonly ImageWarning[]>): OipParameters | undefined {
+  const all = perImage.flatMap((list, image) => list.map((w) => ({ image, ...w })));
+  return all.length ? { [WARNINGS_PARAMETER]: JSON.stringify(all) } : undefined;
+}
+
+/** The first image's warnings back from `loupe_warnings` (a gateway sends one image per request). */
+function readWarnings(raw: unknown): ImageWarning[] {
+  if (typeof raw !== 'string') return [];
+  try {
+    const list = JSON.parse(raw) as Array<ImageWarning & { image?: number }>;
+    return Array.isArray(list)
+      ? list.filter((w) => (w.image ?? 0) === 0).map(({ code, message }) => ({ code, message }))
+      : [];
+  } catch {
+    return [];
+  }
+}
 
 /**
  * For a single image, a model server sends the decoded size and the stage timings back as
@@ -39,5 +65,6 @@ export function readImageParameters(p: OipParameters | undefined, totalMs: numbe
       inference: ms(q.loupe_inference_ms),
       total: ms(totalMs),
     },
+    warnings: readWarnings(q[WARNINGS_PARAMETER]),
   };
 }

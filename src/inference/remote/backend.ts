@@ -13,7 +13,8 @@ import {
   type OipInferResponse,
   type TritonModelStatistics,
 } from '../oip/index.ts';
-import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness } from '../types.ts';
+import type { ModelCard } from '../../models/index.ts';
+import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { Replicas } from './replicas.ts';
 
 /** What the remote backend needs to know, filled by the role from its configuration. */
@@ -35,6 +36,7 @@ export interface RemoteBackendDeps {
 
 /** How a model server describes one version at GET /models/{name}?version=N (the fields used here). */
 interface RemoteModel extends Pick<ModelInfo, 'name' | 'version' | 'provider' | 'description' | 'labels'> {
+  readonly card?: Omit<ModelCard, 'samples'> & { samples?: Array<{ name: string }> };
   readonly inputs: ModelInfo['inputs'];
   readonly outputs: ModelInfo['outputs'];
   readonly preprocessing: ModelInfo['input'];
@@ -57,6 +59,7 @@ function toInfo(r: RemoteModel): ModelInfo {
     output_kind,
     batching,
     description,
+    card: r.card && { ...r.card, samples: (r.card.samples ?? []).map((x) => x.name) },
   };
 }
 
@@ -188,6 +191,16 @@ export class RemoteBackend implements InferenceBackend {
     } catch (err) {
       throw new LoupeError(ErrorCode.Internal, 'a model server sent an unreadable answer', { cause: err });
     }
+  }
+
+  /** A sample image, from whichever model server answers (they share the model store). */
+  async sample(name: string, version: string | undefined, file: string): Promise<SampleImage> {
+    const m = this.getModel(name, version);
+    if (!m.card?.samples.includes(file))
+      throw new LoupeError(ErrorCode.NotFound, `model "${m.name}" has no sample image "${file}"`);
+    const path = `/models/${encodeURIComponent(m.name)}/samples/${encodeURIComponent(file)}?version=${m.version}`;
+    const answer = await this.replicas.send('GET', path);
+    return { bytes: answer.body, contentType: String(answer.headers['content-type'] ?? 'application/octet-stream') };
   }
 
   /** The whole model service's statistics: every replica's, added up. */

@@ -51,12 +51,31 @@ describe('the web page with API keys on', { skip: browserMissing() || false, tim
     );
     await page.goto(`${srv.url}/`);
     assert.match(await alertText(), /needs an API key\. Enter yours in the API key field/);
+    const refused = page.waitForResponse((r) => new URL(r.url()).pathname === '/predict' && r.status() === 401);
     await page.locator('#classify-file').setInputFiles(ANKLE_BOOT);
-    await page.locator('.result [role=alert]').waitFor();
-    assert.match(
-      await page.locator('.result [role=alert]').innerText(),
-      /needs an API key[\s\S]*Authorization: Bearer/,
-    );
+    await refused;
+    await page.getByText('Classifying…').waitFor({ state: 'detached' });
+    // One banner says it, not two identical red ones (the page's and the upload's).
+    assert.equal(await page.getByRole('alert').count(), 1);
+    assert.match(await alertText(), /needs an API key[\s\S]*Authorization: Bearer/);
+  });
+
+  it('shows the API-key field, its placeholder whole, only because this server asks for keys', async () => {
+    const field = page.getByLabel('API key');
+    assert.equal(await field.isVisible(), true);
+    const fit = await page.evaluate<{ text: number; room: number; placeholder: string }>(`(() => {
+      const el = document.getElementById('api-key');
+      const cs = getComputedStyle(el);
+      const ctx = document.createElement('canvas').getContext('2d');
+      ctx.font = cs.font;
+      return {
+        placeholder: el.placeholder,
+        text: ctx.measureText(el.placeholder).width,
+        room: el.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight),
+      };
+    })()`);
+    assert.ok(fit.placeholder.length > 0);
+    assert.ok(fit.text <= fit.room, `placeholder "${fit.placeholder}" needs ${fit.text}px, has ${fit.room}px`);
   });
 
   it('says so when the key is wrong (401) and when it lacks the scope (403)', async () => {

@@ -49,7 +49,7 @@ describe(
         await note.innerText(),
         '5 images are more than one job may carry on this server (2, LOUPE_MAX_JOB_IMAGES): sending them as 3 jobs.',
       );
-      await page.getByText('3 jobs completed: 5 of 5 done').waitFor();
+      await page.getByText('3 jobs completed: 5 done', { exact: true }).waitFor();
       assert.equal(posted.length, 3, 'three POST /jobs, none refused');
       const rows = page.locator('table.items tbody tr');
       assert.equal(await rows.count(), 5);

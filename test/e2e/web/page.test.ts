@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Browser, Page, Request } from 'playwright-core';
-import { FIXTURES } from '../../helpers/fixtures.ts';
+import { FIXTURES, fixture as fixtureBytes } from '../../helpers/fixtures.ts';
 import { ROOT, SCREENSHOTS, browserMissing, buildWebPage, launchBrowser } from '../../helpers/browser.ts';
 import { startServe, type TestServer } from '../../helpers/server.ts';
 
@@ -15,6 +15,9 @@ const BATCH = [
   PHOTO,
   ...['dog-160x120.png', 'dog-rgba.png', 'gray-40x30.png'].map((f) => path.join(FIXTURES, f)),
 ];
+interface Img {
+  naturalWidth: number;
+}
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SCREENSHOTS, name), fullPage: true });
 
 describe(
@@ -59,12 +62,41 @@ describe(
       assert.ok(total <= 150 * 1024, `first load transferred ${total} bytes`);
       t.diagnostic(`first load: ${sizes.length} requests, ${total} bytes transferred`);
       await page.getByRole('option', { name: /fashion-mnist/ }).waitFor({ state: 'attached' });
+      assert.equal(await page.locator('#api-key').count(), 0, 'no API-key field: this server asks for none');
+    });
+
+    it("shows the default model's card, says how to get a photo model, and tries a sample with one click", async () => {
+      const card = page.locator('section.card');
+      await card.getByText('Test accuracy', { exact: true }).waitFor();
+      const text = await card.innerText();
+      assert.match(text, /About fashion-mnist v1/);
+      assert.match(text, /Trained on\s+Fashion-MNIST .*28×28 grayscale/);
+      assert.match(text, /Test accuracy\s+93\.11 % on 10,000 held-out fashion-mnist test images/);
+      assert.match(text, /Labels \(10\)\s+T-shirt\/top, Trouser, .*Ankle boot/);
+      assert.match(text, /npm run loupe -- models pull hf:\/\/Xenova\/resnet-50\/onnx\/model\.onnx/);
+      assert.match(text, /--preset imagenet/);
+      const samples = card.getByRole('group', { name: 'Sample images' }).getByRole('button');
+      assert.ok((await samples.count()) >= 4);
+      // Every thumbnail drew (fetched with the page's key, as a blob): none is a broken image.
+      // Functions, not strings: the page's CSP allows no eval, which polling a string needs.
+      await page.waitForFunction(() => {
+        const doc = (globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<Img> } }).document;
+        return Array.from(doc.querySelectorAll('.sample img')).every((i) => i.naturalWidth === 28);
+      });
+      await samples.filter({ hasText: 'trouser' }).click();
+      await page.getByText('PNG 28×28').waitFor();
+      assert.match(await page.locator('.answer .labels li').first().innerText(), /^Trouser\s/);
+      assert.equal(await page.locator('.answer .warning').count(), 0, 'its own domain: no warning');
     });
 
     it('classifies a photo and the sample image: preview, top-k labels with score bars, timings', async () => {
       await page.locator('#classify-file').setInputFiles(PHOTO);
       await page.getByText('JPEG 160×120').waitFor();
       assert.equal(await page.locator('.answer .labels li meter').count(), 5);
+      // A photo into the clothing model: the page says, in words, that the labels may mean little.
+      const warning = await page.getByRole('note', { name: 'Warning' }).innerText();
+      assert.match(warning, /These labels may mean little/);
+      assert.match(warning, /in colour; this model was trained on grayscale images only/);
       assert.equal(await page.getByRole('img', { name: 'Preview of dog-160x120.jpg' }).isVisible(), true);
 
       await page.getByLabel('Labels to show').fill('3');
@@ -87,6 +119,9 @@ describe(
       const text = await alert.innerText();
       assert.match(text, /not an image Loupe can read/);
       assert.match(text, /pdf images are not supported.*request id [0-9a-f-]{36}/s);
+      assert.equal(await page.locator('.preview img').count(), 0, 'no broken preview picture for a PDF');
+      assert.equal(await page.locator('.preview figcaption').innerText(), 'report.pdf');
+      assert.equal(await page.getByRole('alert').count(), 1);
       await shot(page, 'refused-pdf.png');
     });
 
@@ -105,7 +140,7 @@ describe(
       }
       assert.deepEqual(seen, [...seen].sort(), `progress only grows: ${seen}`);
       assert.equal(seen.at(-1), 5, `progress reached 5 of 5: ${seen}`);
-      await page.getByText('Job completed: 5 of 5 done').waitFor();
+      await page.getByText('Job completed: 5 done', { exact: true }).waitFor();
       const rows = page.locator('table.items tbody tr');
       assert.equal(await rows.count(), 5);
       assert.match(await rows.first().innerText(), /ankle-boot\.png\s+done\s+Ankle boot/);
@@ -128,6 +163,24 @@ describe(
       await shot(page, 'batch.png');
     });
 
+    it('counts a failed image apart: "4 done, 1 failed"', async () => {
+      const broken = {
+        name: 'broken.png',
+        mimeType: 'image/png',
+        buffer: fixtureBytes('gray-40x30.png').subarray(0, 200),
+      };
+      await page.getByRole('button', { name: 'Clear' }).click();
+      await page.locator('#batch-files').setInputFiles(BATCH.slice(0, 4));
+      await page.locator('#batch-files').setInputFiles(broken);
+      await page.getByText('5 images chosen').waitFor();
+      await page.getByRole('button', { name: 'Start job' }).click();
+      await page.getByText('Job completed: 4 done, 1 failed', { exact: true }).waitFor({ timeout: 60_000 });
+      assert.match(
+        await page.locator('table.items tbody tr').last().innerText(),
+        /broken\.png\s+failed\s+the png image could not be decoded/,
+      );
+    });
+
     it('shows the predictions in history, filters them, and opens one record', async () => {
       await page.getByRole('link', { name: 'Classify' }).click();
       await page.locator('#classify-file').setInputFiles(ANKLE_BOOT);
@@ -139,7 +192,11 @@ describe(
       assert.match(await page.locator('.record').innerText(), /sha256 [0-9a-f]{64}[\s\S]*Ankle boot/);
       const rows = page.locator('table.history tbody tr');
       await rows.first().waitFor();
-      assert.equal(await rows.count(), 8, '3 images classified, 5 in the job; the PDF is not recorded');
+      assert.equal(
+        await rows.count(),
+        13,
+        '4 images classified, 5 + 4 in the jobs; the PDF and the broken PNG are not recorded',
+      );
       assert.match(await page.locator(`tr[aria-current="true"]`).innerText(), /fashion-mnist v1\s+Ankle boot/);
       assert.match(page.url(), new RegExp(`#history/${id}$`));
       await shot(page, 'history.png');
@@ -151,17 +208,44 @@ describe(
       await page.getByLabel('Model', { exact: true }).selectOption('fashion-mnist');
       await page.getByRole('button', { name: 'Apply' }).click();
       await page.getByText(/^Predictions, newest first \(page 1\)$/).waitFor();
-      assert.equal(await rows.count(), 8);
+      assert.equal(await rows.count(), 13);
     });
 
-    it('fits a phone screen, in light and dark', async () => {
+    it('fits a phone screen, in light and dark: no clipped table column, the answer scrolled into view', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.emulateMedia({ colorScheme: 'dark' });
       for (const tab of ['Classify', 'Batch', 'History']) {
         await page.getByRole('link', { name: tab }).click();
+        if (tab === 'History') await page.locator('table.history tbody tr').first().waitFor(); // fetched anew
         const wide = await page.evaluate<number>('document.documentElement.scrollWidth');
         assert.ok(wide <= 390, `${tab}: page is ${wide}px wide on a 390px screen`);
+        // Every table cell lies within the screen, and no table scrolls sideways (a clipped column).
+        const outside = await page.evaluate<string[]>(`[...document.querySelectorAll('table')]
+          .filter((t) => t.offsetParent !== null)
+          .flatMap((t) => [
+            ...(t.scrollWidth > t.parentElement.clientWidth ? ['table ' + t.className + ' scrolls sideways'] : []),
+            ...[...t.querySelectorAll('td, th')]
+              .filter((c) => c.offsetParent !== null && c.getBoundingClientRect().right > 390.5)
+              .map((c) => t.className + ': ' + c.textContent),
+          ])`);
+        assert.deepEqual(outside, [], `${tab}: cells off screen or clipped`);
       }
+      await page.getByRole('link', { name: 'Batch' }).click();
+      assert.ok((await page.locator('table.items tbody tr').count()) > 0, 'the job table was checked');
+      await shot(page, 'phone-batch.png');
+
+      // The answer lands below the card and the drop zone: the page brings it on screen.
+      await page.getByRole('link', { name: 'Classify' }).click();
+      await page.evaluate('window.scrollTo(0, 0)');
+      await page
+        .getByRole('group', { name: 'Sample images' })
+        .getByRole('button')
+        .filter({ hasText: 'ankle boot' })
+        .click();
+      await page.locator('.answer').waitFor();
+      await page.waitForFunction(() => (globalThis as unknown as { scrollY: number }).scrollY > 0);
+      const box = await page.locator('.answer .labels').boundingBox();
+      assert.ok(box && box.y >= 0 && box.y < 844, `the labels are on screen: ${JSON.stringify(box)}`);
       const bg = await page.evaluate<string>('getComputedStyle(document.documentElement).backgroundColor');
       assert.equal(bg, 'rgb(22, 24, 28)');
       await page.getByRole('link', { name: 'Classify' }).click();

@@ -23,6 +23,7 @@ const config = loadConfig({
 describe("the roles' option mappers (roles/options.ts)", () => {
   it('httpOptions: limits and connection rules from their variables', () => {
     assert.deepEqual(httpOptions(config), {
+      defaultModel: 'fashion-mnist',
       maxUploadBytes: 200001,
       maxPixels: 200002,
       jobs: { maxImages: 7, maxBytes: 9000003 },

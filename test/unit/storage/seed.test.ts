@@ -52,6 +52,7 @@ describe('PGlite seed (LOUPE_PGLITE_SEED)', () => {
         predictions: [{ label: 'cat', index: 0, score: 0.9 }],
         image: { format: 'png', width: 1, height: 1 },
         timings_ms: { decode: 1, preprocess: 1, queue: 0, inference: 1, total: 3 },
+        warnings: [],
       },
       new Uint8Array([1, 2, 3]),
       { metadata: {} },

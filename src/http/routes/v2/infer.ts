@@ -1,4 +1,3 @@
-import { Type } from 'typebox';
 import { Value } from 'typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError } from '../../../errors.ts';
@@ -12,12 +11,11 @@ import type { AppDeps } from '../../app.ts';
 import { noteForLog } from '../../request-log.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
+import { modelParams } from './examples.ts';
 import { InferRequestSchema, InferResponseSchema } from './schemas.ts';
 
-const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
-
 /** `POST /v2/models/{m}[/versions/{v}]/infer`: JSON, or JSON header + binary tensors. */
-export function inferRoutes(app: OipApp, { backend }: AppDeps): void {
+export function inferRoutes(app: OipApp, { backend, options }: AppDeps): void {
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
@@ -38,13 +36,15 @@ export function inferRoutes(app: OipApp, { backend }: AppDeps): void {
       "preprocessed by the model's own model.json. Binary tensor extension: send `Inference-Header-Content-Length` (the JSON header's bytes) with the binary tensors after the header; ask for binary outputs with " +
       '`parameters.binary_data` on an output or `binary_data_output` on the request. Classification extension: `outputs: [{"name": "...", "parameters": {"classification": k}}]` returns "<score>:<index>:<label>" strings (the score as C\'s `%f`, as Triton prints it). ' +
       "As in Triton, the Content-Type is not looked at (none, as Triton's Python client sends, is fine): `Inference-Header-Content-Length` alone says whether binary data follows. " +
-      'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks.',
-    params: ModelParams,
+      'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks. ' +
+      'When an image input is far from what the model was trained on (a colour photo into a grayscale model, say), the response `parameters.loupe_warnings` is a JSON string: an array of `{"image": <index in the input>, "code", "message"}`, as `warnings` in `POST /predict`.',
+    params: modelParams(options.defaultModel),
     response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 415, 429, 500, 503) },
   };
   const config = {
     openapiBody: {
       content: {
+        // Its first example (INFER_EXAMPLE) is what "Try it out" sends: an image of the bundled model's domain.
         'application/json': { schema: InferRequestSchema },
         'application/octet-stream': {
           schema: {

@@ -4,14 +4,15 @@ import { oipModelMetadata, tritonModelConfig } from '../../../inference/index.ts
 import type { AppDeps } from '../../app.ts';
 import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
+import { modelParams } from './examples.ts';
 import { ModelMetadataSchema } from './schemas.ts';
 import { ModelConfigSchema, StatisticsSchema } from './triton-schemas.ts';
 
-const ModelParams = Type.Object({ model: Type.String(), version: Type.Optional(Type.String()) });
 type ModelRequest = FastifyRequest<{ Params: { model: string; version?: string } }>;
 
 /** Per-model OIP routes, each with and without `/versions/{v}` (without: the latest version). */
-export function modelRoutes(app: OipApp, { backend }: AppDeps): void {
+export function modelRoutes(app: OipApp, { backend, options }: AppDeps): void {
+  const ModelParams = modelParams(options.defaultModel);
   const tags = ['oip'];
   const both = (suffix: string, schema: object, handler: (req: ModelRequest) => Promise<unknown>) => {
     app.get(`/v2/models/:model${suffix}`, { schema }, handler);

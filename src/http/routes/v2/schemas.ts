@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { INFER_EXAMPLE } from './examples.ts';
 
 const Parameters = Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]));
 
@@ -22,13 +23,7 @@ export const InferRequestSchema = Type.Object(
     ),
   },
   {
-    examples: [
-      { id: 'req-1', inputs: [{ name: 'input', shape: [1, 1, 28, 28], datatype: 'FP32', data: ['…784 numbers…'] }] },
-      {
-        inputs: [{ name: 'image', shape: [1], datatype: 'BYTES', data: ['<base64 of a JPEG/PNG file>'] }],
-        outputs: [{ name: 'logits', parameters: { classification: 3 } }],
-      },
-    ],
+    examples: [INFER_EXAMPLE],
   },
 );
 

@@ -121,9 +121,10 @@ export const StatisticsSchema = Type.Object(
   { description: "Triton's inference statistics (grpc_service.proto ModelStatisticsResponse as JSON)" },
 );
 
-export const RepositoryIndexRequestSchema = Type.Object({
-  ready: Type.Optional(Bool({ description: 'true: only the versions that are ready' })),
-});
+export const RepositoryIndexRequestSchema = Type.Object(
+  { ready: Type.Optional(Bool({ description: 'true: only the versions that are ready' })) },
+  { examples: [{ ready: true }] },
+);
 
 export const RepositoryIndexSchema: TSchema = Type.Array(
   Type.Object({
