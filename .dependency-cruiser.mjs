@@ -46,6 +46,14 @@ export default {
       to: { path: folder(above(i + 1)) },
     })),
     {
+      name: 'config-stays-with-the-roles',
+      comment:
+        'Below the roles a module declares the options it needs and its role fills them: the env-named Config and loadConfig are for src/roles and src/cli. What every floor may share of src/config (secret files, the provider names) is in src/config/shared/.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|roles|config)/' },
+      to: { path: '^src/config/', pathNot: '^src/config/shared/' },
+    },
+    {
       name: 'errors-is-a-leaf',
       severity: 'error',
       from: { path: '^src/errors\\.ts$' },

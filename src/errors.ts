@@ -122,3 +122,8 @@ export class LoupeError extends Error {
 export class StartupError extends Error {
   override name = 'StartupError';
 }
+
+/** Invalid configuration: the process exits 1 with this one line. */
+export class ConfigError extends StartupError {
+  override name = 'ConfigError';
+}

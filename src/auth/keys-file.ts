@@ -1,4 +1,5 @@
-import { ConfigError, readSecret } from '../config/index.ts';
+import { readSecret } from '../config/shared/index.ts';
+import { ConfigError } from '../errors.ts';
 import { hashKey, keyIdOf } from './key-format.ts';
 import { isScope, type Scope } from './principal.ts';
 

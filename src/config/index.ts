@@ -1,4 +1,11 @@
 export { ConfigSchema, type Config } from './schema/index.ts';
-export { loadConfig, readSecret, ConfigError, isLoopbackHost } from './load.ts';
+export { loadConfig, isLoopbackHost } from './load.ts';
 export { availableCpus } from './cpus.ts';
-export { EXECUTION_PROVIDERS, PROVIDER_PATTERN, parseProviders, type ExecutionProvider } from './providers.ts';
+export { ConfigError } from '../errors.ts';
+export {
+  EXECUTION_PROVIDERS,
+  PROVIDER_PATTERN,
+  parseProviders,
+  readSecret,
+  type ExecutionProvider,
+} from './shared/index.ts';

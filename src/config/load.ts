@@ -1,13 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { Value } from 'typebox/value';
-import { StartupError } from '../errors.ts';
-import { parseProviders } from './providers.ts';
+import { ConfigError } from '../errors.ts';
+import { parseProviders, readSecret } from './shared/index.ts';
 import { ConfigSchema, type Config } from './schema/index.ts';
-
-/** Invalid configuration: the process exits 1 with this one line. */
-export class ConfigError extends StartupError {
-  override name = 'ConfigError';
-}
 
 /** Roles that cannot run without a variable the schema leaves optional. */
 const REQUIRED: Readonly<Record<string, readonly (keyof typeof ConfigSchema.properties)[]>> = {
@@ -75,16 +69,4 @@ export function loadConfig(
 export function isLoopbackHost(host: string): boolean {
   const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
   return h === 'localhost' || h === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
-}
-
-/** A secret from a file (Docker/Compose/Kubernetes secrets); undefined when no file is named. */
-export function readSecret(name: string, file: string): string | undefined {
-  if (!file) return undefined;
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch (err) {
-    throw new ConfigError(
-      `invalid configuration: ${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}: ${file})`,
-    );
-  }
 }

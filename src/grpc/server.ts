@@ -3,18 +3,19 @@ import * as grpc from '@grpc/grpc-js';
 import type { Admission } from '../admission/index.ts';
 import type { KeyVerifier } from '../auth/index.ts';
 import { clientAddress } from '../clients/index.ts';
-import type { Config } from '../config/index.ts';
 import { StartupError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
+import type { Service, ServiceState } from '../lifecycle/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { CallEdge } from './edge.ts';
+import type { GrpcOptions } from './options.ts';
 import { FirstCallDeadline } from './connections.ts';
 import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
 
 export interface GrpcDeps {
-  readonly config: Config;
+  readonly options: GrpcOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly backend: InferenceBackend;
@@ -35,7 +36,8 @@ const HEADER_ROOM = 64 * 1024;
  * idempotent; stop stops accepting, lets calls in flight finish and, past
  * LOUPE_SHUTDOWN_TIMEOUT_MS, cuts the ones left.
  */
-export class GrpcServer {
+export class GrpcServer implements Service {
+  state: ServiceState = 'created';
   private readonly deps: GrpcDeps;
   private readonly server: grpc.Server;
   private readonly tcp: net.Server;
@@ -47,18 +49,18 @@ export class GrpcServer {
 
   constructor(deps: GrpcDeps) {
     this.deps = deps;
-    const { config } = deps;
-    const maxMessageBytes = config.LOUPE_MAX_UPLOAD_BYTES + HEADER_ROOM;
+    const { options } = deps;
+    const maxMessageBytes = options.maxUploadBytes + HEADER_ROOM;
     const calls = new WeakMap<grpc.Metadata, CallEdge>();
-    this.firstCall = new FirstCallDeadline(config.LOUPE_HEADERS_TIMEOUT_MS);
+    this.firstCall = new FirstCallDeadline(options.headersTimeoutMs);
     const edge = edgeInterceptor(
       {
         logger: deps.logger,
         metrics: deps.metrics,
         keys: deps.auth,
         admission: deps.admission,
-        requestTimeoutMs: config.LOUPE_REQUEST_TIMEOUT_MS,
-        addressOf: clientAddress(config.LOUPE_TRUST_PROXY),
+        requestTimeoutMs: options.requestTimeoutMs,
+        addressOf: clientAddress(options.trustProxy),
       },
       calls,
       (connection) => this.firstCall.called(connection),
@@ -87,7 +89,7 @@ export class GrpcServer {
       // A connection without calls is closed after the HTTP keep-alive timeout; one that never
       // starts a call, after the headers timeout (FirstCallDeadline), as HTTP closes one that
       // never sends a request.
-      'grpc.max_connection_idle_ms': config.LOUPE_KEEP_ALIVE_TIMEOUT_MS,
+      'grpc.max_connection_idle_ms': options.keepAliveTimeoutMs,
     });
     this.server.addService(
       inferenceService(),
@@ -104,7 +106,7 @@ export class GrpcServer {
       this.firstCall.accept(socket);
       injector.injectConnection(socket);
     });
-    if (config.LOUPE_MAX_CONNECTIONS > 0) this.tcp.maxConnections = config.LOUPE_MAX_CONNECTIONS;
+    if (options.maxConnections > 0) this.tcp.maxConnections = options.maxConnections;
   }
 
   /** `host:port` once listening, else ''. */
@@ -121,19 +123,23 @@ export class GrpcServer {
 
   start(): Promise<void> {
     this.starting ??= new Promise<void>((resolve, reject) => {
-      const { config } = this.deps;
+      this.state = 'starting';
+      const { host, port } = this.deps.options;
       // One clear line at start (as Triton's 8001 may well be taken on a laptop).
-      const fail = (err: NodeJS.ErrnoException) =>
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.state = 'failed';
         reject(
           new StartupError(
-            `gRPC cannot listen on ${config.HOST}:${config.grpcPort} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
+            `gRPC cannot listen on ${host}:${port} (${err.code ?? err.message}); set LOUPE_GRPC_PORT to a free port, or off`,
             { cause: err },
           ),
         );
+      };
       this.tcp.once('error', fail);
-      this.tcp.listen(config.grpcPort ?? 0, config.HOST, () => {
+      this.tcp.listen(port, host, () => {
         this.tcp.off('error', fail);
         this.tcp.on('error', (err) => this.deps.logger.warn({ err: err.message }, 'gRPC listener error'));
+        this.state = 'running';
         resolve();
       });
     });
@@ -143,27 +149,34 @@ export class GrpcServer {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       await this.starting?.catch(() => undefined);
-      // Stops accepting (its own callback would wait for every connection, idle ones too).
-      this.tcp.close();
-      // GOAWAY on every connection: calls in flight finish, then each connection closes. With
-      // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
-      // the wait is for the sockets to close.
-      this.server.tryShutdown(() => undefined);
-      const deadline = this.deps.config.LOUPE_SHUTDOWN_TIMEOUT_MS;
-      const drained = await new Promise<boolean>((resolve) => {
-        if (this.sockets.size === 0) return resolve(true);
-        const timer = setTimeout(() => resolve(false), deadline);
-        timer.unref();
-        this.idle = () => {
-          clearTimeout(timer);
-          resolve(true);
-        };
-      });
-      if (drained) return;
-      this.deps.logger.warn({ deadline_ms: deadline }, 'gRPC calls still in flight at the deadline; closing them');
-      this.server.forceShutdown();
-      for (const socket of this.sockets) socket.destroy();
+      this.state = 'stopping';
+      await this.drain();
+      this.state = 'stopped';
     })();
     return this.stopping;
+  }
+
+  /** Stop accepting, let calls in flight finish, and cut those left at the deadline. */
+  private async drain(): Promise<void> {
+    // Stops accepting (its own callback would wait for every connection, idle ones too).
+    this.tcp.close();
+    // GOAWAY on every connection: calls in flight finish, then each connection closes. With
+    // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
+    // the wait is for the sockets to close.
+    this.server.tryShutdown(() => undefined);
+    const deadline = this.deps.options.shutdownTimeoutMs;
+    const drained = await new Promise<boolean>((resolve) => {
+      if (this.sockets.size === 0) return resolve(true);
+      const timer = setTimeout(() => resolve(false), deadline);
+      timer.unref();
+      this.idle = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+    if (drained) return;
+    this.deps.logger.warn({ deadline_ms: deadline }, 'gRPC calls still in flight at the deadline; closing them');
+    this.server.forceShutdown();
+    for (const socket of this.sockets) socket.destroy();
   }
 }

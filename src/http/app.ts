@@ -7,10 +7,10 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Admission } from '../admission/index.ts';
 import { registerAuth, type KeyVerifier } from '../auth/index.ts';
 import { requestIdFrom, trustProxy } from '../clients/index.ts';
-import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
+import type { WebhookPolicy } from '../jobs/index.ts';
 import type { JobStore, PredictionStore } from '../storage/index.ts';
 import type { PgBoss } from 'pg-boss';
 import { openapiDocument, swaggerTransform } from './openapi.ts';
@@ -26,6 +26,7 @@ import { registerBodyLimits } from './body-limits.ts';
 import { registerMultipart } from './multipart.ts';
 import { registerStrictQueryIntegers } from './query-integers.ts';
 import { requestLogHook } from './request-log.ts';
+import type { HttpOptions } from './options.ts';
 import { limitConnections, serverOptions } from './server-options.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
 import { docsCsp, helmetOptions } from './security-headers.ts';
@@ -40,8 +41,17 @@ declare module 'fastify' {
   }
 }
 
+/** Async jobs: the store and queue, and where their webhooks may go. */
+export interface JobDeps {
+  readonly store: JobStore;
+  readonly boss: PgBoss;
+  readonly webhooksEnabled: boolean;
+  /** The role's one policy, shared with its webhook deliveries. */
+  readonly webhookPolicy: WebhookPolicy;
+}
+
 export interface AppDeps {
-  readonly config: Config;
+  readonly options: HttpOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly backend: InferenceBackend;
@@ -49,7 +59,7 @@ export interface AppDeps {
   /** Prediction history; absent on roles without a database (model-server). */
   readonly history?: PredictionStore | undefined;
   /** Async jobs; absent on roles without a database. */
-  readonly jobs?: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } | undefined;
+  readonly jobs?: JobDeps | undefined;
   /**
    * The role's admission rules (upload budget, rate floor, failed keys, per-client limits),
    * shared with its gRPC API so a client has one allowance whichever it calls.
@@ -69,23 +79,23 @@ export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; /
 
 /** Builds the HTTP API over whichever inference backend the role chose. */
 export async function buildApp(deps: AppDeps): Promise<App> {
-  const { config, logger, metrics } = deps;
+  const { options, logger, metrics } = deps;
   const app = Fastify({
     loggerInstance: logger,
     // Fastify's two lines per request (received, completed) become one: requestLogHook.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES,
-    ...serverOptions(config),
+    bodyLimit: options.maxUploadBytes,
+    ...serverOptions(options.connections),
     requestIdHeader: false,
     genReqId: (req) => requestIdFrom(req.headers['x-request-id']),
-    trustProxy: trustProxy(config.LOUPE_TRUST_PROXY),
+    trustProxy: trustProxy(options.connections.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler,
     frameworkErrors,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>();
-  limitConnections(app.server, config);
+  limitConnections(app.server, options.connections);
 
   app.addSchema(ErrorBody);
   app.addSchema(OipErrorBody);
@@ -110,16 +120,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   // Every body is metered (route limits, upload budget) before a parser reads it.
   registerBodyLimits(app as unknown as FastifyInstance, {
-    maxBytes: config.LOUPE_MAX_UPLOAD_BYTES,
+    maxBytes: options.maxUploadBytes,
     budget: deps.admission.budget,
     rateFloor: deps.admission.rateFloor,
   });
   registerMultipart(app as unknown as FastifyInstance);
   for (const type of [/^image\//, 'application/octet-stream']) {
-    app.addContentTypeParser(
-      type,
-      { parseAs: 'buffer', bodyLimit: config.LOUPE_MAX_UPLOAD_BYTES },
-      (_req, body, done) => done(null, body),
+    app.addContentTypeParser(type, { parseAs: 'buffer', bodyLimit: options.maxUploadBytes }, (_req, body, done) =>
+      done(null, body),
     );
   }
 
@@ -157,19 +165,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await app.register((await import('./routes/history.ts')).historyRoutes, { ...deps, history: deps.history });
   if (deps.jobs) {
     await app.register((await import('./routes/jobs.ts')).jobRoutes, { ...deps, jobs: deps.jobs });
-    await app.register((await import('./routes/limits.ts')).limitsRoutes, { limits: publishedLimits(config, deps) });
+    await app.register((await import('./routes/limits.ts')).limitsRoutes, { limits: publishedLimits(options, deps) });
   }
   if (deps.keys) await app.register((await import('./routes/keys.ts')).keyRoutes, { keys: deps.keys, auth: deps.auth });
   return app as unknown as App;
 }
 
 /** What GET /limits says: the client limits only where the role applies them (serve, gateway). */
-function publishedLimits(config: Config, deps: Pick<AppDeps, 'admission'>): PublishedLimits {
+function publishedLimits(options: HttpOptions, deps: Pick<AppDeps, 'admission'>): PublishedLimits {
   const limits = deps.admission.clientLimits;
   return {
-    maxJobImages: config.LOUPE_MAX_JOB_IMAGES,
-    maxUploadBytes: config.LOUPE_MAX_UPLOAD_BYTES,
-    maxJobBytes: config.LOUPE_MAX_JOB_BYTES,
+    maxJobImages: options.jobs.maxImages,
+    maxUploadBytes: options.maxUploadBytes,
+    maxJobBytes: options.jobs.maxBytes,
     ratePerMinute: limits?.perMinute ?? 0,
     maxInflightPerClient: limits?.maxInFlight ?? 0,
   };

@@ -1,6 +1,5 @@
 import type { FastifyRequest } from 'fastify';
 import type { PgBoss } from 'pg-boss';
-import type { Config } from '../config/index.ts';
 import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 import { acceptStagedJob, type SubmitOptions } from '../jobs/index.ts';
 import type { JobRequest, JobSender, JobStore } from '../storage/index.ts';
@@ -9,7 +8,8 @@ import { isDecimal } from './query-integers.ts';
 import { MULTIPART_SLACK, givenField, parseMetadata, unsafeField } from './upload.ts';
 
 export interface JobUploadDeps {
-  readonly config: Config;
+  /** Images per job, and bytes per image. */
+  readonly limits: { readonly maxImages: number; readonly maxUploadBytes: number };
   readonly store: JobStore;
   readonly boss: PgBoss;
   readonly submit: SubmitOptions;
@@ -29,13 +29,12 @@ export async function receiveJob(
   const body = multipartBody(req);
   if (!body)
     throw new LoupeError(ErrorCode.UnsupportedMediaType, 'send multipart/form-data with one or more "file" fields');
-  const { config } = deps;
-  const max = config.LOUPE_MAX_JOB_IMAGES;
+  const { maxImages: max, maxUploadBytes } = deps.limits;
   const staged = await deps.store.stage(sender);
   try {
     const fields: Record<string, string> = {};
     const limits = {
-      fileSize: config.LOUPE_MAX_UPLOAD_BYTES,
+      fileSize: maxUploadBytes,
       files: Math.max(4, max + 1),
       fields: 32,
       fieldSize: MULTIPART_SLACK,
@@ -59,7 +58,7 @@ export async function receiveJob(
       if (n >= max) throw tooManyImages(max);
       if (part.filename.includes('\0'))
         throw new LoupeError(ErrorCode.BadRequest, `the name of file ${n} contains a NUL character`);
-      const size = await staged.addImage(part.filename || undefined, fileChunks(part, config.LOUPE_MAX_UPLOAD_BYTES));
+      const size = await staged.addImage(part.filename || undefined, fileChunks(part, maxUploadBytes));
       if (size === 0) throw new LoupeError(ErrorCode.EmptyBody, `file ${n} (${quoted(part.filename)}) is empty`);
     }
     return await acceptStagedJob(staged, deps.boss, jobRequest(fields, sender), deps.submit);

@@ -1,5 +1,4 @@
 import { BlockList, isIP } from 'node:net';
-import { ConfigError, type Config } from '../config/index.ts';
 import { NEVER, classifyAddress, hostOf, stripZone, systemResolver, type Resolver } from '../net/index.ts';
 
 /**
@@ -66,18 +65,6 @@ export class WebhookPolicy {
     const h = host.replace(/\.$/, '').toLowerCase();
     if (isIP(h)) return false;
     return this.hosts.has(h) || this.suffixes.some((s) => h.endsWith(s));
-  }
-}
-
-/** The policy LOUPE_WEBHOOK_ALLOW describes; a bad entry is a ConfigError (the process exits 1). */
-export function webhookPolicyFromConfig(
-  config: Pick<Config, 'LOUPE_WEBHOOK_ALLOW'>,
-  opts: { resolve?: Resolver } = {},
-): WebhookPolicy {
-  try {
-    return new WebhookPolicy({ allow: config.LOUPE_WEBHOOK_ALLOW, ...opts });
-  } catch (err) {
-    throw new ConfigError(`invalid configuration: LOUPE_WEBHOOK_ALLOW ${(err as Error).message}`);
   }
 }
 

@@ -5,8 +5,7 @@ import type { Logger, Metrics } from '../observability/index.ts';
 import type { JobStore, JobView, PredictionStore } from '../storage/index.ts';
 import type { WebhookDeliveries } from './delivery.ts';
 import { CLASSIFY_QUEUE, type ClassifyJob } from './queue.ts';
-
-export type WorkerState = 'idle' | 'starting' | 'running' | 'draining' | 'stopped';
+import type { ServiceState } from '../lifecycle/index.ts';
 
 export interface WorkerDeps {
   readonly boss: PgBoss;
@@ -28,7 +27,7 @@ export interface WorkerDeps {
  * idempotent, so a job re-delivered after a crash finishes where the last attempt stopped.
  */
 export class JobWorker {
-  private state: WorkerState = 'idle';
+  private state: ServiceState = 'created';
   private readonly deps: WorkerDeps;
   private sweeper: NodeJS.Timeout | undefined;
 
@@ -37,7 +36,7 @@ export class JobWorker {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'idle') return;
+    if (this.state !== 'created') return;
     this.state = 'starting';
     const { boss, concurrency } = this.deps;
     await boss.work<ClassifyJob>(
@@ -55,8 +54,8 @@ export class JobWorker {
   }
 
   async stop(): Promise<void> {
-    if (this.state === 'stopped' || this.state === 'draining') return;
-    this.state = 'draining';
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    this.state = 'stopping';
     if (this.sweeper) clearInterval(this.sweeper);
     await this.deps.boss.offWork(CLASSIFY_QUEUE, { wait: true }).catch(() => undefined);
     await this.deps.webhooks.stop();

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import { PROVIDER_PATTERN } from '../config/index.ts';
+import { PROVIDER_PATTERN } from '../config/shared/index.ts';
 
 const Positive = (description: string, extra: object = {}) => Type.Integer({ minimum: 1, description, ...extra });
 

@@ -8,8 +8,8 @@ import {
   WEBHOOK_QUEUE,
   WebhookDeliveries,
   createQueue,
-  webhookPolicyFromConfig,
   type DeliveryOptions,
+  type WebhookPolicy,
 } from '../jobs/index.ts';
 import { registerJobGauges, type Logger, type Metrics } from '../observability/index.ts';
 import {
@@ -100,13 +100,14 @@ export function createJobWorker(
   storage: Storage,
   backend: InferenceBackend,
   metrics: Metrics,
+  policy: WebhookPolicy,
 ): JobWorker {
   const webhooks = new WebhookDeliveries({
     boss: storage.boss,
     jobs: storage.jobs,
     logger,
     metrics,
-    options: webhookOptions(config),
+    options: webhookOptions(config, policy),
   });
   registerJobGauges(metrics.registry, {
     backlog: () => storage.jobs.backlog(),
@@ -126,10 +127,10 @@ export function createJobWorker(
   });
 }
 
-export function webhookOptions(config: Config): DeliveryOptions {
+export function webhookOptions(config: Config, policy: WebhookPolicy): DeliveryOptions {
   return {
     secret: config.webhookSecret,
-    policy: webhookPolicyFromConfig(config),
+    policy,
     timeoutMs: config.LOUPE_WEBHOOK_TIMEOUT_MS,
     maxAttempts: config.LOUPE_WEBHOOK_MAX_ATTEMPTS,
     retryDelayS: config.LOUPE_WEBHOOK_RETRY_DELAY_S,

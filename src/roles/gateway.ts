@@ -1,6 +1,6 @@
 import { readKeysFile } from '../auth/index.ts';
 import { dbReadyCheck, openApiKeys } from './common.ts';
-import { roleAdmission, startGrpc } from './grpc.ts';
+import { roleAdmission, webhookPolicy } from './options.ts';
 import { RemoteRole } from './remote.ts';
 
 /**
@@ -10,30 +10,23 @@ import { RemoteRole } from './remote.ts';
 export class GatewayRole extends RemoteRole {
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
-    // Before anything opens: a bad keys file is a configuration error.
+    // Before anything opens: a bad keys file or webhook allow-list is a configuration error.
     const fileKeys = readKeysFile(config.LOUPE_API_KEYS_FILE);
-    const { history, jobs, boss, db } = await this.openStorage(false);
-    const webhooksEnabled = config.webhookSecret !== '';
+    const policy = webhookPolicy(config);
+    const { history, jobs, boss, db } = await this.openStorage({ migrate: false, supervise: false });
     const keys = await openApiKeys(config, logger, db, fileKeys);
-    const admission = roleAdmission(config, { clientLimits: true });
-    const auth = config.authRequired ? keys : undefined;
-    await this.listen({
+    await this.surfaces.open({
       history,
-      jobs: { store: jobs, boss, webhooksEnabled },
+      jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '', webhookPolicy: policy },
       readyChecks: [dbReadyCheck(db)],
-      admission,
-      auth,
+      admission: roleAdmission(config, { clientLimits: true }),
+      auth: config.authRequired ? keys : undefined,
       keys,
     });
-    const { metrics, backend } = this;
-    this.grpc = await startGrpc({ config, logger, metrics, backend, version: this.deps.version, auth, admission });
+    await this.backend.start();
     logger.info(
       { address: this.address, grpc_address: this.grpcAddress || 'off', model_servers: config.LOUPE_MODEL_SERVER_URL },
       `loupe gateway listening on ${this.address}`,
     );
-  }
-
-  protected onStop(): Promise<void> {
-    return this.closeAll();
   }
 }

@@ -1,68 +1,19 @@
-import type { GrpcServer } from '../grpc/index.ts';
-import { buildApp, type App, type AppDeps } from '../http/index.ts';
 import { ConfigError, type Config } from '../config/index.ts';
 import { RemoteBackend, type RemoteBackendOptions } from '../inference/remote/index.ts';
-import { Role, addressOf } from '../lifecycle/index.ts';
-import { createMetrics } from '../observability/index.ts';
-import { openStorage, type Storage } from './common.ts';
-import { roleAdmission } from './grpc.ts';
-import type { RoleDeps } from './deps.ts';
+import { ServingRole, type ServingRoleDeps } from './serving.ts';
 
-export interface RemoteRoleDeps extends RoleDeps {
-  /** Lets one process host several roles on one database (tests, embedding). */
-  readonly storage?: Storage | undefined;
-}
+export type RemoteRoleDeps = ServingRoleDeps;
 
 /**
- * What the gateway and the worker share: inference on the model servers (RemoteBackend),
- * PostgreSQL for history and jobs, and an HTTP surface.
+ * What the gateway and the worker share: inference on the model servers (RemoteBackend) and
+ * PostgreSQL for history and jobs.
  */
-export abstract class RemoteRole extends Role {
-  protected readonly deps: RemoteRoleDeps;
-  protected readonly metrics = createMetrics();
-  protected readonly backend: RemoteBackend;
-  protected storage: Storage | undefined;
-  protected app: App | undefined;
-  protected grpc: GrpcServer | undefined;
-
+export abstract class RemoteRole extends ServingRole<RemoteBackend> {
   constructor(deps: RemoteRoleDeps) {
-    super();
-    this.deps = deps;
-    this.backend = new RemoteBackend({
-      options: remoteBackendOptions(deps.config),
-      logger: deps.logger,
-      metrics: this.metrics,
-    });
-  }
-
-  get address(): string {
-    return addressOf(this.app?.server);
-  }
-
-  /** `host:port` of the gRPC API, or '' when it is off or not listening (the worker has none). */
-  get grpcAddress(): string {
-    return this.grpc?.address ?? '';
-  }
-
-  protected async openStorage(supervise: boolean): Promise<Storage> {
-    this.storage =
-      this.deps.storage ?? (await openStorage(this.deps.config, this.deps.logger, { migrate: false, supervise }));
-    return this.storage;
-  }
-
-  protected async listen(extra: Partial<AppDeps>): Promise<void> {
-    const { config, logger, version } = this.deps;
-    const admission = extra.admission ?? roleAdmission(config, { clientLimits: false });
-    const { metrics, backend } = this;
-    this.app = await buildApp({ config, logger, metrics, backend, version, ...extra, admission });
-    await this.app.listen({ port: config.PORT, host: config.HOST });
-    await this.backend.start();
-  }
-
-  protected async closeAll(): Promise<void> {
-    await Promise.all([this.app?.close(), this.grpc?.stop()]);
-    await this.backend.close();
-    if (!this.deps.storage) await this.storage?.close();
+    super(
+      deps,
+      (metrics) => new RemoteBackend({ options: remoteBackendOptions(deps.config), logger: deps.logger, metrics }),
+    );
   }
 }
 

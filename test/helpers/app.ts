@@ -2,7 +2,7 @@ import { keyIdOf, type KeyVerifier, type Principal, type Scope } from '../../src
 import { loadConfig } from '../../src/config/index.ts';
 import { buildApp, type App, type AppDeps } from '../../src/http/index.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
-import { roleAdmission } from '../../src/roles/grpc.ts';
+import { httpOptions, roleAdmission } from '../../src/roles/options.ts';
 import { StubBackend } from './stub-backend.ts';
 
 /**
@@ -18,7 +18,7 @@ export async function stubApp(
   const config = loadConfig({ LOUPE_LOG_LEVEL: 'silent', LOUPE_DEFAULT_MODEL: 'stub', ...env });
   const backend = deps.backend instanceof StubBackend ? deps.backend : new StubBackend();
   const app = await buildApp({
-    config,
+    options: httpOptions(config),
     logger: createLogger('silent', { pretty: false }),
     metrics: createMetrics(),
     backend,

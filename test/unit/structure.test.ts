@@ -40,11 +40,12 @@ describe('the structure rules (.dependency-cruiser.mjs)', () => {
     const found = await violations({
       'src/errors.ts': 'export const x = 1;\n',
       'src/config/index.ts': "import { x } from '../errors.ts';\nexport const c = x;\n",
-      'src/admission/index.ts': "import { c } from '../config/index.ts';\nexport const a = c;\n",
+      'src/config/shared/index.ts': "import { x } from '../../errors.ts';\nexport const shared = x;\n",
+      'src/admission/index.ts': "import { shared } from '../config/shared/index.ts';\nexport const a = shared;\n",
       'src/http/index.ts': "import { a } from '../admission/index.ts';\nexport const h = a;\n",
       'src/grpc/index.ts': "import { a } from '../admission/index.ts';\nexport const g = a;\n",
       'src/roles/serve.ts':
-        "import { h } from '../http/index.ts';\nimport { g } from '../grpc/index.ts';\nexport const s = [h, g];\n",
+        "import { h } from '../http/index.ts';\nimport { g } from '../grpc/index.ts';\nimport { c } from '../config/index.ts';\nexport const s = [h, g, c];\n",
     });
     assert.deepEqual(found, []);
   });
@@ -64,5 +65,25 @@ describe('the structure rules (.dependency-cruiser.mjs)', () => {
       assert.ok(rulesHit.has(rule), `${rule} not reported: ${found.join('; ')}`);
     assert.ok(found.includes('through-index: src/http/index.ts -> src/admission/budget.ts'), found.join('; '));
     assert.ok(found.includes('floor-config: src/config/index.ts -> src/admission/index.ts'), found.join('; '));
+  });
+
+  it('refuse the env-named Config below the roles, even as a type; config/shared is open to every floor', async () => {
+    const found = await violations({
+      'src/errors.ts': 'export class ConfigError extends Error {}\n',
+      'src/config/index.ts':
+        'export interface Config { readonly PORT: number }\nexport const loadConfig = () => ({ PORT: 0 });\n',
+      'src/config/shared/index.ts': 'export const readSecret = (file: string) => file;\n',
+      'src/http/index.ts':
+        "import type { Config } from '../config/index.ts';\nexport const port = (c: Config) => c.PORT;\n",
+      'src/storage/index.ts': "import { loadConfig } from '../config/index.ts';\nexport const s = loadConfig;\n",
+      'src/auth/index.ts':
+        "import { readSecret } from '../config/shared/index.ts';\nimport { ConfigError } from '../errors.ts';\nexport const a = [readSecret, ConfigError];\n",
+      'src/roles/serve.ts':
+        "import { loadConfig, type Config } from '../config/index.ts';\nexport const r = (c: Config) => [c, loadConfig];\n",
+    });
+    assert.deepEqual(found, [
+      'config-stays-with-the-roles: src/http/index.ts -> src/config/index.ts',
+      'config-stays-with-the-roles: src/storage/index.ts -> src/config/index.ts',
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox';
-import type { ExecutionProvider } from '../providers.ts';
+import type { ExecutionProvider } from '../shared/index.ts';
 import { HttpVariables } from './http.ts';
 import { InferenceVariables } from './inference.ts';
 import { StorageVariables } from './storage.ts';

@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PROVIDER_LIST_PATTERN } from '../providers.ts';
+import { PROVIDER_LIST_PATTERN } from '../shared/index.ts';
 
 /** Models and inference: the store, ONNX Runtime, batching, execution providers, model servers. */
 export const InferenceVariables = {

@@ -1,12 +1,10 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { PgBoss } from 'pg-boss';
 import { ownerOf, visibleOwner } from '../../auth/index.ts';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import { webhookPolicyFromConfig } from '../../jobs/index.ts';
-import { IMAGE_PIECE_BYTES, type JobStore } from '../../storage/index.ts';
+import { IMAGE_PIECE_BYTES } from '../../storage/index.ts';
 import { resolveTopK } from '../../inference/index.ts';
-import type { AppDeps } from '../app.ts';
+import type { AppDeps, JobDeps } from '../app.ts';
 import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { receiveJob } from '../job-upload.ts';
@@ -74,10 +72,10 @@ const Accepted = Type.Object(
   },
 );
 
-export const jobRoutes: FastifyPluginAsyncTypebox<
-  AppDeps & { jobs: { store: JobStore; boss: PgBoss; webhooksEnabled: boolean } }
-> = async (app, { jobs, config, backend }) => {
-  const webhookPolicy = webhookPolicyFromConfig(config);
+export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: JobDeps }> = async (
+  app,
+  { jobs, options, backend },
+) => {
   const checkModel = (model: string | undefined, version: string | undefined, topK: number | undefined) => {
     const m = backend.getModel(model, version);
     resolveTopK(topK, m.labels.length, m.name);
@@ -98,7 +96,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       },
       config: {
         // Images go to the database as they arrive, a piece at a time: that is all a job holds.
-        bodyLimits: { max: config.LOUPE_MAX_JOB_BYTES, resident: IMAGE_PIECE_BYTES + MULTIPART_SLACK },
+        bodyLimits: { max: options.jobs.maxBytes, resident: IMAGE_PIECE_BYTES + MULTIPART_SLACK },
         openapiBody: {
           content: {
             'multipart/form-data': {
@@ -107,7 +105,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
                 required: ['file'],
                 properties: {
                   file: { type: 'array', items: { type: 'string', format: 'binary' }, description: 'The images' },
-                  model: formField('Model name (default: the configured default model).', config.LOUPE_DEFAULT_MODEL),
+                  model: formField('Model name (default: the configured default model).', options.defaultModel),
                   version: formField('Model version (default: the latest).', ''),
                   top_k: formField('Labels per image (default 5, or every class when fewer).', 3),
                   webhook_url: {
@@ -127,10 +125,10 @@ export const jobRoutes: FastifyPluginAsyncTypebox<
       const res = await receiveJob(
         req,
         {
-          config,
+          limits: { maxImages: options.jobs.maxImages, maxUploadBytes: options.maxUploadBytes },
           store: jobs.store,
           boss: jobs.boss,
-          submit: { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy, checkModel },
+          submit: { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy: jobs.webhookPolicy, checkModel },
         },
         { idempotencyKey: key, idempotencyScope: req.principal?.keyId, owner: ownerOf(req) },
       );

@@ -6,7 +6,8 @@ import type { AppDeps } from '../app.ts';
 import { ModelBody } from '../model-schemas.ts';
 import { errorResponses } from '../schemas.ts';
 
-export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, config }) => {
+export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, options }) => {
+  const { defaultModel } = options;
   app.get(
     '/models',
     {
@@ -19,7 +20,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { bac
     async () => {
       const latest = new Map<string, ModelInfo>();
       for (const m of backend.listModels()) latest.set(m.name, m); // versions come sorted ascending
-      return { models: [...latest.values()].map((m) => describeModel(backend, m, config.LOUPE_DEFAULT_MODEL)) };
+      return { models: [...latest.values()].map((m) => describeModel(backend, m, defaultModel)) };
     },
   );
 
@@ -29,13 +30,12 @@ export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { bac
       schema: {
         tags: ['models'],
         summary: 'Describe one model, with its labels',
-        params: Type.Object({ name: Type.String({ examples: [config.LOUPE_DEFAULT_MODEL] }) }),
+        params: Type.Object({ name: Type.String({ examples: [defaultModel] }) }),
         querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),
         response: { 200: ModelBody, ...errorResponses(400, 404) },
       },
     },
-    async (req) =>
-      describeModel(backend, backend.getModel(req.params.name, req.query.version), config.LOUPE_DEFAULT_MODEL),
+    async (req) => describeModel(backend, backend.getModel(req.params.name, req.query.version), defaultModel),
   );
 
   app.get(
@@ -47,7 +47,7 @@ export const modelRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { bac
         description:
           "A few images of the model's own domain (its `card.samples`), to try it with: the page offers them with one click.",
         params: Type.Object({
-          name: Type.String({ examples: [config.LOUPE_DEFAULT_MODEL] }),
+          name: Type.String({ examples: [defaultModel] }),
           file: Type.String({ pattern: SAMPLE_NAME.source, examples: ['ankle-boot.png'] }),
         }),
         querystring: Type.Object({ version: Type.Optional(Type.String({ pattern: '^[0-9]+$' })) }),

@@ -32,7 +32,8 @@ export const predictQuery = (defaultModel: string) =>
     version: Type.Optional(Type.String({ pattern: '^[0-9]+$', description: 'Model version (default: the latest)' })),
   });
 
-export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, config, history }) => {
+export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { backend, options, history }) => {
+  const { maxUploadBytes, maxPixels } = options;
   app.post(
     '/predict',
     {
@@ -42,13 +43,13 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
         description:
           'Send the image as multipart/form-data field `file` (`curl -F file=@photo.jpg`) or as a raw `image/*` body. ' +
           'The format is detected from the bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF); SVG and other vector formats are refused with 415. ' +
-          `Uploads above ${config.LOUPE_MAX_UPLOAD_BYTES} bytes get 413, images above ${config.LOUPE_MAX_PIXELS} pixels 422, and a full queue 503 with Retry-After.`,
-        querystring: predictQuery(config.LOUPE_DEFAULT_MODEL),
+          `Uploads above ${maxUploadBytes} bytes get 413, images above ${maxPixels} pixels 422, and a full queue 503 with Retry-After.`,
+        querystring: predictQuery(options.defaultModel),
         response: { 200: PredictionBody, ...errorResponses(400, 404, 413, 415, 422, 429, 500, 503) },
       },
       config: {
         // The whole body is held until it is classified: all of it counts against the upload budget.
-        bodyLimits: { max: config.LOUPE_MAX_UPLOAD_BYTES + MULTIPART_SLACK },
+        bodyLimits: { max: maxUploadBytes + MULTIPART_SLACK },
         openapiBody: {
           content: {
             'multipart/form-data': {
@@ -77,7 +78,7 @@ export const predictRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, { b
       },
     },
     async (req) => {
-      const upload = await readUpload(req, config.LOUPE_MAX_UPLOAD_BYTES);
+      const upload = await readUpload(req, maxUploadBytes);
       const metadata = parseMetadata(upload.fields.metadata);
       const result = await backend.classify({
         model: req.query.model,

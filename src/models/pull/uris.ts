@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../config/index.ts';
+import { ConfigError } from '../../errors.ts';
 import { formatBytes, PullError } from './errors.ts';
 import { pullModel, type PullOptions, type PullResult } from './pull.ts';
 import { parseSource, type Source } from './source.ts';

@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { loadConfig } from '../../../src/config/index.ts';
 import { GrpcServer } from '../../../src/grpc/index.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
-import { roleAdmission } from '../../../src/roles/grpc.ts';
+import { grpcOptions, roleAdmission } from '../../../src/roles/options.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
 
 // Garbage where a protobuf message belongs is the client's fault, as a malformed HTTP body is:
@@ -24,7 +24,7 @@ describe('a malformed gRPC message', () => {
       },
     });
     server = new GrpcServer({
-      config,
+      options: grpcOptions(config)!,
       logger: createLogger('info', { destination }),
       metrics: createMetrics(),
       backend: new StubBackend(),

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../../../src/config/index.ts';
+import { loadConfig } from '../../../src/config/index.ts';
 import { classifyAddress, embeddedIPv4, type AddressClass } from '../../../src/net/index.ts';
-import { webhookPolicyFromConfig, webhookUrlProblem, WebhookPolicy } from '../../../src/jobs/egress.ts';
+import { webhookUrlProblem, WebhookPolicy } from '../../../src/jobs/egress.ts';
 
 // Resolved addresses only (what dns.lookup and the URL parser give): canonical forms, no
 // decimal or hex IPv4 spellings.
@@ -124,16 +124,6 @@ describe('WebhookPolicy', () => {
     assert.ok(p.refusal('a', '0.0.0.0'));
     assert.ok(p.refusal('hook', '224.0.0.1'));
     assert.ok(p.refusal('hook', '::'));
-  });
-  it('rejects malformed entries with a ConfigError naming the variable', () => {
-    for (const allow of ['10.0.0.0/33', '::/129', '10.0.0.0/8/8', 'host/24', '10.0.0', 'http://hook', 'a b']) {
-      assert.throws(
-        () => webhookPolicyFromConfig({ LOUPE_WEBHOOK_ALLOW: allow }),
-        (err: Error) => err instanceof ConfigError && /^invalid configuration: LOUPE_WEBHOOK_ALLOW /.test(err.message),
-        allow,
-      );
-    }
-    assert.ok(webhookPolicyFromConfig({ LOUPE_WEBHOOK_ALLOW: '' }));
   });
   it('LOUPE_WEBHOOK_ALLOW is checked when the configuration loads', () => {
     assert.equal(loadConfig({}).LOUPE_WEBHOOK_ALLOW, '');

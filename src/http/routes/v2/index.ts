@@ -21,10 +21,8 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) =
   // and decoded by registerBodyLimits first — and a type Fastify cannot even parse is dropped
   // rather than refused.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(
-    '*',
-    { parseAs: 'buffer', bodyLimit: deps.config.LOUPE_MAX_UPLOAD_BYTES },
-    (_req, body, done) => done(null, body),
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: deps.options.maxUploadBytes }, (_req, body, done) =>
+    done(null, body),
   );
   app.addHook('onRequest', async (req) => {
     delete req.headers['content-type'];

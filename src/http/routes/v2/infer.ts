@@ -15,7 +15,7 @@ import { modelParams } from './examples.ts';
 import { InferRequestSchema, InferResponseSchema } from './schemas.ts';
 
 /** `POST /v2/models/{m}[/versions/{v}]/infer`: JSON, or JSON header + binary tensors. */
-export function inferRoutes(app: OipApp, { backend, config: appConfig }: AppDeps): void {
+export function inferRoutes(app: OipApp, { backend, options }: AppDeps): void {
   const infer = async (req: FastifyRequest<{ Params: { model: string; version?: string } }>, reply: FastifyReply) => {
     const request = parseInferBody(req);
     const res = await backend.infer(req.params.model, req.params.version, request);
@@ -38,7 +38,7 @@ export function inferRoutes(app: OipApp, { backend, config: appConfig }: AppDeps
       "As in Triton, the Content-Type is not looked at (none, as Triton's Python client sends, is fine): `Inference-Header-Content-Length` alone says whether binary data follows. " +
       'The body may be gzip- or deflate-encoded (`Content-Encoding`); answers of 1 KiB and more are compressed when `Accept-Encoding` asks. ' +
       'When an image input is far from what the model was trained on (a colour photo into a grayscale model, say), the response `parameters.loupe_warnings` is a JSON string: an array of `{"image": <index in the input>, "code", "message"}`, as `warnings` in `POST /predict`.',
-    params: modelParams(appConfig.LOUPE_DEFAULT_MODEL),
+    params: modelParams(options.defaultModel),
     response: { 200: InferResponseSchema, ...oipErrorResponses(400, 404, 413, 415, 429, 500, 503) },
   };
   const config = {

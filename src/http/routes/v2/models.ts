@@ -11,8 +11,8 @@ import { ModelConfigSchema, StatisticsSchema } from './triton-schemas.ts';
 type ModelRequest = FastifyRequest<{ Params: { model: string; version?: string } }>;
 
 /** Per-model OIP routes, each with and without `/versions/{v}` (without: the latest version). */
-export function modelRoutes(app: OipApp, { backend, config }: AppDeps): void {
-  const ModelParams = modelParams(config.LOUPE_DEFAULT_MODEL);
+export function modelRoutes(app: OipApp, { backend, options }: AppDeps): void {
+  const ModelParams = modelParams(options.defaultModel);
   const tags = ['oip'];
   const both = (suffix: string, schema: object, handler: (req: ModelRequest) => Promise<unknown>) => {
     app.get(`/v2/models/:model${suffix}`, { schema }, handler);
