@@ -1,7 +1,7 @@
 import { loadConfig } from '../../src/config/index.ts';
 import { GrpcServer, type GrpcDeps } from '../../src/grpc/index.ts';
 import { createLogger, createMetrics } from '../../src/observability/index.ts';
-import { roleAdmission } from '../../src/roles/grpc.ts';
+import { grpcOptions, roleAdmission } from '../../src/roles/options.ts';
 import { grpcClient, type TestGrpcClient } from './grpc.ts';
 import { StubBackend } from './stub-backend.ts';
 
@@ -25,7 +25,7 @@ export async function stubGrpc(
   });
   const backend = deps.backend instanceof StubBackend ? deps.backend : new StubBackend();
   const server = new GrpcServer({
-    config,
+    options: grpcOptions(config)!,
     logger: createLogger('silent', { pretty: false }),
     metrics: createMetrics(),
     backend,

@@ -4,7 +4,7 @@ import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../../src/auth/index.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import type { App } from '../../../src/http/index.ts';
-import { roleAdmission } from '../../../src/roles/grpc.ts';
+import { roleAdmission } from '../../../src/roles/options.ts';
 import { stubApp, stubKeys } from '../../helpers/app.ts';
 import { stubGrpc } from '../../helpers/grpc-app.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
