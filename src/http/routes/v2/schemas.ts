@@ -9,8 +9,8 @@ export const InferRequestSchema = Type.Object(
     inputs: Type.Array(
       Type.Object({
         name: Type.String({ minLength: 1 }),
-        shape: Type.Array(Type.Integer({ minimum: 0 })),
-        // An empty one is refused by the codec, in the words gRPC gets too.
+        // Negative dims and an empty datatype are refused by the codec, in the words gRPC gets too.
+        shape: Type.Array(Type.Integer({ description: 'non-negative' })),
         datatype: Type.String(),
         parameters: Type.Optional(Parameters),
         data: Type.Optional(Type.Array(Type.Unknown())),
