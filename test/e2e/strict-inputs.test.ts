@@ -99,12 +99,15 @@ describe('strict inputs on both transports', () => {
   it('unknown model names are escaped and cut, never echoed raw', async () => {
     const evil = '\u001b[31mred\u0000\u2028fake log line' + 'x'.repeat(500);
     const h = await httpError(await infer(encodeURIComponent(evil.slice(0, 90)), { inputs: [imageInput] }));
-    // Past the router's parameter length (100), the path is refused without quoting it.
+    // Past the longest model name (128 characters), a name is refused without quoting it, on both APIs.
     const long = await httpError(await infer(encodeURIComponent(evil), { inputs: [imageInput] }));
-    assert.deepEqual(long, { status: 400, message: 'a path parameter (a model name or version) is too long' });
+    assert.deepEqual(long, { status: 400, message: 'a model name or version is over 128 characters' });
+    const longGrpc = await client.call('ModelInfer', { model_name: evil, inputs: [] });
+    assert.equal(longGrpc.error?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(longGrpc.error!.details, /^a model name or version is over 128 characters \(request id /);
 
     const g = await client.call('ModelInfer', {
-      model_name: evil,
+      model_name: evil.slice(0, 128),
       inputs: [{ name: 'image', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [png] } }],
     });
     const p = await httpError(
@@ -124,7 +127,7 @@ describe('strict inputs on both transports', () => {
     }
     assert.match(
       g.error!.details,
-      /^model "\\u001b\[31mred\\u0000\\u2028fake log linex+"… \(523 characters\) is not loaded/,
+      /^model "\\u001b\[31mred\\u0000\\u2028fake log linex+"… \(128 characters\) is not loaded/,
     );
   });
 });
