@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../src/auth/index.ts';
+import { fixture } from '../helpers/fixtures.ts';
 import type { ErrorCode } from '../../src/errors.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
@@ -42,6 +43,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     }),
   );
   const route = '/v2/models/:model/infer';
+  const png = fixture('dog-160x120.png');
 
   before(async () => {
     const store = tempDir('loupe-parity-auth-');
@@ -119,6 +121,21 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
   for (const [name, code, headers] of AUTH_CASES) {
     it(name, async () => {
       await both(name, code, headers(), { sameMessage: action });
+    });
+  }
+
+  // /predict is the HTTP API's own inference route: its refusals are ModelInfer's too.
+  for (const [name, code, headers] of [AUTH_CASES[0]!, AUTH_CASES[4]!]) {
+    it(`${name}, on /predict`, async () => {
+      const h = headers();
+      const predict = (id: string) =>
+        httpOutcome(`${srv.url}/predict`, {
+          method: 'POST',
+          body: png,
+          headers: { 'content-type': 'image/png', 'x-request-id': id, ...h },
+        });
+      const same = (m: string) => m.replace('POST /predict', 'call ModelInfer');
+      await p.both(`${name} on /predict`, code, predict, rpc(h), '/predict', { sameMessage: same });
     });
   }
 

@@ -258,6 +258,82 @@ describe('HTTP and gRPC answer the same request the same way', () => {
     });
   }
 
+  /** The RPCs that name a model, and their HTTP routes. */
+  const METADATA_CASES: Array<{ name: string; model: string; version?: string; code: ErrorCode }> = [
+    { name: 'metadata of an unknown model', model: 'nope', code: 'MODEL_NOT_FOUND' },
+    { name: 'metadata of an unknown version', model: 'colors', version: '7', code: 'MODEL_NOT_FOUND' },
+    {
+      name: 'metadata of an out-of-range version',
+      model: 'colors',
+      version: '99999999999999999999',
+      code: 'BAD_REQUEST',
+    },
+    { name: 'metadata of a name with control characters', model: 'a\u001b[2Jb\r\n', code: 'MODEL_NOT_FOUND' },
+    // A name the store could hold (up to 128 characters) is looked up; a longer one is refused
+    // alike, below and above the HTTP router's own limit on a path parameter.
+    { name: 'metadata of a 120-character name', model: 'x'.repeat(120), code: 'MODEL_NOT_FOUND' },
+    { name: 'metadata of a 129-character name', model: 'x'.repeat(129), code: 'BAD_REQUEST' },
+    { name: 'metadata of a 600-character name, over the router limit', model: 'é'.repeat(600), code: 'BAD_REQUEST' },
+    { name: 'metadata of a 200-digit version', model: 'colors', version: '9'.repeat(200), code: 'BAD_REQUEST' },
+  ];
+  for (const c of METADATA_CASES) {
+    it(c.name, async () => {
+      const v = c.version !== undefined ? `/versions/${encodeURIComponent(c.version)}` : '';
+      await both(
+        c.name,
+        c.code,
+        (id) =>
+          httpOutcome(`${srv.url}/v2/models/${encodeURIComponent(c.model)}${v}`, { headers: { 'x-request-id': id } }),
+        (id) =>
+          grpcOutcome(client, 'ModelMetadata', { name: c.model, version: c.version ?? '' }, { 'x-request-id': id }),
+        c.version !== undefined ? '/v2/models/:model/versions/:version' : '/v2/models/:model',
+        { method: 'ModelMetadata' },
+      );
+    });
+  }
+
+  /** The same cases with values in JSON `data` over HTTP and typed `contents` over gRPC. */
+  const TYPED_CASES: Array<{ name: string; code: ErrorCode; json: object; contents: object; datatype: string }> = [
+    {
+      name: 'shape and data disagree (JSON data / fp32_contents)',
+      code: 'INVALID_TENSOR',
+      datatype: 'FP32',
+      json: { data: [1, 2, 3] },
+      contents: { fp32_contents: [1, 2, 3] },
+    },
+    {
+      name: 'BYTES that are not an image (base64 data / bytes_contents)',
+      code: 'INVALID_IMAGE',
+      datatype: 'BYTES',
+      json: { data: [Buffer.from('nope').toString('base64')] },
+      contents: { bytes_contents: [Buffer.from('nope')] },
+    },
+  ];
+  for (const c of TYPED_CASES) {
+    it(c.name, async () => {
+      const bytes = c.datatype === 'BYTES';
+      const tensor = { name: bytes ? 'image' : 'input', datatype: c.datatype, shape: bytes ? [1] : goodShape };
+      await both(
+        c.name,
+        c.code,
+        (id) =>
+          httpOutcome(`${srv.url}/v2/models/colors/infer`, {
+            method: 'POST',
+            body: JSON.stringify({ inputs: [{ ...tensor, ...c.json }] }),
+            headers: { 'content-type': 'application/json', 'x-request-id': id },
+          }),
+        (id) =>
+          grpcOutcome(
+            client,
+            'ModelInfer',
+            { model_name: 'colors', inputs: [{ ...tensor, contents: c.contents }] },
+            { 'x-request-id': id },
+          ),
+        '/v2/models/:model/infer',
+      );
+    });
+  }
+
   it('a valid request is answered on both (the control case)', async () => {
     const c: InferCase = {
       name: 'valid',
