@@ -25,14 +25,19 @@ import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
  * request counter. The deliberate differences are in the table below (and docs/api.md, "HTTP
  * and gRPC"); everything else must match.
  *
- * | Case                          | HTTP                                        | gRPC                                   |
- * | ----------------------------- | ------------------------------------------- | -------------------------------------- |
- * | too large (PAYLOAD_TOO_LARGE) | 413                                         | RESOURCE_EXHAUSTED (as grpc-js answers)|
- * | limits (RATE_LIMITED)         | 429 + Retry-After + x-ratelimit-* headers   | RESOURCE_EXHAUSTED + retry-after,      |
- * |                               |                                             | grpc-retry-pushback-ms trailers        |
- * | malformed frame               | malformed JSON / binary header length: 400  | invalid protobuf: INVALID_ARGUMENT     |
- * | OIP error body                | `{"error": message}` (the OIP shape)        | details: message + " (request id …)"   |
- * | a tensor's values             | JSON `data` or the binary extension         | typed `contents` or raw_input_contents |
+ * | Case                          | HTTP                                      | gRPC                                     |
+ * | ----------------------------- | ----------------------------------------- | ---------------------------------------- |
+ * | too large (PAYLOAD_TOO_LARGE) | 413; the body's bytes                     | RESOURCE_EXHAUSTED; the message's bytes, |
+ * |                               |                                           | limit + room for its framing             |
+ * | limits (RATE_LIMITED)         | 429 + Retry-After (+ x-ratelimit-* when   | RESOURCE_EXHAUSTED + retry-after,        |
+ * |                               | rate-limited)                             | grpc-retry-pushback-ms trailers          |
+ * | malformed frame (BAD_REQUEST) | malformed JSON / header length: 400       | invalid or truncated protobuf:           |
+ * |                               |                                           | INVALID_ARGUMENT                         |
+ * | URL + headers over 16 KiB     | 431 HEADERS_TOO_LARGE                     | grpc-js's own metadata limit             |
+ * | FORBIDDEN message             | "may not POST /v2/models/:model/infer"    | "may not call ModelInfer"                |
+ * | OIP error body                | `{"error": message}` (the OIP shape)      | details: message + " (request id …)"     |
+ * | a tensor's values             | JSON `data` or the binary extension       | typed `contents` or raw_input_contents   |
+ * | silent connection             | 408, closed                               | closed (no stream to answer on)          |
  */
 const C = 3;
 const H = 4;
