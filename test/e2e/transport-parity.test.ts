@@ -3,6 +3,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { ErrorCode } from '../../src/errors.ts';
+import { inferenceService } from '../../src/grpc/index.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import {
@@ -414,6 +415,61 @@ describe('HTTP and gRPC answer the same request the same way', () => {
       void route;
       await check('invalid protobuf over gRPC', await rpc(gid), gid, 'BAD_REQUEST', grpc.status.INVALID_ARGUMENT);
     }
+  });
+
+  it('garbage on either transport (mutated and cut requests, seeded) is never INTERNAL nor logged as CANCELLED', async () => {
+    let state = 0x2545f491;
+    const random = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return (state >>> 0) / 2 ** 32;
+    };
+    const c: InferCase = {
+      name: 'fuzz',
+      model: 'colors',
+      inputs: [{ datatype: 'FP32', shape: goodShape, raw: fp32(C * H * W) }],
+      classification: 2,
+      code: 'BAD_REQUEST',
+    };
+    const valid = inferenceService().ModelInfer!.requestSerialize(grpcInfer(c));
+    const { init } = httpInfer(c, 'unused');
+    const validHttp = init.body as Buffer;
+    const headerLength = (init.headers as Record<string, string>)['inference-header-content-length']!;
+    const mutate = (b: Buffer) => {
+      // Half of them cut short, all with a few bytes changed.
+      const out = Buffer.from(random() < 0.5 ? b : b.subarray(0, 1 + Math.floor(random() * b.length)));
+      for (let i = 0; i < 1 + Math.floor(random() * 4); i++) out[Math.floor(random() * out.length)] = random() * 256;
+      return out;
+    };
+    const seen: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const gid = `parity-fuzz-g-${i}`;
+      const hid = `parity-fuzz-h-${i}`;
+      const g = await rawGrpcOutcome(srv.role.grpcAddress, 'ModelInfer', mutate(valid), { 'x-request-id': gid });
+      const body = mutate(validHttp);
+      const h = await httpOutcome(`${srv.url}/v2/models/colors/infer`, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': headerLength,
+          'x-request-id': hid,
+        },
+      });
+      seen.push(`${g.code ?? 'OK'}/${h.code ?? 'OK'}`);
+      assert.notEqual(g.status, grpc.status.INTERNAL, JSON.stringify(g));
+      assert.notEqual(g.status, grpc.status.UNKNOWN, JSON.stringify(g));
+      assert.ok(h.status < 500, JSON.stringify(h));
+      for (const id of [gid, hid]) {
+        const got = await linesOf(id);
+        assert.equal(got.length, 1, `${id}: ${JSON.stringify(got)}`);
+        assert.notEqual(got[0]!.grpc_code, 'CANCELLED', JSON.stringify(got[0]));
+        assert.notEqual(LEVELS[got[0]!.level], 'error', JSON.stringify(got[0]));
+      }
+    }
+    // The mutations reach more than one rule.
+    assert.ok(new Set(seen).size > 2, seen.join(' '));
   });
 
   it('idle connections: a silent TCP connection closes on both ports within the HTTP headers time', async () => {
