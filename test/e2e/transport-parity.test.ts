@@ -129,6 +129,18 @@ const INFER_CASES: InferCase[] = [
     code: 'INVALID_TENSOR',
   },
   {
+    name: 'no inputs',
+    model: 'colors',
+    inputs: [],
+    code: 'INVALID_TENSOR',
+  },
+  {
+    name: 'an empty input name',
+    model: 'colors',
+    inputs: [{ name: '', datatype: 'FP32', shape: goodShape, raw: fp32(C * H * W) }],
+    code: 'INVALID_TENSOR',
+  },
+  {
     name: 'wrong datatype',
     model: 'colors',
     inputs: [{ datatype: 'INT8', shape: goodShape, raw: Buffer.alloc(C * H * W) }],
