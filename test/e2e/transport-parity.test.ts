@@ -193,6 +193,20 @@ const INFER_CASES: InferCase[] = [
     code: 'INVALID_TENSOR',
   },
   {
+    name: 'classification count 0',
+    model: 'colors',
+    inputs: [{ datatype: 'FP32', shape: goodShape, raw: fp32(C * H * W) }],
+    classification: 0,
+    code: 'INVALID_TENSOR',
+  },
+  {
+    name: 'classification count negative',
+    model: 'colors',
+    inputs: [{ datatype: 'FP32', shape: goodShape, raw: fp32(C * H * W) }],
+    classification: -2,
+    code: 'INVALID_TENSOR',
+  },
+  {
     name: 'unknown model',
     model: 'nope',
     inputs: [{ datatype: 'FP32', shape: goodShape, raw: fp32(C * H * W) }],
@@ -351,6 +365,17 @@ describe('HTTP and gRPC answer the same request the same way', () => {
       );
     });
   }
+
+  it('a request id is kept, or replaced by a fresh one, by the same rule on both', async () => {
+    const c: InferCase = { name: 'id', model: 'nope', inputs: [], code: 'MODEL_NOT_FOUND' };
+    for (const sent of ['client-id-42', 'x'.repeat(300), 'two words', 'a;b=c']) {
+      const { path, init } = httpInfer(c, sent);
+      const h = await httpOutcome(`${srv.url}${path}`, init);
+      const g = await grpcOutcome(client, 'ModelInfer', grpcInfer(c), { 'x-request-id': sent });
+      assert.equal(h.requestId === sent, g.requestId === sent, `${sent}: ${h.requestId} / ${g.requestId}`);
+      assert.ok(h.requestId && g.requestId && g.detailsId === g.requestId);
+    }
+  });
 
   it('a valid request is answered on both (the control case)', async () => {
     const c: InferCase = {
