@@ -36,6 +36,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
   const reader = generateKey();
   const limited = generateKey();
   const busy = generateKey();
+  const meta = generateKey();
   const body = Buffer.alloc(C * H * W * 4);
   const header = Buffer.from(
     JSON.stringify({
@@ -52,7 +53,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     writeFileSync(
       file,
       [`admin predict,read ${admin.key}`, `reader read ${reader.key}`, `limited predict ${limited.key}`]
-        .concat(`busy predict ${busy.key}`)
+        .concat(`busy predict ${busy.key}`, `meta predict ${meta.key}`)
         .join('\n') + '\n',
     );
     const log = capturingLogger();
@@ -117,6 +118,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     ['an unknown key', 'UNAUTHORIZED', () => from(bearer(generateKey().key))],
     ['a key in X-API-Key that is unknown', 'UNAUTHORIZED', () => from({ 'x-api-key': generateKey().key })],
     ['a read-only key on infer', 'FORBIDDEN', () => from(bearer(reader.key))],
+    ['another scheme than Bearer', 'UNAUTHORIZED', () => from({ authorization: `Basic ${admin.key}` })],
   ];
   for (const [name, code, headers] of AUTH_CASES) {
     it(name, async () => {
@@ -138,6 +140,30 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
       await p.both(`${name} on /predict`, code, predict, rpc(h), '/predict', { sameMessage: same });
     });
   }
+
+  it('no key on model metadata: the small RPCs have their HTTP routes’ rules (one policy table)', async () => {
+    const h = from({});
+    await p.both(
+      'no key on model metadata',
+      'UNAUTHORIZED',
+      (id) => httpOutcome(`${srv.url}/v2/models/colors`, { headers: { 'x-request-id': id, ...h } }),
+      (id) => grpcOutcome(client, 'ModelMetadata', { name: 'colors' }, { 'x-request-id': id, ...h }),
+      '/v2/models/:model',
+      { method: 'ModelMetadata', sameMessage: (m) => m.replace('GET /v2/models/:model', 'call ModelMetadata') },
+    );
+  });
+
+  it('what is let in is let in on both: a predict-only key on metadata, a Bearer key with another X-API-Key', async () => {
+    for (const [what, headers] of [
+      ['a predict-only key on metadata', from(bearer(meta.key))],
+      ['a Bearer key and another X-API-Key', from({ ...bearer(meta.key), 'x-api-key': reader.key })],
+    ] as const) {
+      const h = await httpOutcome(`${srv.url}/v2/models/colors`, { headers });
+      const g = await grpcOutcome(client, 'ModelMetadata', { name: 'colors' }, headers);
+      assert.deepEqual([h.code, g.code], [undefined, undefined], `${what}: ${JSON.stringify([h, g])}`);
+      assert.deepEqual([h.status, g.status], [200, grpc.status.OK], what);
+    }
+  });
 
   it('a valid key is let in on both', async () => {
     const headers = from(bearer(admin.key));
