@@ -39,6 +39,7 @@ import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
  * | FORBIDDEN message             | "may not POST /v2/models/:model/infer"    | "may not call ModelInfer"                |
  * | OIP error body                | `{"error": message}` (the OIP shape)      | details: message + " (request id …)"     |
  * | a tensor's values             | JSON `data` or the binary extension       | typed `contents` or raw_input_contents   |
+ * | below the rate floor          | 408; the body's bytes counted             | DEADLINE_EXCEEDED; DATA frame bytes      |
  * | silent connection             | 408, closed                               | closed (no stream to answer on)          |
  */
 const C = 3;
