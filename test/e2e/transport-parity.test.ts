@@ -23,9 +23,9 @@ import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
  * tensor extension) and over gRPC (ModelInfer) to one process answers with the same Loupe
  * error code, each transport's status from the one map in src/errors.ts, the same message,
  * a request id, one log line at the level logLevelOf gives, and one count in the transport's
- * request counter (admission: transport-parity-admission.test.ts; the upload budget:
- * transport-parity-budget.test.ts). The deliberate differences are in the table below (and docs/api.md, "HTTP
- * and gRPC"); everything else must match.
+ * request counter (admission: transport-parity-admission.test.ts; the upload budget and the
+ * rate floor: transport-parity-budget.test.ts). The deliberate differences are in the table
+ * below (and docs/api.md, "HTTP and gRPC"); everything else must match.
  *
  * | Case                          | HTTP                                      | gRPC                                     |
  * | ----------------------------- | ----------------------------------------- | ---------------------------------------- |
