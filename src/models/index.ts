@@ -1,5 +1,6 @@
 export { ModelConfigSchema, DEFAULT_BATCHING, type ModelConfig } from './schema.ts';
-export { MAX_NAME_LENGTH, scanStore, readEntry, type ModelEntry, type StoreProblem, type StoreScan } from './store.ts';
+export { scanStore, readEntry, type ModelEntry, type StoreProblem, type StoreScan } from './store.ts';
 export { checkSession, type SessionShape } from './validate.ts';
 export { MAX_VERSION, VERSION_RULE, parseVersion, isOutOfRangeVersion } from './version.ts';
 export { PRESETS } from './pull/presets.ts';
+export { MAX_NAME_LENGTH } from './store.ts';
