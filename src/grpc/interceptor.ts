@@ -1,6 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CallEdge, SMALL_MESSAGE_BYTES, type EdgeDeps } from './edge.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { libraryRefusal, onLibraryStatus } from './library-status.ts';
 import { capMessage } from './message-cap.ts';
 import { MALFORMED } from './proto.ts';
 import { statusOf } from './status.ts';
@@ -25,12 +26,20 @@ export function edgeInterceptor(
   return (descriptor, call) => {
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
     let edge: CallEdge | undefined;
+    // What grpc-js answers by itself goes through the edge too; what the edge answered has ended it.
+    const adopted = onLibraryStatus(call, (status) => {
+      if (!edge || edge.ended) return status;
+      const refusal = libraryRefusal(status);
+      return edge.finish(refusal ? edge.fail(refusal) : status);
+    });
     const self: grpc.ServerInterceptingCall = new grpc.ServerInterceptingCall(call, {
       start: (next) =>
         next({
           onReceiveMetadata: (metadata, pass) => {
             const e = (edge = new CallEdge(deps, method, metadata));
             onCall(call.getConnectionInfo());
+            if (!adopted)
+              deps.logger.warn({ rpc: method }, 'gRPC: cannot see grpc-js’s own statuses (grpc-js changed?)');
             if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES))
               deps.logger.warn({ rpc: method }, 'gRPC: cannot cap this call’s message size (grpc-js changed?)');
             if (!e.served) return self.sendStatus(e.unimplemented());

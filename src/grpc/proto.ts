@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
+import { wireProblem } from './wire-check.ts';
 
 /** The vendored protocol definitions (proto/README.md), next to src/ and dist/ alike. */
 export const PROTO_DIR = path.resolve(import.meta.dirname, '..', '..', 'proto');
@@ -47,12 +48,17 @@ export function inferenceService(): grpc.ServiceDefinition {
         ...method,
         requestDeserialize: (bytes: Buffer) => {
           let message: object;
-          try {
-            message = method.requestDeserialize(bytes) as object;
-          } catch (err) {
-            const why = err instanceof Error ? err.message : String(err);
-            message = { [MALFORMED]: `the request is not a valid ${name}Request message (${why.slice(0, 120)})` };
-          }
+          const malformed = (why: string) => ({
+            [MALFORMED]: `the request is not a valid ${name}Request message (${why.slice(0, 120)})`,
+          });
+          const problem = wireProblem(bytes);
+          if (problem !== undefined) message = malformed(problem);
+          else
+            try {
+              message = method.requestDeserialize(bytes) as object;
+            } catch (err) {
+              message = malformed(err instanceof Error ? err.message : String(err));
+            }
           Object.defineProperty(message, MESSAGE_BYTES, { value: bytes.length });
           return message;
         },

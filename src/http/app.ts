@@ -9,6 +9,7 @@ import { registerAuth, type KeyVerifier } from '../auth/index.ts';
 import { requestIdFrom, trustProxy } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
+import { MAX_NAME_LENGTH } from '../models/index.ts';
 import type { Logger, Metrics } from '../observability/index.ts';
 import type { WebhookPolicy } from '../jobs/index.ts';
 import type { JobStore, PredictionStore } from '../storage/index.ts';
@@ -77,6 +78,13 @@ export interface AppDeps {
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
+/**
+ * The router's limit on a path parameter, as sent (%-escaped): room for the longest model name
+ * (MAX_NAME_LENGTH characters of up to 4 UTF-8 bytes, each escaped as %XX), so a name is
+ * judged by the core's rule (NAME_TOO_LONG), as over gRPC, not by Fastify's default of 100.
+ */
+const MAX_PARAM_LENGTH = 12 * MAX_NAME_LENGTH;
+
 /** Builds the HTTP API over whichever inference backend the role chose. */
 export async function buildApp(deps: AppDeps): Promise<App> {
   const { options, logger, metrics } = deps;
@@ -94,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     clientErrorHandler,
     frameworkErrors,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true } },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   }).withTypeProvider<TypeBoxTypeProvider>();
   limitConnections(app.server, options.connections);
 

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, LoupeError, httpStatusOf } from '../errors.ts';
+import { NAME_TOO_LONG } from '../inference/index.ts';
 
 /** Fastify's and its plugins' error codes, in Loupe's vocabulary. */
 const FRAMEWORK_CODES: Record<string, ErrorCode> = {
@@ -10,7 +11,8 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
 };
 
 const URL_ERRORS: Record<string, string> = {
-  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter (a model name or version) is too long',
+  // Past MAX_PARAM_LENGTH (app.ts), which only a name longer than any model's can reach.
+  FST_ERR_MAX_PARAM_LENGTH: NAME_TOO_LONG,
   FST_ERR_BAD_URL: 'the URL path holds an invalid %-escape',
 };
 

@@ -1,5 +1,5 @@
 import { ErrorCode, LoupeError, quoted } from '../errors.ts';
-import { VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/index.ts';
+import { MAX_NAME_LENGTH, VERSION_RULE, isOutOfRangeVersion, parseVersion } from '../models/index.ts';
 import type { ModelInfo, Prediction } from './types.ts';
 
 /**
@@ -118,7 +118,16 @@ export function missingDefault(
  * Which of a model's versions a request means: the latest when it names none, else the exact
  * one ("01" means 1). `versions` are one model's, sorted ascending. Throws MODEL_NOT_FOUND.
  */
+/**
+ * A name or version longer than any model can have, refused before any lookup. The HTTP router
+ * answers a path parameter over its own (larger) limit with the same text, so a long name gets
+ * the same answer on every API, however long it is.
+ */
+export const NAME_TOO_LONG = `a model name or version is over ${MAX_NAME_LENGTH} characters`;
+
 export function selectVersion(name: string, versions: readonly string[], requested: string | undefined): string {
+  if ([name, requested ?? ''].some((s) => s.length > MAX_NAME_LENGTH && [...s].length > MAX_NAME_LENGTH))
+    throw new LoupeError(ErrorCode.BadRequest, NAME_TOO_LONG);
   if (versions.length === 0) throw new LoupeError(ErrorCode.ModelNotFound, `model ${quoted(name)} is not loaded`);
   if (requested === undefined) return versions.at(-1)!;
   if (isOutOfRangeVersion(requested))

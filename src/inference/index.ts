@@ -12,6 +12,6 @@ export type {
   Timings,
   TensorInfo,
 } from './types.ts';
-export { resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
+export { NAME_TOO_LONG, resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
 export { describeModel, oipModelMetadata } from './views.ts';

@@ -4,3 +4,4 @@ export { checkSession, type SessionShape } from './validate.ts';
 export { readCard, sampleDir, sampleType, SAMPLE_NAME, type ModelCard, type ModelAccuracy } from './card.ts';
 export { MAX_VERSION, VERSION_RULE, parseVersion, isOutOfRangeVersion } from './version.ts';
 export { PRESETS } from './pull/presets.ts';
+export { MAX_NAME_LENGTH } from './store.ts';

@@ -33,7 +33,9 @@ export interface StoreScan {
   readonly problems: StoreProblem[];
 }
 
-const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** The longest model name the store takes; every API refuses a longer one alike (inference/classification.ts). */
+export const MAX_NAME_LENGTH = 128;
+const NAME_RE = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_NAME_LENGTH - 1}}$`);
 
 /**
  * Reads the store layout `<name>/model.json`, `<name>/labels.txt`, `<name>/<version>/model.onnx`

@@ -25,6 +25,12 @@ interface Tensor {
 }
 
 const bad = (msg: string) => new LoupeError(ErrorCode.InvalidTensor, msg);
+/**
+ * A body that cannot be read as a message at all (not JSON, a header length that does not fit):
+ * BAD_REQUEST, as gRPC answers a message that is not valid protobuf; INVALID_TENSOR is for a
+ * message that reads but whose tensors are wrong.
+ */
+const unreadable = (msg: string) => new LoupeError(ErrorCode.BadRequest, msg);
 
 export const encodeInferRequest = (req: OipInferRequest): Framed => frame(req, 'inputs');
 export const encodeInferResponse = (res: OipInferResponse): Framed => frame(res, 'outputs');
@@ -61,10 +67,10 @@ function unframe<M>(body: Buffer, headerLength: string | number | undefined, key
   }
   const n = Number(headerLength);
   if (!Number.isInteger(n) || n <= 0 || n > body.length) {
-    throw bad(`Inference-Header-Content-Length ${String(headerLength)} does not fit a ${body.length}-byte body`);
+    throw unreadable(`Inference-Header-Content-Length ${String(headerLength)} does not fit a ${body.length}-byte body`);
   }
   const message = parseJson(body.subarray(0, n), 'the inference header is not valid JSON') as Record<string, unknown>;
-  if (message === null || typeof message !== 'object') throw bad('the inference header is not a JSON object');
+  if (message === null || typeof message !== 'object') throw unreadable('the inference header is not a JSON object');
   let off = n;
   const tensors = Array.isArray(message[key]) ? (message[key] as Tensor[]) : [];
   for (const t of tensors) {
@@ -84,7 +90,7 @@ function parseJson(bytes: Buffer, message: string): unknown {
   try {
     return JSON.parse(bytes.toString('utf8'));
   } catch {
-    throw bad(message);
+    throw unreadable(message);
   }
 }
 

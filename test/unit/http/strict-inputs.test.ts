@@ -97,11 +97,14 @@ describe('strict inputs on both transports', () => {
   it('unknown model names are escaped and cut, never echoed raw', async () => {
     const evil = '\u001b[31mred\u0000\u2028fake log line' + 'x'.repeat(500);
     const h = await httpError(await infer(encodeURIComponent(evil.slice(0, 90)), { inputs: [imageInput] }));
-    // Past the router's parameter length (100), the path is refused without quoting it.
+    // Past the longest model name (128 characters), a name is refused without quoting it, on both APIs.
     const long = await httpError(await infer(encodeURIComponent(evil), { inputs: [imageInput] }));
-    assert.deepEqual(long, { status: 400, message: 'a path parameter (a model name or version) is too long' });
+    assert.deepEqual(long, { status: 400, message: 'a model name or version is over 128 characters' });
+    const longGrpc = await grpcApi.client.call('ModelInfer', { model_name: evil, inputs: [] });
+    assert.equal(longGrpc.error?.code, grpc.status.INVALID_ARGUMENT);
+    assert.match(longGrpc.error!.details, /^a model name or version is over 128 characters \(request id /);
 
-    const g = await grpcApi.client.call('ModelInfer', { model_name: evil, inputs: [grpcImage] });
+    const g = await grpcApi.client.call('ModelInfer', { model_name: evil.slice(0, 128), inputs: [grpcImage] });
     const p = await httpError(await predict(`model=${encodeURIComponent(evil.slice(0, 100))}`));
     assert.equal(h.status, 404);
     assert.equal(g.error?.code, grpc.status.NOT_FOUND);
@@ -114,7 +117,7 @@ describe('strict inputs on both transports', () => {
     }
     assert.match(
       g.error!.details,
-      /^model "\\u001b\[31mred\\u0000\\u2028fake log linex+"… \(523 characters\) is not loaded/,
+      /^model "\\u001b\[31mred\\u0000\\u2028fake log linex+"… \(128 characters\) is not loaded/,
     );
   });
 });

@@ -156,6 +156,40 @@ describe('OIP codec', () => {
     );
   });
 
+  it('a body that is not a message (not JSON, a header length that does not fit) is BAD_REQUEST, as invalid protobuf is over gRPC', () => {
+    const code = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return (err as { code?: string }).code;
+      }
+      return 'no error';
+    };
+    const header = Buffer.from('{"inputs": []}');
+    assert.equal(
+      code(() => decodeInferRequest(Buffer.from('{"inputs": ['), undefined)),
+      'BAD_REQUEST',
+    );
+    assert.equal(
+      code(() => decodeInferRequest(header, 5000)),
+      'BAD_REQUEST',
+    );
+    assert.equal(
+      code(() => decodeInferRequest(Buffer.from('{"inp'), 3)),
+      'BAD_REQUEST',
+    );
+    assert.equal(
+      code(() => decodeInferRequest(Buffer.from('42'), 2)),
+      'BAD_REQUEST',
+    );
+    // A message that reads, with tensors that do not fit its bytes, stays INVALID_TENSOR.
+    const overrun = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', parameters: { binary_data_size: 9 } }] }));
+    assert.equal(
+      code(() => decodeInferRequest(overrun, overrun.length)),
+      'INVALID_TENSOR',
+    );
+  });
+
   it('softmax and top-k', () => {
     const p = softmax(Float32Array.of(1, 2, 3));
     assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-6);

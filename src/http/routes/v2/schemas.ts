@@ -7,16 +7,17 @@ export const InferRequestSchema = Type.Object(
   {
     id: Type.Optional(Type.String()),
     parameters: Type.Optional(Parameters),
+    // An empty list is refused by the backend ("takes exactly one input"), in the words gRPC gets too.
     inputs: Type.Array(
       Type.Object({
-        name: Type.String({ minLength: 1 }),
-        shape: Type.Array(Type.Integer({ minimum: 0 })),
-        // An empty one is refused by the codec, in the words gRPC gets too.
+        name: Type.String(),
+        // An empty name, negative dims and an empty datatype are refused by the backend and its codec,
+        // in the words gRPC gets too.
+        shape: Type.Array(Type.Integer({ description: 'non-negative' })),
         datatype: Type.String(),
         parameters: Type.Optional(Parameters),
         data: Type.Optional(Type.Array(Type.Unknown())),
       }),
-      { minItems: 1 },
     ),
     outputs: Type.Optional(
       Type.Array(Type.Object({ name: Type.String({ minLength: 1 }), parameters: Type.Optional(Parameters) })),
