@@ -153,16 +153,19 @@ export class CallEdge {
   }
 
   /**
-   * The whole message is in. Where its bytes were not seen arriving (`arrived`), it is charged
-   * now, on arrival; the status it is refused with, else undefined.
+   * The whole message is in: it is charged its decoded size (its frames were charged as they
+   * arrived, and a compressed message decodes to more); the status it is refused with, else
+   * undefined.
    */
   received(message: unknown): grpc.StatusObject | undefined {
     this.got = true;
     clearTimeout(this.late);
     this.watch?.stop();
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
-    if (this.ended || !this.charge || this.bytes > 0) return undefined;
-    const refused = this.charge.growTo(size);
+    if (this.ended || !this.charge) return undefined;
+    // A compressed message decodes to more than its frames carried: the decoded size is what
+    // it holds in memory, so that is what counts (growTo never shrinks a charge).
+    const refused = this.charge.growTo(Math.max(this.bytes, size));
     return refused ? this.fail(refused) : undefined;
   }
 
