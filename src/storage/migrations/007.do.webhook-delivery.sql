@@ -15,3 +15,10 @@ UPDATE jobs SET webhook_state = CASE WHEN webhook_status LIKE 'delivered (%' THE
                 webhook_last_status = CASE WHEN webhook_status ~ '^delivered \([0-9]{3}\)$'
                                            THEN substring(webhook_status FROM 12 FOR 3)::integer END
   WHERE webhook_state IS NULL AND (webhook_status LIKE 'delivered (%' OR webhook_status LIKE 'refused:%');
+-- 'retrying' was final in earlier versions once pg-boss ran out of retries (about 9 minutes of
+-- backoff): a job completed over an hour ago with that status will never be delivered, so it is
+-- failed for good, else clients polling until the state is final would poll forever. A newer one
+-- may still have a retry queued, which the new delivery code finishes and records.
+UPDATE jobs SET webhook_state = 'failed', webhook_last_error = 'delivery failed'
+  WHERE webhook_state IS NULL AND webhook_status LIKE 'retrying:%'
+    AND completed_at IS NOT NULL AND completed_at < now() - interval '1 hour';

@@ -86,12 +86,20 @@ for (const [engine, url] of engines) {
     });
 
     it("the migration keeps what earlier versions' status words decided", async () => {
-      const ids = [randomUUID(), randomUUID(), randomUUID()];
+      const ids = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
       made.push(...ids);
-      const words = ['delivered (204)', 'refused: the webhook address is not allowed', 'retrying: delivery failed'];
+      const words = [
+        'delivered (204)',
+        'refused: the webhook address is not allowed',
+        'retrying: delivery failed',
+        'retrying: delivery failed',
+      ];
+      // The last one finished two hours ago: its retries ran out long since.
+      const completed = ['now()', 'now()', 'now()', "now() - interval '2 hours'"];
       for (const [i, id] of ids.entries())
         await db.query(
-          `INSERT INTO jobs (id, status, total, webhook_url, webhook_status) VALUES ($1, 'completed', 1, 'https://hooks.example/', $2)`,
+          `INSERT INTO jobs (id, status, total, webhook_url, webhook_status, completed_at)
+           VALUES ($1, 'completed', 1, 'https://hooks.example/', $2, ${completed[i]})`,
           [id, words[i]],
         );
       // The migration is idempotent: run again, it fills in only rows it has not decided yet.
@@ -105,6 +113,7 @@ for (const [engine, url] of engines) {
           ['delivered', 'delivered (204)', 204],
           ['refused', 'refused: the webhook address is not allowed', null],
           ['pending', 'retrying: delivery failed', null],
+          ['failed', 'retrying: delivery failed', null],
         ],
       );
     });
