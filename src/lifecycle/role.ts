@@ -17,7 +17,8 @@ export abstract class Role implements Service {
       this.state = 'starting';
       try {
         await this.onStart();
-        this.state = 'running';
+        // A stop() that came during the start already says 'stopping'; it must not read 'running'.
+        if (!this.stopping) this.state = 'running';
       } catch (err) {
         await this.onStop().catch(() => undefined);
         this.state = 'failed';
