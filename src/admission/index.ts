@@ -23,7 +23,6 @@ export interface Admission {
   readonly failures: FailedAuthLimiter;
   /** Per-client rate and in-flight limits; undefined where the one client is the gateway (model servers). */
   readonly clientLimits: ClientLimits | undefined;
-  readonly retryAfterS: number;
 }
 
 export interface AdmissionOptions {
@@ -31,7 +30,6 @@ export interface AdmissionOptions {
   readonly rateFloor: RateFloorOptions;
   readonly clientLimits: ClientLimitOptions | undefined;
   readonly failedAuth?: FailedAuthOptions;
-  readonly retryAfterS: number;
 }
 
 export function createAdmission(opts: AdmissionOptions): Admission {
@@ -40,6 +38,5 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     rateFloor: new RateFloor(opts.rateFloor),
     failures: new FailedAuthLimiter(opts.failedAuth),
     clientLimits: opts.clientLimits ? new ClientLimits(opts.clientLimits) : undefined,
-    retryAfterS: opts.retryAfterS,
   };
 }

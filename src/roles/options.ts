@@ -77,6 +77,5 @@ export function roleAdmission(config: Config, opts: { clientLimits: boolean }): 
           retryAfterS,
         }
       : undefined,
-    retryAfterS,
   });
 }

@@ -4,7 +4,7 @@ export { migrate } from './migrate.ts';
 export { waitForSchema, waitForDatabase, schemaMissing, latestMigration } from './schema-wait.ts';
 export { PredictionStore, type PredictionRecord, type ListQuery } from './predictions.ts';
 export { JobStore, type JobView, type JobItemView, type JobStatus } from './jobs.ts';
-export type { WebhookOutcome, WebhookProgress, WebhookState } from './job-webhooks.ts';
+export type { WebhookOutcome, WebhookState } from './job-webhooks.ts';
 export { jobFingerprint, type NewJob, type CreatedJob, type JobRequest } from './job-request.ts';
 export { StagedJob, type JobSender } from './job-staging.ts';
 export { IMAGE_PIECE_BYTES } from './job-images.ts';

@@ -17,27 +17,12 @@ export type WebhookOutcome =
   | { readonly kind: 'refused' }
   | { readonly kind: 'deferred' };
 
-/** The delivery fields of a job, for the worker's decisions. */
-export interface WebhookProgress {
-  readonly state: WebhookState | null;
-  readonly attempts: number;
-}
-
 /** A job's webhook delivery record: state, attempts and outcome, kept next to the job. */
 export class JobWebhooks {
   private readonly db: Database;
 
   constructor(db: Database) {
     this.db = db;
-  }
-
-  async progress(id: string): Promise<WebhookProgress | undefined> {
-    const { rows } = await this.db.query<{ webhook_state: WebhookState | null; webhook_attempts: number }>(
-      'SELECT webhook_state, webhook_attempts FROM jobs WHERE id = $1',
-      [id],
-    );
-    const r = rows[0];
-    return r && { state: r.webhook_state, attempts: r.webhook_attempts };
   }
 
   /**

@@ -28,7 +28,6 @@ const admission = (o: AdmissionOver = {}): Admission =>
       o.perMinute !== undefined || o.inFlight !== undefined
         ? { perMinute: o.perMinute ?? 0, maxInFlight: o.inFlight ?? 0, retryAfterS: 1 }
         : undefined,
-    retryAfterS: 1,
   });
 
 function deps(over: Partial<EdgeDeps> = {}): EdgeDeps {
