@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import { ErrorCode, LoupeError, quoted } from '../errors.ts';
 
 /** Decimal digits only: what a whole number in a query or form field may look like. */
 const DECIMAL = /^[0-9]{1,16}$/;
@@ -23,10 +23,7 @@ export function registerStrictQueryIntegers(app: FastifyInstance): void {
     if (!query || typeof query !== 'object') return;
     for (const key of Object.keys(query))
       if (key.includes('['))
-        throw new LoupeError(
-          ErrorCode.BadRequest,
-          `query parameter ${JSON.stringify(key.slice(0, 64))}: names take no brackets`,
-        );
+        throw new LoupeError(ErrorCode.BadRequest, `query parameter ${quoted(key)}: names take no brackets`);
     const props = (req.routeOptions.schema?.querystring as ObjectSchema | undefined)?.properties ?? {};
     for (const [name, schema] of Object.entries(props)) {
       if (schema.type !== 'integer' || query[name] === undefined) continue;
@@ -35,7 +32,7 @@ export function registerStrictQueryIntegers(app: FastifyInstance): void {
       if (!isDecimal(v))
         throw new LoupeError(
           ErrorCode.BadRequest,
-          `query parameter ${name} must be a whole number in decimal digits, got ${JSON.stringify(v.slice(0, 32))}`,
+          `query parameter ${name} must be a whole number in decimal digits, got ${quoted(v, 32)}`,
         );
     }
   });

@@ -53,6 +53,11 @@ describe('strict inputs on both transports', () => {
       assert.equal(r.status, 400, q);
       assert.match(r.message, /top_k/, `${q}: ${r.message}`);
     }
+    // What the client sent is quoted escaped: no raw line separator or bidi override reaches a log.
+    const odd = await httpError(await predict('top_k=3%E2%80%A8%E2%80%AE'));
+    assert.ok(odd.message.includes('"3\\u2028\\u202e"'), odd.message);
+    const oddName = await httpError(await predict('a%E2%80%A8[]=1'));
+    assert.ok(oddName.message.includes('"a\\u2028[]"'), oddName.message);
     const ok = await predict('top_k=02');
     assert.equal(ok.statusCode, 200, ok.body);
     assert.equal(ok.json().predictions.length, 2);
