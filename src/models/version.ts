@@ -19,7 +19,12 @@ export function parseVersion(text: string): number | undefined {
   const digits = text.replace(/^0+/, '');
   if (digits.length === 0 || digits.length > 16) return undefined;
   const n = Number(digits);
-  return n <= MAX_VERSION ? n : undefined;
+  return isVersion(n) ? n : undefined;
+}
+
+/** Whether a number is a version a model may have: a whole number from 1 to MAX_VERSION. */
+export function isVersion(n: number): boolean {
+  return Number.isSafeInteger(n) && n >= 1 && n <= MAX_VERSION;
 }
 
 /** Whether `text` is all digits but outside 1..MAX_VERSION: a version no model can have. */

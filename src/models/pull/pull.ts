@@ -5,7 +5,7 @@ import type { SessionShape } from '../validate.ts';
 import { buildEntry, type EntryFlags } from './entry.ts';
 import { PullError } from './errors.ts';
 import { parseSource, type FetchContext, type Source } from './source.ts';
-import { MAX_VERSION, VERSION_RULE } from '../version.ts';
+import { VERSION_RULE, isVersion } from '../version.ts';
 import { Staging, nextVersion, versionsOf } from './staging.ts';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -42,7 +42,7 @@ export async function pullModel(spec: string | Source, opts: PullOptions): Promi
   const name = opts.name ?? source.defaultName;
   if (!NAME_RE.test(name)) throw new PullError(`model name "${name}": use letters, digits, ".", "_" and "-"`);
   const v = opts.version;
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 1 && v <= MAX_VERSION))
+  if (v !== undefined && !isVersion(v))
     throw new PullError(`version ${v}: ${VERSION_RULE}`);
   if (opts.version !== undefined && versionsOf(opts.store, name).includes(opts.version))
     throw new PullError(`${name}/${opts.version} already exists in the store; a served version is never replaced`);
