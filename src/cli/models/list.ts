@@ -65,10 +65,12 @@ async function fromServer(url: URL, key: string | undefined): Promise<ModelRow[]
     const { body } = await client.json<{ models: Model[] }>({ method: 'GET', path: 'models' });
     return await Promise.all(
       body.models.map(async (m) => {
-        const { body: full } = await client.json<Model>({
-          method: 'GET',
-          path: `models/${encodeURIComponent(m.name)}`,
-        });
+        // GET /models describes each model whole; a server older than that lists no labels,
+        // and its GET /models/{name} has them.
+        const full =
+          m.labels !== undefined
+            ? m
+            : (await client.json<Model>({ method: 'GET', path: `models/${encodeURIComponent(m.name)}` })).body;
         const p = full.preprocessing;
         // Listed by the server means loaded: it lists only what it serves.
         return {
