@@ -35,8 +35,13 @@ export function sampleType(file: string): string {
 /** More would make the card a gallery; the page shows them all as one-click buttons. */
 const MAX_SAMPLES = 12;
 
-export function readCard(config: ModelConfig, modelDir: string, versionDir: string): ModelCard {
-  const samplesDir = sampleDir(modelDir, versionDir);
+/** `samplesDir`: the version's sample folder (sampleDir), found once by the store scan. */
+export function readCard(
+  config: ModelConfig,
+  modelDir: string,
+  versionDir: string,
+  samplesDir: string | undefined,
+): ModelCard {
   // A sample linked out of the model's directory is not served, as the store serves no such file.
   const samples = samplesDir
     ? readdirSync(samplesDir)

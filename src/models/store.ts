@@ -127,8 +127,9 @@ export function readEntry(modelDir: string, name: string, version: string, vdir:
     .split(/\r?\n/);
   if (labels.length === 0 || labels.some((l) => l.trim() === ''))
     return problem('labels.txt has empty lines', labelsPath);
-  const card = readCard(config, modelDir, vdir);
-  return { name, version, dir: vdir, onnxPath, config, labels, card, samplesDir: sampleDir(modelDir, vdir) };
+  const samplesDir = sampleDir(modelDir, vdir);
+  const card = readCard(config, modelDir, vdir, samplesDir);
+  return { name, version, dir: vdir, onnxPath, config, labels, card, samplesDir };
 }
 
 /** One of a version's sample images; only a name its card lists, never a path from a request. */
