@@ -1,4 +1,5 @@
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { MinuteWindows } from './windows.ts';
 
 /** What @fastify/rate-limit asks of a store; `limits.rateStore` is one, so HTTP counts here too. */
 export interface RateStore {
@@ -15,7 +16,6 @@ export interface ClientLimitOptions {
   readonly retryAfterS: number;
 }
 
-const WINDOW_MS = 60_000;
 /** Clients remembered at once; past it, ended windows are dropped, then all (memory stays bounded). */
 const MAX_CLIENTS = 10_000;
 
@@ -30,7 +30,7 @@ export class ClientLimits {
   readonly perMinute: number;
   readonly maxInFlight: number;
   readonly retryAfterS: number;
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new MinuteWindows(MAX_CLIENTS);
   private readonly inFlight = new Map<string, number>();
   readonly rateStore: RateStore;
 
@@ -47,17 +47,8 @@ export class ClientLimits {
 
   /** Counts one request of `client`: how many it has made in this window, and ms until the window ends. */
   hit(client: string, now = Date.now()): { current: number; ttl: number } {
-    let w = this.windows.get(client);
-    if (!w || now - w.start >= WINDOW_MS) {
-      if (!w && this.windows.size >= MAX_CLIENTS) {
-        for (const [c, x] of this.windows) if (now - x.start >= WINDOW_MS) this.windows.delete(c);
-        if (this.windows.size >= MAX_CLIENTS) this.windows.clear();
-      }
-      w = { start: now, count: 0 };
-      this.windows.set(client, w);
-    }
-    w.count++;
-    return { current: w.count, ttl: w.start + WINDOW_MS - now };
+    const { count, ttl } = this.windows.hit(client, now);
+    return { current: count, ttl };
   }
 
   /** Counts one request and throws RATE_LIMITED (with Retry-After) when it is over the rate. */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { MinuteWindows } from './windows.ts';
 
 /** Tunables of the failed-auth limiter; the defaults are what the roles use. */
 export interface FailedAuthOptions {
@@ -10,7 +11,6 @@ export interface FailedAuthOptions {
   readonly lookups?: number;
 }
 
-const WINDOW_MS = 60_000;
 /** Addresses and keys remembered at once; past it the oldest are dropped (memory stays bounded). */
 const MAX_ENTRIES = 10_000;
 /** How long a key that verified may skip the lookup queue of a blocked address. */
@@ -35,7 +35,7 @@ export class FailedAuthLimiter {
   private readonly perMinute: number;
   private readonly perAddress: number;
   private readonly total: number;
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly windows = new MinuteWindows(MAX_ENTRIES);
   private readonly running = new Map<string, number>();
   private runningTotal = 0;
   private readonly recent = new Map<string, number>();
@@ -48,22 +48,12 @@ export class FailedAuthLimiter {
 
   /** Seconds until the address's failures are answered 401 again, or 0 when they are now. */
   blockedFor(address: string, now = Date.now()): number {
-    const w = this.windows.get(address);
-    if (!w || now - w.start >= WINDOW_MS || w.count < this.perMinute) return 0;
-    return Math.max(1, Math.ceil((w.start + WINDOW_MS - now) / 1000));
+    const { count, ttl } = this.windows.peek(address, now);
+    return count < this.perMinute ? 0 : Math.max(1, Math.ceil(ttl / 1000));
   }
 
   failed(address: string, now = Date.now()): void {
-    const w = this.windows.get(address);
-    if (w && now - w.start < WINDOW_MS) {
-      w.count++;
-      return;
-    }
-    if (this.windows.size >= MAX_ENTRIES) {
-      for (const [a, x] of this.windows) if (now - x.start >= WINDOW_MS) this.windows.delete(a);
-      if (this.windows.size >= MAX_ENTRIES) this.windows.clear();
-    }
-    this.windows.set(address, { start: now, count: 1 });
+    this.windows.hit(address, now);
   }
 
   /** Remembers a key that verified, so it skips the gate of a blocked address. */
