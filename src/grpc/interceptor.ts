@@ -23,6 +23,14 @@ export function edgeInterceptor(
   calls: WeakMap<grpc.Metadata, CallEdge>,
   onCall: (connection: ConnectionInfo) => void = () => undefined,
 ): grpc.ServerInterceptor {
+  // Each grpc-js internal the edge relies on is a property of the library, not of a call: when
+  // one is missing, say so once, not on every call.
+  const warned = new Set<string>();
+  const warnOnce = (what: string) => {
+    if (warned.has(what)) return;
+    warned.add(what);
+    deps.logger.warn(`gRPC: cannot ${what} (grpc-js changed?)`);
+  };
   return (descriptor, call) => {
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
     let edge: CallEdge | undefined;
@@ -38,10 +46,8 @@ export function edgeInterceptor(
           onReceiveMetadata: (metadata, pass) => {
             const e = (edge = new CallEdge(deps, method, metadata));
             onCall(call.getConnectionInfo());
-            if (!adopted)
-              deps.logger.warn({ rpc: method }, 'gRPC: cannot see grpc-js’s own statuses (grpc-js changed?)');
-            if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES))
-              deps.logger.warn({ rpc: method }, 'gRPC: cannot cap this call’s message size (grpc-js changed?)');
+            if (!adopted) warnOnce('see grpc-js’s own statuses');
+            if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES)) warnOnce('cap the message size of small calls');
             if (!e.served) return self.sendStatus(e.unimplemented());
             calls.set(metadata, e);
             e.admit(metadata, call.getConnectionInfo().remoteAddress ?? '').then(
@@ -51,8 +57,7 @@ export function edgeInterceptor(
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
                 e.awaitMessage(end);
                 e.watchRate(end);
-                if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n))))
-                  deps.logger.warn({ rpc: method }, 'gRPC: cannot see this call’s bytes arrive (grpc-js changed?)');
+                if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n)))) warnOnce('see a call’s bytes arrive');
                 pass(metadata);
               },
               (err: unknown) => !e.ended && self.sendStatus(e.fail(err)),
