@@ -1,4 +1,5 @@
 import type { ApiKeyInfo, ApiKeyStore } from '../../auth/index.ts';
+import { alignColumns } from '../table.ts';
 
 /** What the key commands do, on the database (ApiKeyStore) or through a running server's keys API. */
 export type KeyOps = Pick<ApiKeyStore, 'create' | 'list' | 'revoke'>;
@@ -17,13 +18,5 @@ export function keyTable(keys: readonly ApiKeyInfo[]): string {
       when(k.revoked_at),
     ]),
   ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows
-    .map((r) =>
-      r
-        .map((c, i) => c.padEnd(widths[i]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return alignColumns(rows);
 }

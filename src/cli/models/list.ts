@@ -5,6 +5,7 @@ import type { Static } from 'typebox';
 import { ApiClient, ApiError } from '../client/http.ts';
 import { serverUrl } from '../client/options.ts';
 import { parseFlags } from '../parse-flags.ts';
+import { alignColumns } from '../table.ts';
 
 /** One model as `loupe models list` shows it, from the store's files or from a server. */
 export interface ModelRow {
@@ -102,13 +103,5 @@ export function modelTable(rows: readonly ModelRow[]): string {
       labelCells(r.labels),
     ]),
   ];
-  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells
-    .map((r) =>
-      r
-        .map((c, i) => (i === 4 ? c : c.padEnd(widths[i]!)))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
+  return alignColumns(cells);
 }
