@@ -42,8 +42,7 @@ export async function pullModel(spec: string | Source, opts: PullOptions): Promi
   const name = opts.name ?? source.defaultName;
   if (!NAME_RE.test(name)) throw new PullError(`model name "${name}": use letters, digits, ".", "_" and "-"`);
   const v = opts.version;
-  if (v !== undefined && !isVersion(v))
-    throw new PullError(`version ${v}: ${VERSION_RULE}`);
+  if (v !== undefined && !isVersion(v)) throw new PullError(`version ${v}: ${VERSION_RULE}`);
   if (opts.version !== undefined && versionsOf(opts.store, name).includes(opts.version))
     throw new PullError(`${name}/${opts.version} already exists in the store; a served version is never replaced`);
   const want = [opts.sha256?.toLowerCase(), source.sha256].filter((s): s is string => !!s);
