@@ -16,7 +16,7 @@ export function parseFlags<O extends Options>(args: readonly string[], options: 
   }
 }
 
-export function flagProblem(err: Error & { code?: string }, options: Options): string {
+function flagProblem(err: Error & { code?: string }, options: Options): string {
   const flag = /'(-{1,2}[^'\s]+)/.exec(err.message)?.[1];
   if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && flag) {
     const near = closest(flag.replace(/^-+/, '').split('=')[0]!, Object.keys(options));
@@ -41,7 +41,7 @@ export function closest(given: string, known: readonly string[]): string | undef
 }
 
 /** Optimal string alignment distance: insertions, deletions, substitutions and swapped neighbours each cost 1. */
-export function distance(a: string, b: string): number {
+function distance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++)

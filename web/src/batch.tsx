@@ -20,7 +20,7 @@ export function download(name: string, type: string, text: string): void {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** "4 done, 1 failed" once finished (a failed image is not "done"); "3 of 5 processed" on the way. */
-export function progressText(p: Job['progress'], over: boolean): string {
+function progressText(p: Job['progress'], over: boolean): string {
   const failed = p.failed ? `, ${p.failed} failed` : '';
   return over ? `${p.done} done${failed}` : `${p.done + p.failed} of ${p.total} processed${failed}`;
 }

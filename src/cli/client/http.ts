@@ -136,7 +136,7 @@ export class ApiClient {
   }
 }
 
-export const NO_SERVER_HINT = 'is `loupe serve` running there? Set --url or LOUPE_URL to where it listens';
+const NO_SERVER_HINT = 'is `loupe serve` running there? Set --url or LOUPE_URL to where it listens';
 
 type Response = Awaited<ReturnType<typeof request>>;
 

@@ -40,7 +40,7 @@ export async function listModels(argv: string[]): Promise<number> {
   return rows.every((r) => r.ready) ? 0 : 1;
 }
 
-export function fromStore(store: string): ModelRow[] {
+function fromStore(store: string): ModelRow[] {
   const scan = scanStore(store);
   const names = [...new Set([...scan.entries.map((e) => e.name), ...scan.problems.map((p) => p.name)])].sort();
   return names.map((name) => {
@@ -92,7 +92,7 @@ async function fromServer(url: URL, key: string | undefined): Promise<ModelRow[]
 const labelCells = (labels: readonly string[]) =>
   labels.length === 0 ? '-' : `${labels.length}: ${labels.slice(0, 4).join(', ')}${labels.length > 4 ? ', …' : ''}`;
 
-export function modelTable(rows: readonly ModelRow[]): string {
+function modelTable(rows: readonly ModelRow[]): string {
   const cells = [
     ['NAME', 'VERSIONS', 'READY', 'INPUT', 'LABELS'],
     ...rows.map((r) => [
