@@ -85,6 +85,12 @@ export function createMetrics() {
       help: 'Model store entries skipped because they are broken',
       registers: [registry],
     }),
+    modelEvents: new Counter({
+      name: 'loupe_model_events_total',
+      help: 'Model version lifecycle events (loaded, load_failed, unloaded), from the store watch and model control',
+      labelNames: ['model', 'version', 'event'],
+      registers: [registry],
+    }),
     predictions: new Counter({
       name: 'loupe_predictions_total',
       help: 'Images classified by model and version',

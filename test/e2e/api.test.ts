@@ -227,6 +227,7 @@ describe('HTTP API', () => {
     assert.ok(sum('loupe_inference_compute_seconds') > 0);
     assert.ok(sum('loupe_inference_compute_seconds') <= sum('loupe_inference_duration_seconds'));
     assert.match(text, /loupe_models_loaded 3/);
+    assert.match(text, /^loupe_model_events_total\{model="colors",version="2",event="loaded"\} 1$/m);
     assert.match(text, /loupe_batch_size_bucket/);
     assert.match(text, /process_resident_memory_bytes/);
   });

@@ -73,9 +73,12 @@ export class LocalBackend implements InferenceBackend {
 
   private async tryLoad(entry: ModelEntry): Promise<void> {
     const key = entryKey(entry);
+    const labels = { model: entry.name, version: entry.version };
     try {
       await this.loadEntry(entry);
+      this.deps.metrics.modelEvents.inc({ ...labels, event: 'loaded' });
     } catch (err) {
+      this.deps.metrics.modelEvents.inc({ ...labels, event: 'load_failed' });
       // At start, a model that must run on a GPU and cannot stops the process; later, a new
       // version that cannot is skipped like any other broken one.
       if (err instanceof StartupError && !this.started) throw err;
