@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from '../auth/index.ts';
 import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
-import type { LogContext, Logger, Metrics } from '../observability/index.ts';
+import type { LogContext, Logger, Metrics, TraceSpan } from '../observability/index.ts';
 import { codeName } from './status.ts';
 
 /**
@@ -29,7 +29,10 @@ const UNSUPPORTED: ReadonlyArray<readonly [RegExp, string]> = [
   [/^RepositoryModel(Load|Unload)$/, 'Loupe loads every version in its model store and watches the store for new ones'],
   [/SharedMemory/, 'send tensors in the request (raw_input_contents)'],
   [/^ModelStreamInfer$/, "Loupe's models are not decoupled; call ModelInfer (tritonclient: infer or async_infer)"],
-  [/^TraceSetting$/, 'Loupe does not trace requests; its logs carry each request id'],
+  [
+    /^TraceSetting$/,
+    "Loupe traces with OpenTelemetry, configured by the standard OTEL_* variables (OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_ENDPOINT), not by Triton's trace API",
+  ],
   [/^LogSettings$/, 'set LOUPE_LOG_LEVEL'],
 ];
 
@@ -46,6 +49,8 @@ export interface CallRecord {
   readonly failure: { error: LoupeError; original: unknown } | undefined;
   /** What the handler learnt: the model and version it ran. */
   readonly context?: LogContext | undefined;
+  /** The call's span: its trace id (and span id, tracing on) go on the log line. */
+  readonly span?: TraceSpan | undefined;
 }
 
 /** One log line and the metrics of an ended call, as the HTTP app's onResponse hook does for a request. */
@@ -61,6 +66,8 @@ export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): 
     duration_ms: Math.round(call.seconds * 1e6) / 1000,
   };
   if (call.principal) fields.key_id = call.principal.keyId;
+  if (call.span?.traceId) fields.trace_id = call.span.traceId;
+  if (call.span?.spanId) fields.span_id = call.span.spanId;
   Object.assign(fields, call.context);
   if (call.failure) {
     fields.code = call.failure.error.code;

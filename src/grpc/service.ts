@@ -35,7 +35,7 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
     (call, callback) => {
       const edge = deps.calls.get(call.metadata)!;
       Promise.resolve()
-        .then(() => fn(call.request, edge))
+        .then(() => edge.within(() => fn(call.request, edge)))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(edge.fail(err)),

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { ErrorCode, LoupeError, StartupError } from '../../errors.ts';
 import { readSample, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
-import type { Logger, Metrics } from '../../observability/index.ts';
+import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
@@ -28,6 +28,8 @@ export interface LocalBackendDeps {
   readonly options: LocalBackendOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** OTEL_* tracing: decode, queue, batch and inference spans. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** In-process ONNX Runtime: one session and one dynamic batcher per model version. */
@@ -47,7 +49,7 @@ export class LocalBackend implements InferenceBackend {
 
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
-    this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels };
+    this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels, tracing: deps.tracing ?? NOOP_TRACING };
   }
 
   /** Loads the model store. Idempotent; a broken entry is logged and skipped. */
