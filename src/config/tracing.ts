@@ -53,20 +53,20 @@ export function parseTracing(c: TracingVariables): TracingConfig | undefined {
 }
 
 function tracesUrl(c: TracingVariables): string {
-  const [name, url] = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT
-    ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT]
-    : [
-        'OTEL_EXPORTER_OTLP_ENDPOINT',
-        `${(c.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_ENDPOINT).replace(/\/?$/, '/')}v1/traces`,
-      ];
-  let parsed: URL;
+  const signal = c.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT;
+  const [name, given] = signal
+    ? ['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', signal]
+    : ['OTEL_EXPORTER_OTLP_ENDPOINT', c.OTEL_EXPORTER_OTLP_ENDPOINT || DEFAULT_ENDPOINT];
+  // The specification's rule: the signal's URL is used as is, the base gets v1/traces appended.
+  const url = signal ? given : `${given.replace(/\/?$/, '/')}v1/traces`;
+  let parsed: URL | undefined;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError(`invalid configuration: ${name} must be an http:// or https:// URL (got "${url}")`);
+    parsed = undefined;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new ConfigError(`invalid configuration: ${name} must be an http:// or https:// URL (got "${url}")`);
+  if (parsed?.protocol !== 'http:' && parsed?.protocol !== 'https:')
+    throw new ConfigError(`invalid configuration: ${name} must be an http:// or https:// URL (got "${given}")`);
   return parsed.toString();
 }
 
