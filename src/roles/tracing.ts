@@ -9,7 +9,13 @@ import type { RoleDeps } from './deps.ts';
 export async function openTracing(config: Config, role: string, version: string, logger: Logger): Promise<Tracing> {
   const options = tracingOptions(config, role, version);
   if (!options) return NOOP_TRACING;
-  const tracing = await loadTracing(options);
+  let warned = 0;
+  const tracing = await loadTracing(options, (err) => {
+    // One line a minute at most: a receiver that is down would otherwise log every export.
+    if (Date.now() - warned < 60_000) return;
+    warned = Date.now();
+    logger.warn({ err: err.message, url: options.url }, 'tracing: spans could not be exported (lost)');
+  });
   logger.info(
     { tracing: options.exporter, service: options.serviceName, sampler: options.sampler },
     options.exporter === 'otlp' ? `tracing on: spans go to ${options.url}` : 'tracing on: spans printed (console)',

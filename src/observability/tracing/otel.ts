@@ -12,7 +12,7 @@ import {
   type Span,
 } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { ExportResultCode, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import {
@@ -24,6 +24,7 @@ import {
   TraceIdRatioBasedSampler,
   TracerProvider,
   type Sampler,
+  type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import type { Carrier, SpanAttributes, SpanKind, StartOptions, TraceSpan, Tracing, TracingOptions } from './types.ts';
@@ -95,11 +96,23 @@ const getter = {
  * manager of its own, so that a span made active by `within` is the parent of what runs inside
  * (a batch's link, an outgoing request's traceparent) without passing it through every call.
  */
-export function createOtelTracing(opts: TracingOptions): Tracing {
-  const exporter =
+export function createOtelTracing(opts: TracingOptions, onExportError?: (err: Error) => void): Tracing {
+  const inner: SpanExporter =
     opts.exporter === 'console'
       ? new ConsoleSpanExporter()
       : new OTLPTraceExporter({ url: opts.url, headers: { ...opts.headers } });
+  // The SDK reports a failed export only to its diagnostic logger (silent unless registered
+  // globally): the role hears of it instead, so a wrong endpoint is not a silent one.
+  const exporter: SpanExporter = {
+    export: (spans, done) =>
+      inner.export(spans, (result) => {
+        if (result.code !== ExportResultCode.SUCCESS)
+          onExportError?.(result.error ?? new Error(`${spans.length} spans not exported`));
+        done(result);
+      }),
+    shutdown: () => inner.shutdown(),
+    forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),
+  };
   const provider = new TracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Batcher } from '../../../src/inference/local/index.ts';
@@ -83,9 +86,24 @@ describe('tracing on: the SDK behind Tracing', () => {
     await tracing.shutdown(1000);
   });
 
+  it('reports a failed export, which the SDK alone would only tell its diag logger', async () => {
+    // A receiver that refuses (400 is not retried; one that is down is, for up to the export timeout).
+    const refusing = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(400).end()));
+    refusing.listen(0, '127.0.0.1');
+    await once(refusing, 'listening');
+    const url = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1/traces`;
+    const errors: Error[] = [];
+    const tracing = await loadTracing({ ...OPTIONS, url }, (err) => errors.push(err));
+    tracing.start('lost').end();
+    await tracing.shutdown(5000);
+    refusing.close();
+    assert.equal(errors.length, 1);
+  });
+
   it('the batcher links its run to each request in it, under the first, and times each wait', async () => {
     const tracing = await loadTracing(OPTIONS);
-    const started: Array<{ name: string; parent?: TraceSpan; links: readonly (TraceSpan | undefined)[] }> = [];
+    const started: Array<{ name: string; parent?: TraceSpan | undefined; links: readonly (TraceSpan | undefined)[] }> =
+      [];
     const recording = {
       ...tracing,
       start: (name: string, o: Parameters<typeof tracing.start>[1] = {}) => {
