@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { loadConfig } from '../../src/config/index.ts';
+import { createLogger } from '../../src/observability/index.ts';
+import { openStorage, type Storage } from '../../src/roles/common.ts';
+import { GatewayRole } from '../../src/roles/gateway.ts';
+import { ModelServerRole } from '../../src/roles/model-server.ts';
+import { WorkerRole } from '../../src/roles/worker.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { scrape, series, sum } from '../helpers/metrics.ts';
+import { writeStoreModel } from '../helpers/onnx-model.ts';
+import { tempDir } from '../helpers/server.ts';
+
+/**
+ * The job gauges of the roles that own the database, read from a real GET /metrics after what
+ * moves them (issue #28 item 4).
+ */
+const C = 3;
+const H = 8;
+const W = 8;
+
+describe('the job gauges of the roles that own the database (gateway, worker)', () => {
+  const logger = createLogger('silent', { pretty: false });
+  const store = tempDir('loupe-metrics-jobs-');
+  const base = {
+    HOST: '127.0.0.1',
+    PORT: '0',
+    LOUPE_GRPC_PORT: '0',
+    LOUPE_LOG_LEVEL: 'silent',
+    LOUPE_MODEL_STORE: store,
+    LOUPE_DEFAULT_MODEL: 'colors',
+    LOUPE_DATA_DIR: 'memory://',
+  } as const;
+  let model: ModelServerRole;
+  let gateway: GatewayRole;
+  let worker: WorkerRole | undefined;
+  let storage: Storage;
+
+  before(async () => {
+    writeStoreModel(store, { name: 'colors', channels: C, height: H, width: W, classes: 4, resize: 'stretch' });
+    model = new ModelServerRole({ config: loadConfig(base), logger, version: 't' });
+    await model.start();
+    storage = await openStorage(loadConfig(base), logger, { migrate: true, supervise: true });
+    const env = loadConfig({ ...base, LOUPE_MODEL_SERVER_URL: model.address });
+    gateway = new GatewayRole({ config: env, logger, version: 't', storage });
+    await gateway.start();
+    worker = new WorkerRole({ config: env, logger, version: 't', storage });
+  });
+  after(async () => {
+    await worker?.stop();
+    await gateway?.stop();
+    await model?.stop();
+    await storage?.close();
+  });
+
+  const submit = async () => {
+    const f = new FormData();
+    f.append('file', new Blob([fixture('dog-160x120.png')]), 'a.png');
+    const res = await fetch(`${gateway.address}/jobs`, { method: 'POST', body: f });
+    assert.equal(res.status, 202, await res.text());
+  };
+
+  it('jobs no worker has taken: queued on the gateway, with the age of the oldest; then finished by a worker', async () => {
+    for (let i = 0; i < 3; i++) await submit();
+    await sleep(1100);
+    let m = await scrape(gateway.address);
+    assert.equal(sum(m, 'loupe_jobs', { status: 'queued' }), 3);
+    assert.equal(sum(m, 'loupe_jobs', { status: 'running' }), 0);
+    const age = sum(m, 'loupe_jobs_oldest_queued_age_seconds');
+    assert.ok(age >= 1 && age < 60, `oldest queued: ${age} s`);
+    assert.equal(series(m, 'loupe_webhook_circuits_open').length, 0, 'the gateway delivers no webhooks');
+
+    await worker!.start();
+    const deadline = Date.now() + 30_000;
+    do {
+      await sleep(200);
+      m = await scrape(worker!.address);
+    } while (sum(m, 'loupe_jobs_finished_total', { status: 'completed' }) < 3 && Date.now() < deadline);
+    assert.equal(sum(m, 'loupe_jobs_finished_total', { status: 'completed' }), 3);
+    assert.equal(sum(m, 'loupe_jobs_finished_total', { status: 'failed' }), 0);
+    // The gateway's reading is cached for a scrape or two (one query serves them), then true again.
+    await sleep(2100);
+    m = await scrape(gateway.address);
+    assert.equal(sum(m, 'loupe_jobs', { status: 'queued' }), 0);
+    assert.equal(sum(m, 'loupe_jobs_oldest_queued_age_seconds'), 0);
+  });
+});
