@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../src/config/index.ts';
@@ -10,15 +11,38 @@ import { WorkerRole } from '../../src/roles/worker.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import { scrape, series, sum } from '../helpers/metrics.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
-import { tempDir } from '../helpers/server.ts';
+import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
 /**
- * The job gauges of the roles that own the database, read from a real GET /metrics after what
- * moves them (issue #28 item 4).
+ * The metrics of issue #28 item 4 that no parity test covers, each read from a real GET
+ * /metrics after what moves it: loupe_build_info and the job gauges of the roles that own the
+ * database.
  */
 const C = 3;
 const H = 8;
 const W = 8;
+
+describe('serve: build info', () => {
+  let srv: TestServer;
+
+  before(async () => {
+    const store = tempDir('loupe-metrics-');
+    writeStoreModel(store, { name: 'colors', channels: C, height: H, width: W, classes: 4, resize: 'stretch' });
+    srv = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'colors', LOUPE_REVISION: '0123abc' });
+  });
+  after(() => srv?.stop());
+
+  it('loupe_build_info: 1, with the version, the revision, Node.js and ONNX Runtime', async () => {
+    const [info, ...more] = series(await scrape(srv.url), 'loupe_build_info');
+    assert.equal(more.length, 0);
+    const ort = (createRequire(import.meta.url)('onnxruntime-node/package.json') as { version: string }).version;
+    assert.deepEqual(info, {
+      name: 'loupe_build_info',
+      labels: { version: '0.0.0-test', revision: '0123abc', node: process.version, onnxruntime: ort },
+      value: 1,
+    });
+  });
+});
 
 describe('the job gauges of the roles that own the database (gateway, worker)', () => {
   const logger = createLogger('silent', { pretty: false });
