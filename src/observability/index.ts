@@ -4,3 +4,4 @@ export { registerJobGauges, type DeliveryOutcome, type JobBacklog } from './job-
 export type { LogContext } from './log-context.ts';
 export { countRefusal, type Transport } from './refusal-metrics.ts';
 export { registerBuildInfo, type BuildInfo } from './build-info.ts';
+export { registerTritonMetrics, type ModelStatisticsView } from './triton-metrics.ts';
