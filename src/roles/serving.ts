@@ -1,7 +1,7 @@
 import type { InferenceBackend } from '../inference/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role } from '../lifecycle/index.ts';
-import { createMetrics, type Metrics } from '../observability/index.ts';
+import { createMetrics, registerBuildInfo, type Metrics } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
 import { pullConfiguredModels } from './pull.ts';
@@ -30,6 +30,7 @@ export abstract class ServingRole<B extends InferenceBackend = InferenceBackend>
   constructor(deps: ServingRoleDeps, backend: (metrics: Metrics) => B) {
     super();
     this.deps = deps;
+    registerBuildInfo(this.metrics.registry, { version: deps.version, revision: deps.config.LOUPE_REVISION });
     this.backend = backend(this.metrics);
     this.surfaces = new Surfaces(deps, this);
   }
