@@ -77,3 +77,5 @@ LABEL org.opencontainers.image.title="Loupe" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.source="https://example.invalid/loupe" \
       org.opencontainers.image.licenses="Apache-2.0"
+# The revision for loupe_build_info at run time too (image config only, like the labels: no layer).
+ENV LOUPE_REVISION="${REVISION}"

@@ -102,16 +102,43 @@ export function quoted(text: unknown, max = 64): string {
   return chars.length > max ? `${q}… (${chars.length} characters)` : q;
 }
 
+/**
+ * Why a request was refused before it was served, for the refusal counters each transport
+ * moves once when the request ends (loupe_auth_failures_total, loupe_admission_refusals_total):
+ * the code alone cannot tell a client's rate limit from its in-flight cap or a locked-out address.
+ */
+export type Refusal =
+  | { readonly kind: 'auth'; readonly reason: AuthFailure }
+  | { readonly kind: 'admission'; readonly reason: AdmissionRefusal };
+export const AUTH_FAILURES = ['missing', 'invalid', 'forbidden', 'locked_out'] as const;
+export type AuthFailure = (typeof AUTH_FAILURES)[number];
+export const ADMISSION_REFUSALS = [
+  'rate_limit',
+  'in_flight',
+  'upload_share',
+  'upload_budget',
+  'rate_floor',
+  'queue_full',
+] as const;
+export type AdmissionRefusal = (typeof ADMISSION_REFUSALS)[number];
+
 export class LoupeError extends Error {
   override name = 'LoupeError';
   readonly code: ErrorCode;
   /** Seconds a client should wait before retrying (sent as Retry-After). */
   readonly retryAfterS: number | undefined;
+  /** Set where auth or admission refuses a request; counted by the transport that answers it. */
+  readonly refusal: Refusal | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { retryAfterS?: number; cause?: unknown } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { retryAfterS?: number; cause?: unknown; refusal?: Refusal } = {},
+  ) {
     super(message, { cause: opts.cause });
     this.code = code;
     this.retryAfterS = opts.retryAfterS;
+    this.refusal = opts.refusal;
   }
 }
 

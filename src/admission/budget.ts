@@ -76,10 +76,11 @@ export class UploadBudget {
       return new LoupeError(
         ErrorCode.RateLimited,
         `this client's uploads in flight hold its share of the upload budget (${this.perClient} bytes); retry when one ends`,
-        { retryAfterS },
+        { retryAfterS, refusal: { kind: 'admission', reason: 'upload_share' } },
       );
     return new LoupeError(ErrorCode.Overloaded, 'too many uploads are being received at once; retry shortly', {
       retryAfterS,
+      refusal: { kind: 'admission', reason: 'upload_budget' },
     });
   }
 }

@@ -66,6 +66,7 @@ export class ClientLimits {
     if (n >= cap) {
       throw new LoupeError(ErrorCode.RateLimited, `at most ${cap} inference requests in flight per client`, {
         retryAfterS: this.retryAfterS,
+        refusal: { kind: 'admission', reason: 'in_flight' },
       });
     }
     this.inFlight.set(client, n + 1);
@@ -85,6 +86,7 @@ export function rateLimited(max: number, ttlMs: number): LoupeError {
   const s = Math.max(1, Math.ceil(ttlMs / 1000));
   return new LoupeError(ErrorCode.RateLimited, `rate limit of ${max} requests per minute reached; retry in ${s} s`, {
     retryAfterS: s,
+    refusal: { kind: 'admission', reason: 'rate_limit' },
   });
 }
 

@@ -80,6 +80,7 @@ export class RateWatch {
       new LoupeError(
         ErrorCode.RequestTimeout,
         `the upload is too slow: ${this.bytes} bytes in ${s} s; after ${graceMs} ms at least ${minBytesPerS} bytes/s are needed`,
+        { refusal: { kind: 'admission', reason: 'rate_floor' } },
       ),
     );
   }

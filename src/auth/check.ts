@@ -44,13 +44,16 @@ export async function authenticate(
       new LoupeError(
         ErrorCode.Unauthorized,
         'an API key is required: send it as "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+        { refusal: { kind: 'auth', reason: 'missing' } },
       ),
       'Bearer realm="loupe"',
     );
   const invalid = () =>
     // Never quote the key: error messages are logged.
     refuse(
-      new LoupeError(ErrorCode.Unauthorized, 'the API key is not valid (malformed, unknown or revoked)'),
+      new LoupeError(ErrorCode.Unauthorized, 'the API key is not valid (malformed, unknown or revoked)', {
+        refusal: { kind: 'auth', reason: 'invalid' },
+      }),
       'Bearer realm="loupe", error="invalid_token"',
     );
   if (presented.length > MAX_KEY_LENGTH) throw invalid();
@@ -70,6 +73,7 @@ export async function authenticate(
 const tooManyFailures = (retryAfterS: number) =>
   new LoupeError(ErrorCode.RateLimited, 'too many requests without a valid API key from this address', {
     retryAfterS,
+    refusal: { kind: 'auth', reason: 'locked_out' },
   });
 
 /** 403 unless the key has a scope `access` accepts; `action` names what it tried (`POST /predict`, `gRPC ModelInfer`). */
@@ -78,6 +82,7 @@ export function authorize(principal: Principal, access: Exclude<Access, 'open'>,
     throw new LoupeError(
       ErrorCode.Forbidden,
       `API key ${principal.keyId} may not ${action}: it needs the scope ${typeof access === 'string' ? access : access.join(' or ')}`,
+      { refusal: { kind: 'auth', reason: 'forbidden' } },
     );
 }
 

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from '../auth/index.ts';
 import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
-import type { LogContext, Logger, Metrics, TraceSpan } from '../observability/index.ts';
+import { countRefusal, type LogContext, type Logger, type Metrics, type TraceSpan } from '../observability/index.ts';
 import { codeName } from './status.ts';
 
 /**
@@ -59,6 +59,7 @@ export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): 
   const labels = { method: call.method, code: name };
   metrics.grpcRequests.inc(labels);
   metrics.grpcDuration.observe(labels, call.seconds);
+  countRefusal(metrics, 'grpc', call.failure?.error);
   const fields: Record<string, unknown> = {
     reqId: call.id,
     rpc: call.method,

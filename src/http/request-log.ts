@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
-import type { LogContext, Metrics } from '../observability/index.ts';
+import { countRefusal, type LogContext, type Metrics } from '../observability/index.ts';
 
 /** Probes that orchestrators call every few seconds: logged at debug, not info. */
 const PROBES = new Set(['/livez', '/readyz', '/healthz', '/v2/health/live', '/v2/health/ready']);
@@ -44,6 +44,7 @@ export function requestLogHook(metrics: Metrics) {
     if (req.traceSpan?.spanId) fields.span_id = req.traceSpan.spanId;
     Object.assign(fields, req.logContext);
     const failure = req.loupeError;
+    countRefusal(metrics, 'http', failure?.error);
     if (failure) {
       fields.code = failure.error.code;
       fields.error = failure.error.message;

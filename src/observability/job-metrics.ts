@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { sharedRead } from './scrape-read.ts';
 
 /** Seconds; a webhook attempt is bounded by LOUPE_WEBHOOK_TIMEOUT_MS (10 s by default). */
 const DELIVERY_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -48,23 +49,23 @@ export interface JobBacklog {
   readonly oldestQueuedS: number;
 }
 
+/** How long one backlog read serves scrapes: a few seconds, so N scrapers cost one query. */
+const BACKLOG_CACHE_MS = 2000;
+
 /**
- * Gauges read from the database when /metrics is scraped (one query on a partial index), so
- * they are true for the whole deployment whichever process answers. Every role with a job
- * worker exports them: aggregate with max(), not sum(). `openCircuits` is this process's own.
+ * Gauges read from the database when /metrics is scraped (one query on a partial index, shared
+ * by the scrapes of BACKLOG_CACHE_MS), so they are true for the whole deployment whichever
+ * process answers. Every role that owns the database exports them (serve, gateway, worker):
+ * aggregate with max(), not sum(). Finished jobs are not counted here (they pile up and no
+ * index makes counting them cheap): loupe_jobs_finished_total counts them as they finish.
+ * `openCircuits`, where the role delivers webhooks, is this process's own.
  */
 export function registerJobGauges(
   registry: Registry,
-  read: { backlog(): Promise<JobBacklog>; openCircuits(): number },
+  read: { backlog(): Promise<JobBacklog>; openCircuits?: () => number },
+  opts: { cacheMs?: number } = {},
 ): void {
-  let last: Promise<JobBacklog | undefined> | undefined;
-  // Both gauges are collected in one scrape: one query serves them. A database that does not
-  // answer leaves them as they were rather than failing the whole scrape.
-  const backlog = () =>
-    (last ??= read
-      .backlog()
-      .catch(() => undefined)
-      .finally(() => setTimeout(() => (last = undefined), 100).unref()));
+  const backlog = sharedRead(() => read.backlog(), opts.cacheMs ?? BACKLOG_CACHE_MS);
   new Gauge({
     name: 'loupe_jobs',
     help: 'Jobs waiting (queued) and being classified (running), in the whole database',
@@ -86,12 +87,14 @@ export function registerJobGauges(
       if (b) this.set(b.oldestQueuedS);
     },
   });
+  const openCircuits = read.openCircuits;
+  if (!openCircuits) return;
   new Gauge({
     name: 'loupe_webhook_circuits_open',
     help: 'Webhook receivers whose circuit is open or half-open in this process (their deliveries are deferred)',
     registers: [registry],
     collect() {
-      this.set(read.openCircuits());
+      this.set(openCircuits());
     },
   });
 }

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { jobMetrics } from './job-metrics.ts';
+import { refusalMetrics } from './refusal-metrics.ts';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -98,6 +99,7 @@ export function createMetrics() {
       registers: [registry],
     }),
     ...jobMetrics(registry),
+    ...refusalMetrics(registry),
   };
 }
 

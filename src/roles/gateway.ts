@@ -1,4 +1,5 @@
 import { readKeysFile } from '../auth/index.ts';
+import { registerJobGauges } from '../observability/index.ts';
 import { dbReadyCheck, openApiKeys } from './common.ts';
 import { roleAdmission, webhookPolicy } from './options.ts';
 import { RemoteRole } from './remote.ts';
@@ -15,6 +16,8 @@ export class GatewayRole extends RemoteRole {
     const policy = webhookPolicy(config);
     const { history, jobs, boss, db } = await this.openStorage({ migrate: false, supervise: false });
     const keys = await openApiKeys(config, logger, db, fileKeys);
+    // The gateway submits the jobs: its /metrics shows the backlog too (webhooks are the workers').
+    registerJobGauges(this.metrics.registry, { backlog: () => jobs.backlog() });
     await this.surfaces.open({
       history,
       jobs: { store: jobs, boss, webhooksEnabled: config.webhookSecret !== '', webhookPolicy: policy },

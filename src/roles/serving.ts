@@ -1,7 +1,7 @@
 import type { InferenceBackend } from '../inference/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role } from '../lifecycle/index.ts';
-import { createMetrics, type Metrics, type Tracing } from '../observability/index.ts';
+import { createMetrics, registerBuildInfo, type Metrics, type Tracing } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
 import { pullConfiguredModels } from './pull.ts';
@@ -36,6 +36,7 @@ export abstract class ServingRole<B extends InferenceBackend = InferenceBackend>
     super();
     this.deps = deps;
     this.tracing = tracingOf(deps);
+    registerBuildInfo(this.metrics.registry, { version: deps.version, revision: deps.config.LOUPE_REVISION });
     this.backend = backend(this.metrics);
     this.surfaces = new Surfaces(deps, this);
   }

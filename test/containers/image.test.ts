@@ -159,6 +159,8 @@ describe('the container image', { timeout: 30 * 60_000 }, () => {
       assert.ok(cfg.Labels[`org.opencontainers.image.${l}`], `label ${l}`);
     assert.ok(cfg.Env.includes('NODE_ENV=production'));
     assert.ok(cfg.Env.includes('LOUPE_MODEL_STORE=/models'));
+    // loupe_build_info's revision: the same build argument as the label.
+    assert.ok(cfg.Env.includes(`LOUPE_REVISION=${cfg.Labels['org.opencontainers.image.revision']}`), 'LOUPE_REVISION');
     assert.ok(
       !cfg.Env.some((e: string) => e.startsWith('NODE_EXTRA_CA_CERTS')),
       'build CA setting leaked into the runtime image',

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
 import { fixture } from '../helpers/fixtures.ts';
+import { grpcClient } from '../helpers/grpc.ts';
+import { scrape, sum } from '../helpers/metrics.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { form, json, startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
@@ -83,5 +86,38 @@ describe('dynamic batching and backpressure over HTTP', () => {
     assert.equal(ok.status, 200);
     const readyz = await fetch(`${srv.url}/readyz`);
     assert.equal(readyz.status, 200);
+  });
+
+  it('a full queue is counted once per refused request, on each transport: queue_full', async () => {
+    const n = 60;
+    const refused = (transport: 'http' | 'grpc', m: Awaited<ReturnType<typeof scrape>>) =>
+      sum(m, 'loupe_admission_refusals_total', { transport, reason: 'queue_full' });
+    const before = await scrape(srv.url);
+    const res = await fetch(`${srv.url}/v2/models/m/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        inputs: [
+          { name: 'input', shape: [n, 3, 32, 32], datatype: 'FP32', data: new Array(n * 3 * 32 * 32).fill(0.5) },
+        ],
+      }),
+    });
+    assert.equal(res.status, 503);
+    // Let the admitted items of the refused request run, so the gRPC call meets a queue as full.
+    await new Promise((r) => setTimeout(r, 500));
+    const client = grpcClient(srv.role.grpcAddress);
+    try {
+      const g = await client.call('ModelInfer', {
+        model_name: 'm',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [n, 3, 32, 32] }],
+        raw_input_contents: [Buffer.alloc(n * 3 * 32 * 32 * 4)],
+      });
+      assert.equal(g.error?.code, grpc.status.UNAVAILABLE, g.error?.details);
+    } finally {
+      client.close();
+    }
+    const after = await scrape(srv.url);
+    assert.equal(refused('http', after) - refused('http', before), 1);
+    assert.equal(refused('grpc', after) - refused('grpc', before), 1);
   });
 });

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../src/auth/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import type { ErrorCode } from '../../src/errors.ts';
+import type { AdmissionRefusal, AuthFailure, ErrorCode, Refusal } from '../../src/errors.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { capturingLogger, grpcOutcome, httpOutcome, parity, type Outcome, type Parity } from '../helpers/parity.ts';
@@ -109,25 +109,27 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
   const both = (name: string, code: ErrorCode, headers: Record<string, string>, opts?: Parameters<Parity['both']>[5]) =>
     p.both(name, code, http(headers), rpc(headers), route, opts);
+  const auth = (reason: AuthFailure): Refusal => ({ kind: 'auth', reason });
+  const admission = (reason: AdmissionRefusal): Refusal => ({ kind: 'admission', reason });
   /** A refusal names what was called in its transport's terms: the HTTP route, or the RPC. */
   const action = (m: string) => m.replace('POST /v2/models/:model/infer', 'call ModelInfer');
 
-  const AUTH_CASES: Array<[string, ErrorCode, () => Record<string, string>]> = [
-    ['no key', 'UNAUTHORIZED', () => from({})],
-    ['a malformed key', 'UNAUTHORIZED', () => from(bearer('not-a-loupe-key'))],
-    ['an unknown key', 'UNAUTHORIZED', () => from(bearer(generateKey().key))],
-    ['a key in X-API-Key that is unknown', 'UNAUTHORIZED', () => from({ 'x-api-key': generateKey().key })],
-    ['a read-only key on infer', 'FORBIDDEN', () => from(bearer(reader.key))],
-    ['another scheme than Bearer', 'UNAUTHORIZED', () => from({ authorization: `Basic ${admin.key}` })],
+  const AUTH_CASES: Array<[string, ErrorCode, () => Record<string, string>, AuthFailure]> = [
+    ['no key', 'UNAUTHORIZED', () => from({}), 'missing'],
+    ['a malformed key', 'UNAUTHORIZED', () => from(bearer('not-a-loupe-key')), 'invalid'],
+    ['an unknown key', 'UNAUTHORIZED', () => from(bearer(generateKey().key)), 'invalid'],
+    ['a key in X-API-Key that is unknown', 'UNAUTHORIZED', () => from({ 'x-api-key': generateKey().key }), 'invalid'],
+    ['a read-only key on infer', 'FORBIDDEN', () => from(bearer(reader.key)), 'forbidden'],
+    ['another scheme than Bearer', 'UNAUTHORIZED', () => from({ authorization: `Basic ${admin.key}` }), 'missing'],
   ];
-  for (const [name, code, headers] of AUTH_CASES) {
+  for (const [name, code, headers, reason] of AUTH_CASES) {
     it(name, async () => {
-      await both(name, code, headers(), { sameMessage: action });
+      await both(name, code, headers(), { sameMessage: action, refusal: auth(reason) });
     });
   }
 
   // /predict is the HTTP API's own inference route: its refusals are ModelInfer's too.
-  for (const [name, code, headers] of [AUTH_CASES[0]!, AUTH_CASES[4]!]) {
+  for (const [name, code, headers, reason] of [AUTH_CASES[0]!, AUTH_CASES[4]!]) {
     it(`${name}, on /predict`, async () => {
       const h = headers();
       const predict = (id: string) =>
@@ -137,7 +139,10 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
           headers: { 'content-type': 'image/png', 'x-request-id': id, ...h },
         });
       const same = (m: string) => m.replace('POST /predict', 'call ModelInfer');
-      await p.both(`${name} on /predict`, code, predict, rpc(h), '/predict', { sameMessage: same });
+      await p.both(`${name} on /predict`, code, predict, rpc(h), '/predict', {
+        sameMessage: same,
+        refusal: auth(reason),
+      });
     });
   }
 
@@ -149,7 +154,11 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
       (id) => httpOutcome(`${srv.url}/v2/models/colors`, { headers: { 'x-request-id': id, ...h } }),
       (id) => grpcOutcome(client, 'ModelMetadata', { name: 'colors' }, { 'x-request-id': id, ...h }),
       '/v2/models/:model',
-      { method: 'ModelMetadata', sameMessage: (m) => m.replace('GET /v2/models/:model', 'call ModelMetadata') },
+      {
+        method: 'ModelMetadata',
+        sameMessage: (m) => m.replace('GET /v2/models/:model', 'call ModelMetadata'),
+        refusal: auth('missing'),
+      },
     );
   });
 
@@ -182,6 +191,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     // The seconds left may tick between the two answers.
     const { h, g } = await both('over the rate limit', 'RATE_LIMITED', headers, {
       sameMessage: (m) => m.replace(/retry in \d+ s/, 'retry in N s'),
+      refusal: admission('rate_limit'),
     });
     assert.ok(Number(h.retryAfter) >= 1 && Number(g.retryAfter) >= 1, `${h.retryAfter} ${g.retryAfter}`);
   });
@@ -200,7 +210,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     held.write(header);
     await sleep(200);
     try {
-      await both('in-flight cap held over HTTP', 'RATE_LIMITED', headers);
+      await both('in-flight cap held over HTTP', 'RATE_LIMITED', headers, { refusal: admission('in_flight') });
     } finally {
       held.destroy();
     }
@@ -221,7 +231,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     stream.on('error', () => undefined);
     await sleep(200);
     try {
-      await both('in-flight cap held over gRPC', 'RATE_LIMITED', headers);
+      await both('in-flight cap held over gRPC', 'RATE_LIMITED', headers, { refusal: admission('in_flight') });
     } finally {
       stream.close();
       session.destroy();
@@ -234,7 +244,9 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
       const o: Outcome = await http(from(bearer(generateKey().key), at))(`parity-lockout-${i}`);
       assert.equal(o.status, 401, JSON.stringify(o));
     }
-    await both('a bad key from a locked-out address', 'RATE_LIMITED', from(bearer(generateKey().key), at));
+    await both('a bad key from a locked-out address', 'RATE_LIMITED', from(bearer(generateKey().key), at), {
+      refusal: auth('locked_out'),
+    });
     const ok = from(bearer(admin.key), at);
     const h = await http(ok)('parity-lockout-ok-h');
     const g = await rpc(ok)('parity-lockout-ok-g');

@@ -107,13 +107,17 @@ describe('HTTP and gRPC share one upload budget and refuse past it alike', () =>
   it("a client's uploads in flight hold its share: its next upload is refused alike on both (429 / RESOURCE_EXHAUSTED)", async () => {
     const a = '198.51.100.10';
     await hold(a, 300 * KiB, 200 * KiB);
-    await p.both("over a client's share", 'RATE_LIMITED', http(a), rpc(a), '/v2/models/:model/infer');
+    await p.both("over a client's share", 'RATE_LIMITED', http(a), rpc(a), '/v2/models/:model/infer', {
+      refusal: { kind: 'admission', reason: 'upload_share' },
+    });
   });
 
   it('uploads in flight of all clients hold the whole budget: a new client is refused alike on both (503 / UNAVAILABLE)', async () => {
     for (const c of ['198.51.100.11', '198.51.100.12', '198.51.100.13']) await hold(c, 300 * KiB, 250 * KiB);
     const e = '198.51.100.14';
-    await p.both('over the whole budget', 'OVERLOADED', http(e), rpc(e), '/v2/models/:model/infer');
+    await p.both('over the whole budget', 'OVERLOADED', http(e), rpc(e), '/v2/models/:model/infer', {
+      refusal: { kind: 'admission', reason: 'upload_budget' },
+    });
   });
 });
 
@@ -213,6 +217,7 @@ describe('HTTP and gRPC cut an upload below the minimum data rate alike', () => 
     const same = (m: string) => m.replace(/\d+ bytes in [\d.]+ s/, 'N bytes in T s');
     await p.both('below the minimum rate', 'REQUEST_TIMEOUT', dribbleHttp, dribbleGrpc, '/v2/models/:model/infer', {
       sameMessage: same,
+      refusal: { kind: 'admission', reason: 'rate_floor' },
     });
   });
 });

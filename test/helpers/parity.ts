@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import { grpcStatusOf, httpStatusOf, logLevelOf, type ErrorCode } from '../../src/errors.ts';
+import { grpcStatusOf, httpStatusOf, logLevelOf, type ErrorCode, type Refusal } from '../../src/errors.ts';
 import { createLogger, type Logger } from '../../src/observability/index.ts';
 import { codeName } from '../../src/grpc/status.ts';
 import type { TestGrpcClient } from './grpc.ts';
+import { scrape, sum, type Sample } from './metrics.ts';
 import type { TestServer } from './server.ts';
 
 /** A JSON log line as a parity test reads it. */
@@ -168,7 +169,10 @@ export interface Parity {
    * Runs one case over both transports (HTTP first, then gRPC, each with its own request id)
    * and asserts they agree: the code, each status from the one map, the same message (unless
    * `sameMessage` is false: a deliberate difference), Retry-After on both or neither, one log
-   * line each at logLevelOf(code), one count each in the request counters.
+   * line each at logLevelOf(code), one count each in the request counters, and, read from a
+   * real /metrics scrape, one count each of `refusal` in its refusal counter (auth:
+   * loupe_auth_failures_total, admission: loupe_admission_refusals_total) and no other
+   * refusal counted (none at all when `refusal` is not given).
    */
   both(
     name: string,
@@ -176,11 +180,32 @@ export interface Parity {
     http: (id: string) => Promise<Outcome>,
     rpc: (id: string) => Promise<Outcome>,
     route: string,
-    opts?: { method?: string; sameMessage?: boolean | ((m: string) => string) },
+    opts?: { method?: string; sameMessage?: boolean | ((m: string) => string); refusal?: Refusal },
   ): Promise<{ h: Outcome; g: Outcome }>;
 }
 
 let seq = 0;
+
+const REFUSAL_METRIC = { auth: 'loupe_auth_failures_total', admission: 'loupe_admission_refusals_total' } as const;
+
+/** The refusal counters moved by one case: `refusal` once per transport, nothing else. */
+async function checkRefusals(name: string, before: Sample[], after: Sample[], refusal: Refusal | undefined) {
+  const moved = (labels: Record<string, string>, metric?: string) =>
+    (metric ? [metric] : Object.values(REFUSAL_METRIC)).reduce(
+      (a, m) => a + sum(after, m, labels) - sum(before, m, labels),
+      0,
+    );
+  if (refusal) {
+    const metric = REFUSAL_METRIC[refusal.kind];
+    for (const transport of ['http', 'grpc'])
+      assert.equal(
+        moved({ transport, reason: refusal.reason }, metric),
+        1,
+        `${name}: ${metric}{transport="${transport}",reason="${refusal.reason}"} counted once`,
+      );
+  }
+  assert.equal(moved({}), refusal ? 2 : 0, `${name}: no other refusal counted`);
+}
 
 export function parity(srv: TestServer, lines: readonly LogLine[]): Parity {
   const linesOf: Parity['linesOf'] = async (id) => {
@@ -205,6 +230,7 @@ export function parity(srv: TestServer, lines: readonly LogLine[]): Parity {
     const gid = `parity-g-${seq}`;
     const counts = () => counted(srv, { route, status: httpStatusOf[code] }, { method, code: grpcStatusOf[code] });
     const before = await counts();
+    const refusalsBefore = await scrape(srv.url);
     const h = await http(hid);
     const g = await rpc(gid);
     await check(`${name} over HTTP`, h, hid, code, httpStatusOf[code]);
@@ -219,6 +245,7 @@ export function parity(srv: TestServer, lines: readonly LogLine[]): Parity {
     const after = await counts();
     assert.equal(after.http - before.http, 1, `${name}: one HTTP request counted`);
     assert.equal(after.grpc - before.grpc, 1, `${name}: one gRPC call counted`);
+    await checkRefusals(name, refusalsBefore, await scrape(srv.url), opts.refusal);
     return { h, g };
   };
   return { linesOf, check, both };

@@ -30,6 +30,12 @@ export const HttpVariables = {
     description:
       'json: one JSON object per line (for log collectors); pretty: one human-readable line per entry (pino-pretty), colored on a terminal; auto: pretty when stdout is a terminal, else json.',
   }),
+  LOUPE_REVISION: Type.String({
+    default: '',
+    maxLength: 100,
+    description:
+      "The source revision (commit) this build is of, shown as loupe_build_info's revision label: the image sets it from its REVISION build argument (the release workflow passes the commit). Empty: 'unknown'. From a git checkout, set it yourself if you want it (e.g. LOUPE_REVISION=$(git rev-parse HEAD)); Loupe never runs git.",
+  }),
   LOUPE_NODE_TUNING: Type.Union([Type.Literal('on'), Type.Literal('off')], {
     default: 'on',
     description:

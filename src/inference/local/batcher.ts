@@ -128,7 +128,7 @@ export class Batcher {
     return new LoupeError(
       ErrorCode.Overloaded,
       `the queue of this model is full (${this.opts.maxQueueSize} waiting); retry shortly`,
-      { retryAfterS: this.opts.retryAfterS },
+      { retryAfterS: this.opts.retryAfterS, refusal: { kind: 'admission', reason: 'queue_full' } },
     );
   }
 

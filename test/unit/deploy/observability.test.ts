@@ -4,12 +4,14 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { parse, parseAllDocuments } from 'yaml';
+import { registerTritonMetrics } from '../../../src/observability/index.ts';
 import { CHART, helm } from '../../helpers/helm.ts';
 import type { K8sObject } from '../../helpers/k8s-validate.ts';
 
 // The chart's Grafana dashboard, PrometheusRule alerts and prometheus-adapter rule query only
 // metrics the code exports: prom-client's `name:` fields anywhere under src/ (histograms with
-// their _bucket/_sum/_count series) and prom-client's default process/Node.js metrics.
+// their _bucket/_sum/_count series), prom-client's default process/Node.js metrics, and the
+// Triton-named counters registerTritonMetrics makes from a table (registered here for real).
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const DASHBOARD = JSON.parse(readFileSync(path.join(CHART, 'dashboards/loupe.json'), 'utf8'));
 
@@ -35,6 +37,7 @@ function exportedMetrics(): Set<string> {
   }
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  registerTritonMetrics(registry, async () => []);
   for (const m of registry.getMetricsAsArray()) {
     const { name, type } = m as unknown as { name: string; type: string };
     names.add(name);
@@ -108,8 +111,19 @@ describe('dashboard, alerts and adapter rule query what Loupe exports', () => {
       .filter(Boolean)
       .map((q) => /^label_values\((.+), \w+\)$/.exec(q)![1]!);
     assert.deepEqual(unknownIn([...exprs, ...variables]), []);
-    // The four things the alerts watch are on the dashboard too.
-    for (const m of ['loupe_http_requests_total', 'loupe_queue_depth', 'loupe_http_request_duration_seconds_bucket'])
+    // What the alerts watch is on the dashboard too, and so are build info and Triton's names.
+    for (const m of [
+      'loupe_http_requests_total',
+      'loupe_queue_depth',
+      'loupe_http_request_duration_seconds_bucket',
+      'loupe_auth_failures_total',
+      'loupe_admission_refusals_total',
+      'loupe_jobs_oldest_queued_age_seconds',
+      'loupe_webhook_deliveries_total',
+      'loupe_model_events_total',
+      'loupe_build_info',
+      'nv_inference_request_success',
+    ])
       assert.ok(
         exprs.some((e) => e.includes(m)),
         m,
@@ -126,15 +140,30 @@ describe('dashboard, alerts and adapter rule query what Loupe exports', () => {
     assert.ok(!render([]).some((o) => o.metadata.name === 'rel-loupe-dashboard'), 'off by default');
   });
 
-  it('PrometheusRule: error rate, 503 rate, queue depth, p99 alerts on exported metrics, thresholds from values', () => {
+  it('PrometheusRule: the alerts on exported metrics (docs/metrics.md#alerts), thresholds from values', () => {
     const rule = production().find((o) => o.kind === 'PrometheusRule')!;
     const rules = rule.spec.groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
     assert.deepEqual(
       rules.map((r: { alert: string }) => r.alert),
-      ['LoupeHighErrorRate', 'LoupeHigh503Rate', 'LoupeQueueDepthHigh', 'LoupeP99LatencyHigh'],
+      [
+        'LoupeHighErrorRate',
+        'LoupeHigh503Rate',
+        'LoupeQueueDepthHigh',
+        'LoupeP99LatencyHigh',
+        'LoupeAuthFailureSpike',
+        'LoupeAdmissionRefusals',
+        'LoupeJobBacklogOld',
+        'LoupeWebhookFailureRatio',
+        'LoupeModelLoadFailed',
+        'LoupeMixedVersions',
+      ],
     );
     assert.deepEqual(unknownIn(rules.map((r: { expr: string }) => r.expr)), []);
-    for (const r of rules) assert.match(r.expr, /namespace="loupe", job="rel-loupe-(gateway|model-server)"/, r.alert);
+    for (const r of rules)
+      assert.match(r.expr, /namespace="loupe", job=~?"rel-loupe-(gateway|model-server|worker)[|"]/, r.alert);
+    // Every alert is documented in the alert list.
+    const doc = readFileSync(path.join(ROOT, 'docs/metrics.md'), 'utf8');
+    for (const r of rules) assert.match(doc, new RegExp(`\\| \`${r.alert}\` \\|`), `${r.alert} in docs/metrics.md`);
     const tuned = render([
       '-f',
       path.join(CHART, 'ci/production-values.yaml'),
@@ -142,10 +171,44 @@ describe('dashboard, alerts and adapter rule query what Loupe exports', () => {
       'prometheusRule.p99Seconds=0.5',
       '--set',
       'prometheusRule.queueDepth=4',
+      '--set-json',
+      'prometheusRule.authFailuresPerSecond=3',
+      '--set-json',
+      'prometheusRule.refusalRatio=0.25',
+      '--set',
+      'prometheusRule.jobBacklogAgeSeconds=90',
+      '--set-json',
+      'prometheusRule.webhookFailureRatio=0.5',
     ]).find((o) => o.kind === 'PrometheusRule')!;
     const exprs = tuned.spec.groups[0].rules.map((r: { expr: string }) => r.expr.trim());
     assert.match(exprs[2], /> 4$/);
     assert.match(exprs[3], /> 0\.5$/);
+    assert.match(exprs[4], /> 3$/);
+    assert.match(exprs[5], /> 0\.25$/);
+    assert.match(exprs[6], /> 90$/);
+    assert.match(exprs[7], /> 0\.5$/);
+  });
+
+  it('the ServiceMonitor scrapes the workers too (webhook metrics), through a headless Service made for it', () => {
+    const objs = production();
+    const sm = objs.find((o) => o.kind === 'ServiceMonitor')!;
+    const components = sm.spec.selector.matchExpressions.find(
+      (e: { key: string }) => e.key === 'app.kubernetes.io/component',
+    ).values;
+    assert.deepEqual(components, ['gateway', 'model-server', 'worker']);
+    const svc = objs.find((o) => o.kind === 'Service' && o.metadata.name === 'rel-loupe-worker')!;
+    assert.equal(svc.spec.clusterIP, 'None');
+    assert.deepEqual(svc.spec.ports[0], {
+      name: 'http',
+      port: 8000,
+      targetPort: 'http',
+      protocol: 'TCP',
+      appProtocol: 'http',
+    });
+    assert.ok(
+      !render([]).some((o) => o.kind === 'Service' && o.metadata.name === 'rel-loupe-worker'),
+      'no scraper: none',
+    );
   });
 
   it('prometheus-adapter rule serves the HPA’s Pods metric from an exported gauge, only when the HPA uses it', () => {
