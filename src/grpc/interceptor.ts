@@ -6,6 +6,7 @@ import { capMessage } from './message-cap.ts';
 import { MALFORMED } from './proto.ts';
 import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
+import { StreamEdge } from './stream-edge.ts';
 
 /** Where a call came from (grpc-js does not export the type). */
 export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
@@ -34,6 +35,7 @@ export function edgeInterceptor(
   return (descriptor, call) => {
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
     let edge: CallEdge | undefined;
+    let stream: StreamEdge | undefined;
     // What grpc-js answers by itself goes through the edge too; what the edge answered has ended it.
     const adopted = onLibraryStatus(call, (status) => {
       if (!edge || edge.ended) return status;
@@ -55,6 +57,11 @@ export function edgeInterceptor(
                 if (e.ended) return;
                 // Armed first: grpc-js may deliver the message within `pass`.
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
+                if (e.streaming) {
+                  const s = (stream = new StreamEdge(e, deps, end));
+                  if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
+                  return pass(metadata);
+                }
                 e.awaitMessage(end);
                 e.watchRate(end);
                 if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n)))) warnOnce('see a call’s bytes arrive');
@@ -64,6 +71,8 @@ export function edgeInterceptor(
             );
           },
           onReceiveMessage: (message, pass) => {
+            // A stream's message is admitted on its own; a refusal is its answer, not the stream's end.
+            if (stream) return pass(stream.received(message as object));
             const refused = edge?.received(message);
             if (refused) return self.sendStatus(refused);
             const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
@@ -82,6 +91,10 @@ export function edgeInterceptor(
       },
       sendStatus: (status, next) => next(edge ? edge.finish(status) : status),
     });
+    // The handler asks for each next message; a stream with its bound of messages in flight is
+    // not read (grpc-js keeps its HTTP/2 stream paused) until one is answered.
+    const startRead = self.startRead.bind(self);
+    self.startRead = () => (stream ? stream.read(startRead) : startRead());
     return self;
   };
 }
