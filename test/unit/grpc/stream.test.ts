@@ -31,7 +31,7 @@ const good = (id: string) => ({
 });
 
 interface StreamResponse {
-  error_message: string;
+  error_message?: string;
   infer_response: { id: string; model_name: string } | null;
 }
 
@@ -78,7 +78,7 @@ describe('gRPC ModelStreamInfer (stub backend)', () => {
     assert.equal(got.length, 30);
     const ok = got.filter((r) => r.infer_response).map((r) => r.infer_response!.id);
     assert.deepEqual(ok.sort(), Array.from({ length: 10 }, (_, i) => `ok-${i * 3}`).sort());
-    const errors = got.filter((r) => r.error_message).map((r) => r.error_message);
+    const errors = got.flatMap((r) => (r.error_message ? [r.error_message] : []));
     assert.equal(errors.length, 20);
     for (let i = 1; i < 30; i += 3)
       assert.ok(
