@@ -118,8 +118,17 @@ export class StreamEdge {
   /** The handler asks for the next message: read now, or once an answer frees a place. */
   read(next: () => void): void {
     if (this.call.ended) return;
-    if (this.open.size < this.bound) next();
+    if (this.open.size < this.bound) this.forward(next);
     else this.pendingRead = next;
+  }
+
+  /**
+   * Reads on. The next message's clocks run only while the stream is read: when its first bytes
+   * came with the end of the previous one, from now; else from its first bytes (`arrived`).
+   */
+  private forward(next: () => void): void {
+    if (!this.watch && this.arrivedBytes > this.mark) this.begin();
+    next();
   }
 
   /** Bytes off the wire (DATA frames): charged at once; the first of a message starts its clocks. */
@@ -135,9 +144,12 @@ export class StreamEdge {
   /** A whole message: admitted as a ModelInfer call is, its ticket hung on it for the handler. */
   received<M extends object>(message: M): M {
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
+    // Its bytes on the wire: its 5-byte prefix and body (a frame may also carry the start of the
+    // next message, which stays partial); a compressed one's are fewer, so this is at most over.
+    const wire = Math.min(this.arrivedBytes - this.mark, size + 5);
+    this.mark += wire;
     // A compressed message decodes to more than its frames carried: the decoded size counts.
-    const bytes = Math.max(this.arrivedBytes - this.mark, size);
-    this.mark = this.arrivedBytes;
+    const bytes = Math.max(wire, size);
     this.stopClocks();
     const given = (message as { id?: unknown }).id;
     const id = given ? requestIdFrom(given) : `${this.call.id}-${++this.seq}`;
@@ -182,7 +194,7 @@ export class StreamEdge {
     const next = this.pendingRead;
     if (next && this.open.size < this.bound && !this.call.ended) {
       this.pendingRead = undefined;
-      next();
+      this.forward(next);
     }
   }
 

@@ -191,11 +191,8 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
     assert.ok(cancelled.length < 40, 'the stream was cancelled before it was read to the end');
   });
 
-  it('a message dribbled below the rate floor ends the stream (DEADLINE_EXCEEDED) and what it held is given back', async () => {
-    const serialize = inferenceService().ModelStreamInfer!.requestSerialize;
-    const body = serialize(req('dribble'));
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(body.length, 1);
+  /** A raw HTTP/2 ModelStreamInfer call (no grpc-js: the test chooses every byte and when it is sent). */
+  function rawStream() {
     const session = http2.connect(`http://${srv.role.grpcAddress}`);
     session.on('error', () => undefined);
     const h2 = session.request(
@@ -209,23 +206,50 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
       { endStream: false },
     );
     h2.on('error', () => undefined);
-    const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => {
+    const ended = new Promise<http2.IncomingHttpHeaders>((resolve) => {
       h2.on('trailers', resolve);
       h2.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));
     });
     h2.resume();
+    const within = (ms: number) => Promise.race([ended, sleep(ms).then(() => undefined)]);
+    return { h2, within, close: () => session.destroy() };
+  }
+  const framed = (m: object) => {
+    const body = inferenceService().ModelStreamInfer!.requestSerialize(m);
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(body.length, 1);
+    return Buffer.concat([prefix, body]);
+  };
+  const deadlineExceeded = (got: http2.IncomingHttpHeaders | undefined) => {
+    assert.ok(got, 'the stream was not ended');
+    assert.equal(Number(got['grpc-status']), grpc.status.DEADLINE_EXCEEDED);
+    assert.match(decodeURIComponent(String(got['grpc-message'])), /too slow/);
+  };
+
+  it('a message dribbled below the rate floor ends the stream (DEADLINE_EXCEEDED) and what it held is given back', async () => {
+    const { h2, within, close } = rawStream();
+    const message = framed(req('dribble'));
     // Most of the message at once (held from the share), then a byte at a time.
-    h2.write(Buffer.concat([prefix, body.subarray(0, body.length - 100)]));
+    h2.write(message.subarray(0, message.length - 100));
     const dribble = setInterval(() => h2.write(Buffer.alloc(1)), 200);
     try {
-      const got = await Promise.race([trailers, sleep(GRACE_MS + 4000).then(() => undefined)]);
-      assert.ok(got, 'the stream was not ended');
-      assert.equal(Number(got['grpc-status']), grpc.status.DEADLINE_EXCEEDED);
-      assert.match(decodeURIComponent(String(got['grpc-message'])), /too slow/);
+      deadlineExceeded(await within(GRACE_MS + 4000));
     } finally {
       clearInterval(dribble);
-      session.destroy();
+      close();
     }
     await fullShare(keys.cancel, 'after-dribble');
+  });
+
+  it('a message begun in the same DATA frame as the previous one, then stalled, is timed too', async () => {
+    const { h2, within, close } = rawStream();
+    const next = framed(req('stalled'));
+    h2.write(Buffer.concat([framed(req('whole')), next.subarray(0, 1000)]));
+    try {
+      deadlineExceeded(await within(GRACE_MS + 4000));
+    } finally {
+      close();
+    }
+    await fullShare(keys.cancel, 'after-stall');
   });
 });
