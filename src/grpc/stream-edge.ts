@@ -1,12 +1,12 @@
 import * as grpc from '@grpc/grpc-js';
 import type { RateWatch, UploadCharge } from '../admission/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
-import { ErrorCode, LoupeError, grpcStatusOf } from '../errors.ts';
-import type { LogContext } from '../observability/index.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
 import type { CallEdge, EdgeDeps } from './edge.ts';
 import { MALFORMED, MESSAGE_BYTES } from './proto.ts';
 import { recordCall } from './rpcs.ts';
 import { toLoupeError } from './status.ts';
+import { MessageTicket, TICKET, type TicketOwner, type TicketRecord } from './stream-ticket.ts';
 
 /**
  * Messages of one stream read and not yet answered, at most: past it the stream is not read
@@ -14,62 +14,6 @@ import { toLoupeError } from './status.ts';
  * in-flight cap is lower, so one stream backs off rather than refusing its own messages.
  */
 export const STREAM_IN_FLIGHT = 8;
-
-/** Where the edge hangs each message's ticket for the handler. */
-export const TICKET = Symbol('loupe.grpc.ticket');
-
-/**
- * One message of a stream, admitted as a ModelInfer call is: its request id (the message's
- * `id` when it is a valid request id, so a client can match an error to its request), the
- * refusal it gets instead of running, and one log line and count when it is answered.
- */
-export class MessageTicket {
-  readonly id: string;
-  readonly context: LogContext = {};
-  refusal: LoupeError | undefined;
-  /** Upload bytes the message holds until it has run. */
-  bytes: number;
-  private readonly started = performance.now();
-  private place: (() => void) | undefined;
-  private readonly stream: StreamEdge;
-  private done = false;
-
-  constructor(stream: StreamEdge, id: string, bytes: number) {
-    this.stream = stream;
-    this.id = id;
-    this.bytes = bytes;
-  }
-
-  /** Keeps the client's in-flight place until the answer is sent. */
-  holdPlace(release: () => void): void {
-    this.place = release;
-  }
-
-  /** The message has run (or been refused): its request bytes are no longer needed. */
-  ran(): void {
-    this.stream.freeBytes(this);
-  }
-
-  /** The text of a failed message's `error_message`: Loupe's code, its message (5xx masked) and the request id. */
-  errorText(err: unknown): string {
-    const e = toLoupeError(err);
-    this.refusal = e;
-    const message = e.code === ErrorCode.Internal ? 'internal error' : e.message;
-    return `${e.code}: ${message} (request id ${this.id})`;
-  }
-
-  /** Its answer was sent (or the stream ended first, with `code`): gives back what it held, logs and counts it once. */
-  answered(code?: grpc.status): void {
-    if (this.done) return;
-    this.done = true;
-    this.ran();
-    this.place?.();
-    const failure = this.refusal ? { error: this.refusal, original: this.refusal.cause ?? this.refusal } : undefined;
-    const status = code ?? (this.refusal ? grpcStatusOf[this.refusal.code] : grpc.status.OK);
-    const seconds = (performance.now() - this.started) / 1000;
-    this.stream.answered(this, { id: this.id, code: status, seconds, failure, context: this.context });
-  }
-}
 
 /**
  * The per-message admission of one admitted stream (ModelStreamInfer), with the same objects
@@ -80,7 +24,7 @@ export class MessageTicket {
  * Refusals of one message are that message's answer (`error_message`); what can only be
  * stopped by ending the stream (bytes over the budget, a message dribbled) ends it.
  */
-export class StreamEdge {
+export class StreamEdge implements TicketOwner {
   private readonly call: CallEdge;
   private readonly deps: EdgeDeps;
   private readonly client: string;
@@ -184,7 +128,7 @@ export class StreamEdge {
     this.sync();
   }
 
-  answered(ticket: MessageTicket, record: Omit<Parameters<typeof recordCall>[2], 'method' | 'principal'>): void {
+  answered(ticket: MessageTicket, record: TicketRecord): void {
     this.open.delete(ticket);
     recordCall(this.deps.logger, this.deps.metrics, {
       ...record,

@@ -1,7 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { LogContext } from '../observability/index.ts';
 import type { ModelInferRequest } from './messages.ts';
-import { TICKET, type MessageTicket } from './stream-edge.ts';
+import { TICKET, type MessageTicket } from './stream-ticket.ts';
 
 /** Runs one admitted ModelInfer request: the same path as the unary RPC. */
 export type RunInfer = (req: ModelInferRequest, context: LogContext) => Promise<unknown>;
