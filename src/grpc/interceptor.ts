@@ -17,12 +17,14 @@ export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['ge
  * is answered from here and its message is never read. A call that uploads nothing reads a
  * message of at most SMALL_MESSAGE_BYTES: it holds nothing from the upload budget. An
  * inference call's bytes are charged as its DATA frames arrive, under the upload rate floor.
- * `onCall` hears of every call that reaches the edge (the connection it came on is in use).
+ * `onCall` hears of every call that reaches the edge (the connection it came on is in use);
+ * `streams` holds the streams in progress (ModelStreamInfer), for the server to drain.
  */
 export function edgeInterceptor(
   deps: EdgeDeps,
   calls: WeakMap<grpc.Metadata, CallEdge>,
   onCall: (connection: ConnectionInfo) => void = () => undefined,
+  streams: Set<StreamEdge> = new Set(),
 ): grpc.ServerInterceptor {
   // Each grpc-js internal the edge relies on is a property of the library, not of a call: when
   // one is missing, say so once, not on every call.
@@ -58,7 +60,7 @@ export function edgeInterceptor(
                 // Armed first: grpc-js may deliver the message within `pass`.
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
                 if (e.streaming) {
-                  const s = (stream = new StreamEdge(e, deps, end));
+                  const s = (stream = new StreamEdge(e, deps, end, streams));
                   if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
                   return pass(metadata);
                 }

@@ -41,8 +41,10 @@ export class StreamEdge implements TicketOwner {
   private watch: RateWatch | undefined;
   private late: NodeJS.Timeout | undefined;
   private pendingRead: (() => void) | undefined;
+  private draining = false;
 
-  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void) {
+  /** `registry`: the server's streams in progress, which it drains when it stops. */
+  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: Set<StreamEdge>) {
     const account = call.account!;
     this.call = call;
     this.deps = deps;
@@ -52,6 +54,8 @@ export class StreamEdge implements TicketOwner {
     const cap = deps.admission.clientLimits?.maxInFlight ?? 0;
     this.bound = cap > 0 ? Math.min(cap, STREAM_IN_FLIGHT) : STREAM_IN_FLIGHT;
     call.onEnd(() => this.end());
+    registry.add(this);
+    call.onEnd(() => registry.delete(this));
   }
 
   /** Messages read and not yet answered. */
@@ -61,9 +65,28 @@ export class StreamEdge implements TicketOwner {
 
   /** The handler asks for the next message: read now, or once an answer frees a place. */
   read(next: () => void): void {
-    if (this.call.ended) return;
+    if (this.call.ended || this.draining) return;
     if (this.open.size < this.bound) this.forward(next);
     else this.pendingRead = next;
+  }
+
+  /**
+   * The server is shutting down: no message more is read; once those read are answered the
+   * stream ends UNAVAILABLE, so the client opens a new one (on another replica) rather than
+   * being cut at the shutdown deadline with answers lost.
+   */
+  drain(): void {
+    this.draining = true;
+    this.pendingRead = undefined;
+    this.closeIfDrained();
+  }
+
+  private closeIfDrained(): void {
+    if (!this.draining || this.open.size > 0 || this.call.ended) return;
+    const error = new LoupeError(ErrorCode.NotReady, 'the server is shutting down; open a new stream', {
+      retryAfterS: 1,
+    });
+    this.cut(this.call.fail(error));
   }
 
   /**
@@ -135,6 +158,7 @@ export class StreamEdge implements TicketOwner {
       method: this.call.method,
       principal: this.call.principal,
     });
+    this.closeIfDrained();
     const next = this.pendingRead;
     if (next && this.open.size < this.bound && !this.call.ended) {
       this.pendingRead = undefined;

@@ -173,3 +173,33 @@ describe('gRPC ModelStreamInfer (stub backend)', () => {
     await until('admission counters back to 0', idle);
   });
 });
+
+describe('gRPC ModelStreamInfer when the server stops', () => {
+  it('a stream answers what it has read, then ends UNAVAILABLE, well before the shutdown deadline', async () => {
+    const backend = new GatedBackend();
+    const rpc = await stubGrpc({ LOUPE_SHUTDOWN_TIMEOUT_MS: '20000' }, { backend });
+    let open!: () => void;
+    backend.held = new Promise((r) => (open = r));
+    const call = rpc.client.stream<object, StreamResponse>('ModelStreamInfer');
+    const got: StreamResponse[] = [];
+    call.on('data', (r: StreamResponse) => got.push(r));
+    call.on('error', () => undefined);
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    for (let i = 0; i < 3; i++) call.write(good(`d-${i}`));
+    await until('messages in flight', () => backend.started === 3);
+    const started = Date.now();
+    const stopped = rpc.server.stop();
+    await sleep(100);
+    call.write(good('d-late')); // not read: the server is draining
+    backend.held = undefined;
+    open();
+    const s = await status;
+    assert.equal(s.code, grpc.status.UNAVAILABLE, s.details);
+    assert.match(s.details, /shutting down; open a new stream/);
+    assert.deepEqual(got.map((r) => r.infer_response?.id).sort(), ['d-0', 'd-1', 'd-2']);
+    await stopped;
+    assert.ok(Date.now() - started < 5000, 'stopped without waiting for the deadline');
+    assert.equal(backend.started, 3);
+    rpc.client.close();
+  });
+});
