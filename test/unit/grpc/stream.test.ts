@@ -203,3 +203,32 @@ describe('gRPC ModelStreamInfer when the server stops', () => {
     rpc.client.close();
   });
 });
+
+describe('gRPC ModelStreamInfer flooded with small requests', () => {
+  it('each message counts against the rate: a flood runs only the allowance, every message is answered', async () => {
+    const env = { LOUPE_RATE_LIMIT_PER_MINUTE: '50' };
+    const backend = new GatedBackend();
+    const rpc = await stubGrpc(env, { backend }, { clientLimits: true });
+    try {
+      const call = rpc.client.stream<object, StreamResponse>('ModelStreamInfer');
+      let answered = 0;
+      let limited = 0;
+      call.on('data', (r: StreamResponse) => {
+        answered++;
+        if (r.error_message?.startsWith('RATE_LIMITED: ')) limited++;
+      });
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      const N = 2000;
+      for (let i = 0; i < N; i++) if (!call.write(good(`f-${i}`))) await new Promise((r) => call.once('drain', r));
+      call.end();
+      assert.equal((await status).code, grpc.status.OK);
+      assert.equal(answered, N);
+      assert.equal(backend.started, 50, 'only the allowance ran');
+      assert.equal(limited, N - 50);
+      const unary = await rpc.client.call('ModelInfer', good('after-flood'));
+      assert.equal(unary.error?.code, grpc.status.RESOURCE_EXHAUSTED, 'one allowance with unary calls');
+    } finally {
+      await rpc.stop();
+    }
+  });
+});
