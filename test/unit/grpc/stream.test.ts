@@ -10,6 +10,7 @@ import { STREAM_IN_FLIGHT } from '../../../src/grpc/stream-edge.ts';
 import type { OipInferRequest, OipInferResponse } from '../../../src/inference/index.ts';
 import { roleAdmission } from '../../../src/roles/options.ts';
 import { stubGrpc } from '../../helpers/grpc-app.ts';
+import { grpcClient } from '../../helpers/grpc.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
 
 /** A stub whose inferences wait while `held` is set, so a test can have messages in flight. */
@@ -228,6 +229,38 @@ describe('gRPC ModelStreamInfer flooded with small requests', () => {
       const unary = await rpc.client.call('ModelInfer', good('after-flood'));
       assert.equal(unary.error?.code, grpc.status.RESOURCE_EXHAUSTED, 'one allowance with unary calls');
     } finally {
+      await rpc.stop();
+    }
+  });
+});
+
+describe('gRPC ModelStreamInfer with compressed messages', () => {
+  it('gzip-compressed requests are answered; each holds its decoded size, all given back', async () => {
+    const env = { LOUPE_MAX_INFLIGHT_PER_CLIENT: '64' };
+    const admission = roleAdmission(loadConfig(env), { clientLimits: true });
+    const backend = new GatedBackend();
+    const rpc = await stubGrpc(env, { admission, backend });
+    const gzip = grpcClient(rpc.server.address, 'triton', { 'grpc.default_compression_algorithm': 2 });
+    try {
+      let open!: () => void;
+      backend.held = new Promise((r) => (open = r));
+      const call = gzip.stream<object, StreamResponse>('ModelStreamInfer');
+      const got: StreamResponse[] = [];
+      call.on('data', (r: StreamResponse) => got.push(r));
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      // 64 KiB of zeros each: a few hundred bytes on the wire.
+      const big = (id: string) => ({ ...good(id), parameters: { pad: { string_param: '0'.repeat(64 * 1024) } } });
+      for (let i = 0; i < 4; i++) call.write(big(`z-${i}`));
+      call.end();
+      await until('messages in flight', () => backend.started === 4);
+      assert.ok(admission.budget.inUse >= 4 * 64 * 1024, `held ${admission.budget.inUse} bytes`);
+      backend.held = undefined;
+      open();
+      assert.equal((await status).code, grpc.status.OK);
+      assert.deepEqual(got.map((r) => r.infer_response?.id).sort(), ['z-0', 'z-1', 'z-2', 'z-3']);
+      await until('the budget given back', () => admission.budget.inUse === 0);
+    } finally {
+      gzip.close();
       await rpc.stop();
     }
   });
