@@ -58,11 +58,6 @@ export class StreamEdge implements TicketOwner {
     call.onEnd(() => registry.delete(this));
   }
 
-  /** Messages read and not yet answered. */
-  get inFlight(): number {
-    return this.open.size;
-  }
-
   /** The handler asks for the next message: read now, or once an answer frees a place. */
   read(next: () => void): void {
     if (this.call.ended || this.draining) return;
@@ -78,6 +73,8 @@ export class StreamEdge implements TicketOwner {
   drain(): void {
     this.draining = true;
     this.pendingRead = undefined;
+    // A message partly received will not be read to its end: no clock may cut the stream for it.
+    this.stopClocks();
     this.closeIfDrained();
   }
 
@@ -102,7 +99,7 @@ export class StreamEdge implements TicketOwner {
   arrived(n: number): void {
     if (this.call.ended) return;
     this.arrivedBytes += n;
-    if (!this.watch) this.begin();
+    if (!this.watch && !this.draining) this.begin();
     this.watch?.arrived(n);
     const refused = this.sync();
     if (refused) this.cut(this.call.fail(refused));
