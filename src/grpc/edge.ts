@@ -5,7 +5,7 @@ import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { LogContext, Logger, Metrics } from '../observability/index.ts';
 import { MESSAGE_BYTES } from './proto.ts';
-import { INFERENCE, ROUTES, recordCall, unsupportedReason } from './rpcs.ts';
+import { INFERENCE, ROUTES, STREAMS, recordCall, unsupportedReason } from './rpcs.ts';
 import { statusOf, toLoupeError } from './status.ts';
 
 /** A status as grpc-js's sendStatus takes it (its type is not exported). */
@@ -40,6 +40,8 @@ export class CallEdge {
   readonly method: string;
   /** Whether its message may be an upload (held from the budget), not a name or two. */
   readonly uploads: boolean;
+  /** Whether its requests are a stream of messages, each admitted on its own (StreamEdge). */
+  readonly streaming: boolean;
   principal: Principal | undefined;
   /** Model and version the handler ran, for the call's log line. */
   readonly context: LogContext = {};
@@ -47,6 +49,8 @@ export class CallEdge {
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
   private charge: UploadCharge | undefined;
+  /** Who the call counts against, once admitted. */
+  private client: string | undefined;
   private watch: RateWatch | undefined;
   private bytes = 0;
   private readonly releases: Array<() => void> = [];
@@ -58,6 +62,7 @@ export class CallEdge {
     this.deps = deps;
     this.method = method;
     this.uploads = INFERENCE.has(method);
+    this.streaming = STREAMS.has(method);
     this.id = requestIdFrom(first(metadata, 'x-request-id'));
   }
 
@@ -94,13 +99,25 @@ export class CallEdge {
       authorize(this.principal, access, `call ${this.method}`);
     }
     const client = clientKey(this.principal?.keyId, address);
+    this.client = client;
     const limits = admission.clientLimits;
-    limits?.count(client);
+    // A stream's rate and in-flight places are counted per message, as each is a request.
+    if (!this.streaming) limits?.count(client);
     if (!this.uploads) return;
-    if (limits) this.hold(limits.enter(client));
+    if (limits && !this.streaming) this.hold(limits.enter(client));
     const charge = admission.budget.open(client);
     this.charge = charge;
     this.hold(() => charge.release());
+  }
+
+  /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */
+  get account(): { client: string; charge: UploadCharge } | undefined {
+    return this.client !== undefined && this.charge ? { client: this.client, charge: this.charge } : undefined;
+  }
+
+  /** Keeps a release for the call's end (what a stream's messages hold), given back once, however it ends. */
+  onEnd(release: () => void): void {
+    this.hold(release);
   }
 
   /**
@@ -193,7 +210,11 @@ export class CallEdge {
     const { id, method, principal, failure, context } = this;
     const seconds = (performance.now() - this.started) / 1000;
     const record = { id, method, code: status.code, seconds, principal, failure, context };
-    recordCall(this.deps.logger, this.deps.metrics, record);
+    // A stream's messages are each logged and counted as a call; the stream itself only when it
+    // fails as a whole (refused, cut, cancelled), else it would count as one request more.
+    if (this.streaming && status.code === grpc.status.OK)
+      this.deps.logger.debug({ reqId: id, rpc: method }, 'gRPC stream ended');
+    else recordCall(this.deps.logger, this.deps.metrics, record);
     return { ...status, metadata };
   }
 }

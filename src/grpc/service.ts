@@ -8,8 +8,10 @@ import {
   type InferenceBackend,
   type ModelInfo,
 } from '../inference/index.ts';
+import type { LogContext } from '../observability/index.ts';
 import type { CallEdge } from './edge.ts';
 import type { ModelInferRequest, ModelRequest, RepositoryIndexRequest } from './messages.ts';
+import { streamInfer } from './stream-infer.ts';
 import { toInferResponse, toOipRequest } from './tensors.ts';
 
 export interface ServiceDeps {
@@ -25,8 +27,9 @@ type Handler<Req> = (req: Req, edge: CallEdge) => unknown;
  * The RPCs of `inference.GRPCInferenceService` that Loupe serves, over the role's inference
  * backend — the same object its HTTP routes use, so serve and model-server run them on the
  * local batcher and a gateway forwards them to its model servers. An RPC missing here
- * (model control, shared memory, trace, log settings, streaming) is answered UNIMPLEMENTED
- * by the edge.
+ * (model control, shared memory, trace, log settings) is answered UNIMPLEMENTED by the
+ * edge. ModelStreamInfer runs each message as ModelInfer does (stream-infer.ts), admitted
+ * message by message by the edge (stream-edge.ts).
  */
 export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImplementation {
   const { backend, version } = deps;
@@ -44,6 +47,13 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
   const model = (req: ModelRequest): ModelInfo => {
     if (!req.name) throw new LoupeError(ErrorCode.BadRequest, 'the request names no model');
     return backend.getModel(req.name, req.version || undefined);
+  };
+
+  const infer = async (req: ModelInferRequest, context: LogContext) => {
+    if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
+    const res = await backend.infer(req.model_name, req.model_version || undefined, toOipRequest(req));
+    Object.assign(context, { model: res.model_name, ...(res.model_version ? { version: res.model_version } : {}) });
+    return toInferResponse(res);
   };
 
   return {
@@ -65,15 +75,8 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
       const { parameters: _extra, ...metadata } = oipModelMetadata(backend, model(req));
       return metadata;
     }),
-    ModelInfer: unary(async (req: ModelInferRequest, edge) => {
-      if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
-      const res = await backend.infer(req.model_name, req.model_version || undefined, toOipRequest(req));
-      Object.assign(edge.context, {
-        model: res.model_name,
-        ...(res.model_version ? { version: res.model_version } : {}),
-      });
-      return toInferResponse(res);
-    }),
+    ModelInfer: unary((req: ModelInferRequest, edge) => infer(req, edge.context)),
+    ModelStreamInfer: streamInfer(infer),
     ModelConfig: unary((req: ModelRequest) => ({ config: tritonModelConfig(model(req)) })),
     ModelStatistics: unary(async (req: ModelRequest) => ({
       model_stats: await backend.statistics(req.name || undefined, req.name ? req.version || undefined : undefined),
