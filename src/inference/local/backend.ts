@@ -1,10 +1,13 @@
 import { statSync } from 'node:fs';
-import { ErrorCode, LoupeError, StartupError } from '../../errors.ts';
-import { readSample, scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
+import { ErrorCode, LoupeError, StartupError, quoted } from '../../errors.ts';
+import { readSample, scanStore, type ModelEntry } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
+import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
+import { Catalog } from './catalog.ts';
+import { ModelControl } from './control.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
 import { classifyOn, inferOn, type RunDeps } from './run.ts';
 import type { SessionOptions } from './session.ts';
@@ -22,6 +25,11 @@ export interface LocalBackendOptions {
   readonly batching: { readonly maxBatchSize: number; readonly maxQueueDelayMs: number; readonly maxQueueSize: number };
   /** Every session's; with `requireGpu` the providers list has no 'cpu'. */
   readonly session: SessionOptions & { readonly requireGpu: boolean };
+  /**
+   * Triton's model control mode (default poll) and, in explicit mode, the models loaded at
+   * start (`*`: all; empty: the default model).
+   */
+  readonly control?: { readonly mode: ModelControlMode; readonly startupModels: readonly string[] };
 }
 
 export interface LocalBackendDeps {
@@ -34,9 +42,11 @@ export interface LocalBackendDeps {
 export class LocalBackend implements InferenceBackend {
   private readonly deps: LocalBackendDeps;
   private readonly run: RunDeps;
-  /** name → version → model; versions kept sorted ascending. */
-  private readonly models = new Map<string, Map<string, LoadedModel>>();
-  private problems: StoreProblem[] = [];
+  private readonly catalog = new Catalog();
+  private readonly control: ModelControl;
+  private readonly mode: ModelControlMode;
+  /** Whether readiness waits for the default model: not once it was unloaded, or left out at an explicit start. */
+  private defaultWanted = true;
   private started = false;
   private loading: Promise<void> | undefined;
   private watcher: NodeJS.Timeout | undefined;
@@ -48,6 +58,17 @@ export class LocalBackend implements InferenceBackend {
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
     this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels };
+    this.mode = deps.options.control?.mode ?? 'poll';
+    this.control = new ModelControl({
+      deps,
+      catalog: this.catalog,
+      mode: this.mode,
+      closed: () => this.closed,
+      changed: (model) => {
+        if (model?.name === deps.options.defaultModel) this.defaultWanted = model.wanted;
+        this.updateGauges();
+      },
+    });
   }
 
   /** Loads the model store. Idempotent; a broken entry is logged and skipped. */
@@ -57,18 +78,35 @@ export class LocalBackend implements InferenceBackend {
   }
 
   private async load(): Promise<void> {
-    const { options, logger, metrics } = this.deps;
+    const { options, logger } = this.deps;
     const scan = scanStore(options.modelStore, options.onlyModel);
-    this.problems = [...scan.problems];
+    this.catalog.problems = scan.problems;
     for (const p of scan.problems)
       logger.error(
         { model: p.name, version: p.version, path: p.path },
         `model store: skipped ${p.name}${p.version ? `/${p.version}` : ''}: ${p.error}`,
       );
-    for (const entry of scan.entries) await this.tryLoad(entry);
-    metrics.modelsLoaded.set(this.listModels().length);
-    metrics.modelErrors.set(this.problems.length);
+    const atStart = this.startupFilter();
+    this.defaultWanted = atStart(options.defaultModel);
+    for (const entry of scan.entries) {
+      if (atStart(entry.name)) await this.tryLoad(entry);
+      else this.catalog.setState(entry.name, entry.version, 'UNAVAILABLE', 'not loaded: not in LOUPE_STARTUP_MODELS');
+    }
+    this.updateGauges();
     this.started = true;
+  }
+
+  /** Which models load at start: all of them, but in explicit mode only LOUPE_STARTUP_MODELS. */
+  private startupFilter(): (name: string) => boolean {
+    const { control, defaultModel } = this.deps.options;
+    if (this.mode !== 'explicit') return () => true;
+    const list = control?.startupModels.length ? control.startupModels : [defaultModel];
+    return list.includes('*') ? () => true : (name) => list.includes(name);
+  }
+
+  private updateGauges(): void {
+    this.deps.metrics.modelsLoaded.set(this.listModels().length);
+    this.deps.metrics.modelErrors.set(this.catalog.problems.length);
   }
 
   private async tryLoad(entry: ModelEntry): Promise<void> {
@@ -84,10 +122,7 @@ export class LocalBackend implements InferenceBackend {
       if (err instanceof StartupError && !this.started) throw err;
       this.failedKeys.add(key);
       const problem = { name: entry.name, version: entry.version, path: entry.dir, error: (err as Error).message };
-      this.problems = [
-        ...this.problems.filter((p) => !(p.name === entry.name && p.version === entry.version)),
-        problem,
-      ];
+      this.catalog.setProblem(problem);
       this.deps.logger.error(problem, `model store: skipped ${entry.name}/${entry.version}: ${problem.error}`);
     }
   }
@@ -95,9 +130,10 @@ export class LocalBackend implements InferenceBackend {
   /**
    * Polls the store for new versions (a trainer's output, a copied directory). A version is
    * loaded completely before it becomes the latest, so requests never see a half-loaded one.
+   * Only in poll mode: explicit and none change only on load/unload calls, or never.
    */
   watch(seconds: number): void {
-    if (seconds <= 0 || this.watcher) return;
+    if (seconds <= 0 || this.watcher || this.mode !== 'poll') return;
     this.watcher = setInterval(() => {
       void this.refresh();
     }, seconds * 1000);
@@ -105,23 +141,22 @@ export class LocalBackend implements InferenceBackend {
   }
 
   async refresh(): Promise<void> {
-    if (this.refreshing || !this.started || this.closed) return;
+    if (this.refreshing || !this.started || this.closed || this.mode !== 'poll') return;
     this.refreshing = true;
     try {
       const scan = scanStore(this.deps.options.modelStore, this.deps.options.onlyModel);
       for (const entry of scan.entries) {
-        if (this.models.get(entry.name)?.has(entry.version) || this.failedKeys.has(entryKey(entry))) continue;
+        if (this.catalog.has(entry.name, entry.version) || this.failedKeys.has(entryKey(entry))) continue;
         await this.tryLoad(entry);
-        if (this.models.get(entry.name)?.has(entry.version)) {
-          this.problems = this.problems.filter((p) => !(p.name === entry.name && p.version === entry.version));
+        if (this.catalog.has(entry.name, entry.version)) {
+          this.catalog.clearProblem(entry.name, entry.version);
           this.deps.logger.info(
             { model: entry.name, version: entry.version },
             `new version ${entry.name}/${entry.version} is serving`,
           );
         }
       }
-      this.deps.metrics.modelsLoaded.set(this.listModels().length);
-      this.deps.metrics.modelErrors.set(this.problems.length);
+      this.updateGauges();
     } catch (err) {
       this.deps.logger.warn({ err: (err as Error).message }, 'model store scan failed');
     } finally {
@@ -132,9 +167,17 @@ export class LocalBackend implements InferenceBackend {
   private async loadEntry(entry: ModelEntry): Promise<void> {
     const model = await loadModel(entry, this.deps);
     if (this.closed) return unloadModel(model); // closed while a watch-triggered load was under way
-    const versions = this.models.get(entry.name) ?? new Map<string, LoadedModel>();
-    versions.set(entry.version, model);
-    this.models.set(entry.name, new Map([...versions].sort(([a], [b]) => Number(a) - Number(b))));
+    this.catalog.add(model);
+  }
+
+  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
+    if (!this.started) throw this.notStarted();
+    return this.control.load(name, opts);
+  }
+
+  async unloadModel(name: string): Promise<ControlResult> {
+    if (!this.started) throw this.notStarted();
+    return this.control.unload(name);
   }
 
   async close(): Promise<void> {
@@ -142,35 +185,46 @@ export class LocalBackend implements InferenceBackend {
     if (this.watcher) clearInterval(this.watcher);
     // A load still in progress would otherwise add sessions (live threads) after this returns.
     await this.loading?.catch(() => undefined);
-    const all = [...this.models.values()].flatMap((v) => [...v.values()]);
-    this.models.clear();
-    await Promise.all(all.map(unloadModel));
+    await this.control.settled();
+    await Promise.all(this.catalog.clear().map(unloadModel));
   }
 
   readiness(): Readiness {
     const models = this.listModels().map((m) => ({ name: m.name, version: m.version, ready: true }));
-    const problems = this.problems;
-    if (!this.started) return { ready: false, models, problems, reason: 'models are loading' };
-    const reason = missingDefault(this.deps.options.defaultModel, this.models.keys(), 'loaded');
-    return reason ? { ready: false, models, problems, reason } : { ready: true, models, problems };
+    const { problems } = this.catalog;
+    const states = this.catalog.statuses();
+    if (!this.started) return { ready: false, models, problems, states, reason: 'models are loading' };
+    const reason = this.defaultWanted
+      ? missingDefault(this.deps.options.defaultModel, this.catalog.names(), 'loaded')
+      : undefined;
+    return reason ? { ready: false, models, problems, states, reason } : { ready: true, models, problems, states };
   }
 
   listModels(): ModelInfo[] {
-    return [...this.models.values()].flatMap((v) => [...v.values()].map((m) => m.info));
+    return this.catalog.infos();
   }
 
   getModel(name: string | undefined, version?: string): ModelInfo {
     return this.resolve(name, version).info;
   }
 
+  private notStarted(): LoupeError {
+    const { retryAfterS } = this.deps.options;
+    return new LoupeError(ErrorCode.NotReady, 'models are still loading', { retryAfterS });
+  }
+
   private resolve(name: string | undefined, version: string | undefined): LoadedModel {
-    if (!this.started) {
-      const { retryAfterS } = this.deps.options;
-      throw new LoupeError(ErrorCode.NotReady, 'models are still loading', { retryAfterS });
-    }
+    if (!this.started) throw this.notStarted();
     const modelName = name ?? this.deps.options.defaultModel;
-    const versions = this.models.get(modelName) ?? new Map<string, LoadedModel>();
-    return versions.get(selectVersion(modelName, [...versions.keys()], version))!;
+    const versions = this.catalog.versions(modelName);
+    if (!versions) {
+      // As Triton answers a model that is in the repository but not loaded.
+      const state = this.catalog.stateOf(modelName);
+      if (state)
+        throw new LoupeError(ErrorCode.ModelNotFound, `model ${quoted(modelName)} is unavailable (${state.reason})`);
+    }
+    const found = versions ?? new Map<string, LoadedModel>();
+    return found.get(selectVersion(modelName, [...found.keys()], version))!;
   }
 
   checkCapacity(name: string | undefined, version: string | undefined): void {
@@ -192,11 +246,10 @@ export class LocalBackend implements InferenceBackend {
   }
 
   async statistics(name?: string, version?: string): Promise<TritonModelStatistics[]> {
-    if (name === undefined)
-      return [...this.models.values()].flatMap((v) => [...v.values()].map((m) => m.stats.snapshot()));
+    if (name === undefined) return this.catalog.list().map((m) => m.stats.snapshot());
     if (version !== undefined) return [this.resolve(name, version).stats.snapshot()];
     this.resolve(name, undefined); // an unknown model is a 404, not an empty list
-    return [...this.models.get(name)!.values()].map((m) => m.stats.snapshot());
+    return [...this.catalog.versions(name)!.values()].map((m) => m.stats.snapshot());
   }
 
   async sample(name: string, version: string | undefined, file: string): Promise<SampleImage> {

@@ -14,6 +14,7 @@ import {
   type TritonModelStatistics,
 } from '../oip/index.ts';
 import type { ModelCard } from '../../models/index.ts';
+import { ReplicaControlError, tritonConfigOf, type ControlResult, type LoadOptions } from '../control.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { Replicas } from './replicas.ts';
 
@@ -204,6 +205,29 @@ export class RemoteBackend implements InferenceBackend {
     const path = `/models/${encodeURIComponent(m.name)}/samples/${encodeURIComponent(file)}?version=${m.version}`;
     const answer = await this.replicas.send('GET', path);
     return { bytes: answer.body, contentType: String(answer.headers['content-type'] ?? 'application/octet-stream') };
+  }
+
+  /**
+   * Model control for the whole model service: every replica loads or unloads, and each one's
+   * outcome is reported; a failure on any throws the first failure's error with the report.
+   * The model list is re-read at once, so the gateway serves what the replicas now do.
+   */
+  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
+    const config = opts.batching ? { parameters: { config: JSON.stringify(tritonConfigOf(name, opts.batching)) } } : {};
+    return this.control(`/v2/repository/models/${encodeURIComponent(name)}/load`, config);
+  }
+
+  async unloadModel(name: string): Promise<ControlResult> {
+    return this.control(`/v2/repository/models/${encodeURIComponent(name)}/unload`, {});
+  }
+
+  private async control(path: string, body: object): Promise<ControlResult> {
+    const replicas = await this.replicas.postToEvery(path, JSON.stringify(body));
+    await this.refresh();
+    const failed = replicas.find((r) => 'error' in r);
+    if (failed && 'error' in failed)
+      throw new ReplicaControlError(new LoupeError(failed.error.code, failed.error.message), replicas);
+    return { replicas };
   }
 
   /** The whole model service's statistics: every replica's, added up. */
