@@ -2,14 +2,16 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import {
   OIP_EXTENSIONS,
+  checkUnloadParameters,
   oipModelMetadata,
+  parseLoadParameters,
   repositoryIndex,
   tritonModelConfig,
   type InferenceBackend,
   type ModelInfo,
 } from '../inference/index.ts';
 import type { CallEdge } from './edge.ts';
-import type { ModelInferRequest, ModelRequest, RepositoryIndexRequest } from './messages.ts';
+import type { ModelInferRequest, ModelRequest, RepositoryIndexRequest, RepositoryModelRequest } from './messages.ts';
 import { toInferResponse, toOipRequest } from './tensors.ts';
 
 export interface ServiceDeps {
@@ -25,7 +27,7 @@ type Handler<Req> = (req: Req, edge: CallEdge) => unknown;
  * The RPCs of `inference.GRPCInferenceService` that Loupe serves, over the role's inference
  * backend — the same object its HTTP routes use, so serve and model-server run them on the
  * local batcher and a gateway forwards them to its model servers. An RPC missing here
- * (model control, shared memory, trace, log settings, streaming) is answered UNIMPLEMENTED
+ * (shared memory, trace, log settings, streaming) is answered UNIMPLEMENTED
  * by the edge.
  */
 export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImplementation {
@@ -79,5 +81,31 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
       model_stats: await backend.statistics(req.name || undefined, req.name ? req.version || undefined : undefined),
     })),
     RepositoryIndex: unary((req: RepositoryIndexRequest) => ({ models: repositoryIndex(backend, req.ready) })),
+    // The HTTP routes' calls; a gateway's per-replica report has no field here: its error says the first failure.
+    RepositoryModelLoad: unary(async (req: RepositoryModelRequest) => {
+      const name = controlTarget(req);
+      await backend.loadModel(name, parseLoadParameters(name, plainParameters(req)));
+      return {};
+    }),
+    RepositoryModelUnload: unary(async (req: RepositoryModelRequest) => {
+      checkUnloadParameters(plainParameters(req));
+      await backend.unloadModel(controlTarget(req));
+      return {};
+    }),
   };
+}
+
+function controlTarget(req: RepositoryModelRequest): string {
+  if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
+  return req.model_name;
+}
+
+/** ModelRepositoryParameter values as the HTTP body carries them (bytes as UTF-8 text). */
+function plainParameters(req: RepositoryModelRequest): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(req.parameters ?? {}).map(([k, p]) => {
+      const v = p.parameter_choice ? p[p.parameter_choice] : undefined;
+      return [k, Buffer.isBuffer(v) ? v.toString('utf8') : v];
+    }),
+  );
 }
