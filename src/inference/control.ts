@@ -35,7 +35,14 @@ export class ReplicaControlError extends LoupeError {
   readonly replicas: readonly ReplicaOutcome[];
 
   constructor(first: LoupeError, replicas: readonly ReplicaOutcome[]) {
-    super(first.code, first.message, first.retryAfterS !== undefined ? { retryAfterS: first.retryAfterS } : {});
+    // gRPC has no field for the report: the message names the replicas that failed.
+    const failed = replicas.filter((r) => 'error' in r).map((r) => r.replica);
+    const which = `failed on ${failed.length} of ${replicas.length} model servers: ${failed.join(', ')}`;
+    super(
+      first.code,
+      `${first.message} (${which})`,
+      first.retryAfterS !== undefined ? { retryAfterS: first.retryAfterS } : {},
+    );
     this.replicas = replicas;
   }
 }
