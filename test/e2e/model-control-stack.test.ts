@@ -9,6 +9,7 @@ import { createLogger } from '../../src/observability/index.ts';
 import { openStorage, type Storage } from '../../src/roles/common.ts';
 import { GatewayRole } from '../../src/roles/gateway.ts';
 import { ModelServerRole } from '../../src/roles/model-server.ts';
+import { loupe } from '../helpers/cli-client.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { json, tempDir } from '../helpers/server.ts';
@@ -92,6 +93,15 @@ describe('model control through the gateway, two model servers', { timeout: 120_
       assert.equal(cfg.max_batch_size, 3, `${s.address} took the override`);
     }
     assert.equal(await inferVia(gateway.address), 200);
+  });
+
+  it('CLI through the gateway: each model server listed', async () => {
+    const env = { LOUPE_URL: gateway.address, LOUPE_API_KEY: admin.key };
+    const r = await loupe(['models', 'unload', 'extra'], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, ['unloaded extra', ...replicas().map((h) => `  ${h}: ok`)].join('\n') + '\n');
+    assert.equal((await loupe(['models', 'load', 'extra'], env)).status, 0);
+    for (const s of servers) assert.equal(await readyOn(s.address), 200);
   });
 
   it('a replica that fails: the first error status, with every replica in the report', async () => {

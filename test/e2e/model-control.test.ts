@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../src/auth/index.ts';
+import { loupe } from '../helpers/cli-client.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { json, startServe, tempDir, type TestServer } from '../helpers/server.ts';
@@ -181,6 +182,27 @@ describe('model control (explicit mode, API keys required)', { timeout: 120_000 
     const metrics = await (await fetch(`${srv.url}/metrics`)).text();
     assert.match(metrics, /loupe_model_events_total\{model="tiny",version="1",event="unloaded"\} [1-9]/);
     assert.match(metrics, /loupe_models_loaded 1\b/);
+  });
+
+  it('CLI: loupe models load|unload, with the key from LOUPE_API_KEY or --key', async () => {
+    const env = { LOUPE_URL: srv.url, LOUPE_API_KEY: keys.admin.key };
+    const load = await loupe(['models', 'load', 'tiny', '--config', '{"max_batch_size": 6}'], env);
+    assert.equal(load.status, 0, load.stderr);
+    assert.equal(load.stdout, 'loaded tiny\n');
+    const cfg = await json(await fetch(`${srv.url}/v2/models/tiny/config`, { headers: bearer('predict') }));
+    assert.equal(cfg.max_batch_size, 6);
+    const denied = await loupe(['models', 'unload', 'tiny', '--key', keys.predict.key], { LOUPE_URL: srv.url });
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /^loupe models unload: 403 FORBIDDEN: .*admin/);
+    const unload = await loupe(['models', 'unload', 'tiny', '--json'], env);
+    assert.equal(unload.status, 0, unload.stderr);
+    assert.deepEqual(JSON.parse(unload.stdout), {});
+    const missing = await loupe(['models', 'load', 'nope'], env);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /404 MODEL_NOT_FOUND: failed to load "nope"/);
+    const usage = await loupe(['models', 'unload', 'tiny', '--config', '{}'], env);
+    assert.equal(usage.status, 2);
+    assert.match(usage.stderr, /--config is for load/);
   });
 
   it('gRPC: unload and load again', async () => {
