@@ -1,6 +1,5 @@
-import { statSync } from 'node:fs';
-import { ErrorCode, LoupeError, StartupError, quoted } from '../../errors.ts';
-import { readSample, scanStore, type ModelEntry } from '../../models/index.ts';
+import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
+import { readSample, scanStore } from '../../models/index.ts';
 import type { Logger, Metrics } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
 import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
@@ -8,9 +7,10 @@ import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '.
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { Catalog } from './catalog.ts';
 import { ModelControl } from './control.ts';
-import { loadModel, unloadModel, type LoadedModel } from './load.ts';
+import { unloadModel, type LoadedModel } from './load.ts';
 import { classifyOn, inferOn, type RunDeps } from './run.ts';
 import type { SessionOptions } from './session.ts';
+import { StoreWatch } from './store-watch.ts';
 
 /** What the local backend needs to know, filled by the role from its configuration. */
 export interface LocalBackendOptions {
@@ -49,16 +49,20 @@ export class LocalBackend implements InferenceBackend {
   private defaultWanted = true;
   private started = false;
   private loading: Promise<void> | undefined;
-  private watcher: NodeJS.Timeout | undefined;
-  private refreshing = false;
   private closed = false;
-  /** Versions that failed to load, keyed with model.onnx's mtime so a fixed file is retried. */
-  private readonly failedKeys = new Set<string>();
+  private readonly store: StoreWatch;
 
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
     this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels };
     this.mode = deps.options.control?.mode ?? 'poll';
+    this.store = new StoreWatch({
+      deps,
+      catalog: this.catalog,
+      started: () => this.started,
+      closed: () => this.closed,
+      changed: () => this.updateGauges(),
+    });
     this.control = new ModelControl({
       deps,
       catalog: this.catalog,
@@ -88,8 +92,12 @@ export class LocalBackend implements InferenceBackend {
       );
     const atStart = this.startupFilter();
     this.defaultWanted = atStart(options.defaultModel);
+    const inStore = new Set([...scan.entries, ...scan.problems].map((e) => e.name));
+    for (const name of options.control?.startupModels ?? [])
+      if (this.mode === 'explicit' && name !== '*' && !inStore.has(name))
+        logger.warn({ model: name }, `LOUPE_STARTUP_MODELS names ${name}, which the model store does not have`);
     for (const entry of scan.entries) {
-      if (atStart(entry.name)) await this.tryLoad(entry);
+      if (atStart(entry.name)) await this.store.tryLoad(entry);
       else this.catalog.setState(entry.name, entry.version, 'UNAVAILABLE', 'not loaded: not in LOUPE_STARTUP_MODELS');
     }
     this.updateGauges();
@@ -109,65 +117,13 @@ export class LocalBackend implements InferenceBackend {
     this.deps.metrics.modelErrors.set(this.catalog.problems.length);
   }
 
-  private async tryLoad(entry: ModelEntry): Promise<void> {
-    const key = entryKey(entry);
-    const labels = { model: entry.name, version: entry.version };
-    try {
-      await this.loadEntry(entry);
-      this.deps.metrics.modelEvents.inc({ ...labels, event: 'loaded' });
-    } catch (err) {
-      this.deps.metrics.modelEvents.inc({ ...labels, event: 'load_failed' });
-      // At start, a model that must run on a GPU and cannot stops the process; later, a new
-      // version that cannot is skipped like any other broken one.
-      if (err instanceof StartupError && !this.started) throw err;
-      this.failedKeys.add(key);
-      const problem = { name: entry.name, version: entry.version, path: entry.dir, error: (err as Error).message };
-      this.catalog.setProblem(problem);
-      this.deps.logger.error(problem, `model store: skipped ${entry.name}/${entry.version}: ${problem.error}`);
-    }
-  }
-
-  /**
-   * Polls the store for new versions (a trainer's output, a copied directory). A version is
-   * loaded completely before it becomes the latest, so requests never see a half-loaded one.
-   * Only in poll mode: explicit and none change only on load/unload calls, or never.
-   */
+  /** Poll mode only: explicit and none change only on load/unload calls, or never. */
   watch(seconds: number): void {
-    if (seconds <= 0 || this.watcher || this.mode !== 'poll') return;
-    this.watcher = setInterval(() => {
-      void this.refresh();
-    }, seconds * 1000);
-    this.watcher.unref();
+    if (this.mode === 'poll') this.store.watch(seconds);
   }
 
   async refresh(): Promise<void> {
-    if (this.refreshing || !this.started || this.closed || this.mode !== 'poll') return;
-    this.refreshing = true;
-    try {
-      const scan = scanStore(this.deps.options.modelStore, this.deps.options.onlyModel);
-      for (const entry of scan.entries) {
-        if (this.catalog.has(entry.name, entry.version) || this.failedKeys.has(entryKey(entry))) continue;
-        await this.tryLoad(entry);
-        if (this.catalog.has(entry.name, entry.version)) {
-          this.catalog.clearProblem(entry.name, entry.version);
-          this.deps.logger.info(
-            { model: entry.name, version: entry.version },
-            `new version ${entry.name}/${entry.version} is serving`,
-          );
-        }
-      }
-      this.updateGauges();
-    } catch (err) {
-      this.deps.logger.warn({ err: (err as Error).message }, 'model store scan failed');
-    } finally {
-      this.refreshing = false;
-    }
-  }
-
-  private async loadEntry(entry: ModelEntry): Promise<void> {
-    const model = await loadModel(entry, this.deps);
-    if (this.closed) return unloadModel(model); // closed while a watch-triggered load was under way
-    this.catalog.add(model);
+    if (this.mode === 'poll') await this.store.refresh();
   }
 
   async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
@@ -182,7 +138,7 @@ export class LocalBackend implements InferenceBackend {
 
   async close(): Promise<void> {
     this.closed = true;
-    if (this.watcher) clearInterval(this.watcher);
+    this.store.stop();
     // A load still in progress would otherwise add sessions (live threads) after this returns.
     await this.loading?.catch(() => undefined);
     await this.control.settled();
@@ -254,13 +210,5 @@ export class LocalBackend implements InferenceBackend {
 
   async sample(name: string, version: string | undefined, file: string): Promise<SampleImage> {
     return readSample(this.resolve(name, version).entry, file);
-  }
-}
-
-function entryKey(e: ModelEntry): string {
-  try {
-    return `${e.name}/${e.version}@${statSync(e.onnxPath).mtimeMs}:${statSync(e.onnxPath).size}`;
-  } catch {
-    return `${e.name}/${e.version}@gone`;
   }
 }

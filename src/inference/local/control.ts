@@ -1,5 +1,5 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
-import { scanStore, type ModelEntry } from '../../models/index.ts';
+import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
 import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
 import type { LocalBackendDeps } from './backend.ts';
 import type { Catalog } from './catalog.ts';
@@ -69,7 +69,7 @@ export class ModelControl {
 
   private async reload(name: string, opts: LoadOptions): Promise<ControlResult> {
     const { deps, catalog } = this.host;
-    const entries = this.entriesOf(name);
+    const { entries, problems } = this.scan(name);
     for (const e of entries) if (!catalog.has(name, e.version)) catalog.setState(name, e.version, 'LOADING', 'loading');
     const fresh = new Map<string, LoadedModel>();
     for (const e of entries) {
@@ -90,6 +90,7 @@ export class ModelControl {
     }
     const old = catalog.put(name, fresh);
     catalog.clearProblem(name);
+    for (const p of problems) catalog.setProblem(p); // the store's broken versions stay listed
     for (const e of entries) deps.metrics.modelEvents.inc({ model: name, version: e.version, event: 'loaded' });
     this.host.changed({ name, wanted: true });
     deps.logger.info({ model: name, versions: [...fresh.keys()] }, `model ${name} loaded (model control)`);
@@ -101,7 +102,7 @@ export class ModelControl {
   private async drain(name: string): Promise<ControlResult> {
     const { deps, catalog } = this.host;
     const known = catalog.versions(name) ?? catalog.stateOf(name) ?? catalog.problems.find((p) => p.name === name);
-    if (!known && this.entriesOf(name, false).length === 0)
+    if (!known && this.scan(name, false).entries.length === 0)
       throw new LoupeError(
         ErrorCode.ModelNotFound,
         `failed to unload ${quoted(name)}: no such model is loaded or in the store`,
@@ -126,12 +127,13 @@ export class ModelControl {
     this.host.changed();
   }
 
-  /** The store's versions of `name`, read now; none is a 404 (or the store's reason it is broken). */
-  private entriesOf(name: string, strict = true): ModelEntry[] {
+  /** The store's versions of `name` and its broken ones, read now; none is a 404 (or the store's reason it is broken). */
+  private scan(name: string, strict = true): { entries: ModelEntry[]; problems: StoreProblem[] } {
     const { modelStore, onlyModel } = this.host.deps.options;
     const scan = scanStore(modelStore, onlyModel);
     const entries = scan.entries.filter((e) => e.name === name);
-    if (entries.length || !strict) return entries;
+    const problems = scan.problems.filter((p) => p.name === name);
+    if (entries.length || !strict) return { entries, problems };
     const problem = scan.problems.find((p) => p.name === name || p.name === '*');
     if (problem) throw new LoupeError(ErrorCode.BadRequest, `failed to load ${quoted(name)}: ${problem.error}`);
     throw new LoupeError(

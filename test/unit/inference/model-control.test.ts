@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.ts';
@@ -177,6 +177,22 @@ describe('model control on the local backend', { timeout: 60_000 }, () => {
     assert.equal(entry?.state, 'UNAVAILABLE');
     assert.ok(entry?.reason);
     assert.equal((await events(metrics))['b/3:load_failed'], 1);
+    // A version the store itself finds broken does not fail the load, and stays in the index.
+    rmSync(path.join(dir, 'b', '3', 'model.onnx'));
+    assert.deepEqual(await b.loadModel('b', {}), {});
+    assert.equal(b.getModel('b').version, '2');
+    const broken = repositoryIndex(b, false).find((e) => e.name === 'b' && e.version === '3');
+    assert.deepEqual([broken?.state, broken?.reason], ['UNAVAILABLE', 'model.onnx is missing']);
+  });
+
+  it('poll mode (the default) picks up a new version on refresh, as before', async () => {
+    const dir = store();
+    const { b, metrics } = backend(dir, {});
+    await b.start();
+    writeStoreModel(dir, { name: 'a', version: '2', channels: 1, height: 4, width: 4, classes: 3 });
+    await b.refresh();
+    assert.equal(b.getModel('a').version, '2');
+    assert.equal((await events(metrics))['a/2:loaded'], 1);
   });
 
   it('explicit mode does not poll the store', async () => {
