@@ -78,6 +78,11 @@ describe('model control through the gateway, two model servers', { timeout: 120_
     for (const s of servers) assert.equal(await readyOn(s.address), 404, `${s.address} unloaded it`);
     assert.equal(await inferVia(gateway.address), 404);
     assert.equal(await readyOn(gateway.address), 404, 'the gateway re-read the model list');
+    const index = await json(await post(`${gateway.address}/v2/repository/index`, {}));
+    assert.deepEqual(index, [
+      { name: 'base', version: '1', state: 'READY' },
+      { name: 'extra', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' },
+    ]);
   });
 
   it('load via the gateway (gRPC, with a config override) brings it back on both', async () => {

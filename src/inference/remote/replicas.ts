@@ -99,7 +99,7 @@ export class Replicas {
     if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
     const targets = this.endpoints.pick(this.endpoints.size);
     if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS });
-    return Promise.all(
+    const outcomes = await Promise.all(
       targets.map(async ({ origin, pool }): Promise<ReplicaOutcome> => {
         const replica = new URL(origin).host;
         try {
@@ -123,6 +123,8 @@ export class Replicas {
         }
       }),
     );
+    // In address order, whichever replica the round-robin started with: a report reads the same each time.
+    return outcomes.sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
   }
 
   async send(
