@@ -206,7 +206,12 @@ describe('model control (explicit mode, API keys required)', { timeout: 120_000 
   });
 
   it('gRPC: unload and load again', async () => {
-    const u = await rpc.call('RepositoryModelUnload', { model_name: 'base' }, bearer('admin'));
+    // As tritonclient.grpc's unload_model sends it: unload_dependents always set, as a bool_param.
+    const u = await rpc.call(
+      'RepositoryModelUnload',
+      { model_name: 'base', parameters: { unload_dependents: { bool_param: false } } },
+      bearer('admin'),
+    );
     assert.equal(u.error, undefined);
     assert.equal((await infer('base')).status, 404);
     const l = await rpc.call('RepositoryModelLoad', { model_name: 'base' }, bearer('admin'));
