@@ -92,8 +92,11 @@ export class LocalBackend implements InferenceBackend {
       );
     const atStart = this.startupFilter();
     this.defaultWanted = atStart(options.defaultModel);
+    const startup = options.control?.startupModels ?? [];
+    if (this.mode !== 'explicit' && startup.length)
+      logger.warn(`LOUPE_STARTUP_MODELS is read only with LOUPE_MODEL_CONTROL=explicit (it is ${this.mode})`);
     const inStore = new Set([...scan.entries, ...scan.problems].map((e) => e.name));
-    for (const name of options.control?.startupModels ?? [])
+    for (const name of startup)
       if (this.mode === 'explicit' && name !== '*' && !inStore.has(name))
         logger.warn({ model: name }, `LOUPE_STARTUP_MODELS names ${name}, which the model store does not have`);
     for (const entry of scan.entries) {

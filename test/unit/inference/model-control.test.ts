@@ -49,6 +49,18 @@ const tensor = { name: 'input', shape: [1, 1, 4, 4], datatype: 'FP32', data: new
 const code = (c: string) => (e: unknown) => e instanceof LoupeError && e.code === c;
 
 describe('model control on the local backend', { timeout: 60_000 }, () => {
+  it('configuration: the three modes, default poll; LOUPE_STARTUP_MODELS is names or *', () => {
+    assert.equal(loadConfig({}).LOUPE_MODEL_CONTROL, 'poll');
+    assert.throws(() => loadConfig({ LOUPE_MODEL_CONTROL: 'manual' }), /LOUPE_MODEL_CONTROL/);
+    assert.deepEqual(localBackendOptions(loadConfig({ LOUPE_STARTUP_MODELS: 'a, b' }), 1).control?.startupModels, [
+      'a',
+      'b',
+    ]);
+    assert.deepEqual(localBackendOptions(loadConfig({}), 1).control?.startupModels, []);
+    for (const bad of ['a b', '../x', '*,a'])
+      assert.throws(() => loadConfig({ LOUPE_STARTUP_MODELS: bad }), /LOUPE_STARTUP_MODELS/, bad);
+  });
+
   it('poll and none refuse load/unload, naming LOUPE_MODEL_CONTROL', async () => {
     for (const mode of ['poll', 'none']) {
       const { b } = backend(store(), { LOUPE_MODEL_CONTROL: mode });
