@@ -83,21 +83,15 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
     RepositoryIndex: unary((req: RepositoryIndexRequest) => ({ models: repositoryIndex(backend, req.ready) })),
     // The HTTP routes' calls; a gateway's per-replica report has no field here: its error says the first failure.
     RepositoryModelLoad: unary(async (req: RepositoryModelRequest) => {
-      const name = controlTarget(req);
-      await backend.loadModel(name, parseLoadParameters(name, plainParameters(req)));
+      await backend.loadModel(req.model_name, parseLoadParameters(req.model_name, plainParameters(req)));
       return {};
     }),
     RepositoryModelUnload: unary(async (req: RepositoryModelRequest) => {
       checkUnloadParameters(plainParameters(req));
-      await backend.unloadModel(controlTarget(req));
+      await backend.unloadModel(req.model_name);
       return {};
     }),
   };
-}
-
-function controlTarget(req: RepositoryModelRequest): string {
-  if (!req.model_name) throw new LoupeError(ErrorCode.BadRequest, 'model_name is required');
-  return req.model_name;
 }
 
 /** ModelRepositoryParameter values as the HTTP body carries them (bytes as UTF-8 text). */

@@ -1,4 +1,6 @@
 import { ErrorCode, LoupeError, quoted } from '../errors.ts';
+import { MAX_NAME_LENGTH } from '../models/index.ts';
+import { NAME_TOO_LONG } from './classification.ts';
 
 /**
  * Triton's model repository extension (load, unload), transport-neutral: HTTP and gRPC turn
@@ -51,6 +53,12 @@ export class ReplicaControlError extends LoupeError {
 export type ControlParameters = Readonly<Record<string, unknown>>;
 
 const bad = (message: string) => new LoupeError(ErrorCode.BadRequest, message);
+
+/** A name no store can hold is 400 before any lookup, as for every other API that names a model. */
+export function checkControlTarget(name: string): void {
+  if (!name) throw bad('the request names no model');
+  if ([...name].length > MAX_NAME_LENGTH) throw bad(NAME_TOO_LONG);
+}
 
 /** The parameters of a load: `config` (a Triton model config, JSON) may override batching; nothing else is taken. */
 export function parseLoadParameters(model: string, params: ControlParameters): LoadOptions {

@@ -1,6 +1,6 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
-import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
+import { checkControlTarget, type ControlResult, type LoadOptions, type ModelControlMode } from '../control.ts';
 import type { LocalBackendDeps } from './backend.ts';
 import type { Catalog } from './catalog.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
@@ -30,11 +30,13 @@ export class ModelControl {
 
   load(name: string, opts: LoadOptions): Promise<ControlResult> {
     this.allowed('load');
+    checkControlTarget(name);
     return this.serialized(name, () => this.reload(name, opts));
   }
 
   unload(name: string): Promise<ControlResult> {
     this.allowed('unload');
+    checkControlTarget(name);
     return this.serialized(name, () => this.drain(name));
   }
 

@@ -1,5 +1,11 @@
 import { LoupeError } from '../../errors.ts';
-import { ReplicaControlError, tritonConfigOf, type ControlResult, type LoadOptions } from '../control.ts';
+import {
+  ReplicaControlError,
+  checkControlTarget,
+  tritonConfigOf,
+  type ControlResult,
+  type LoadOptions,
+} from '../control.ts';
 import type { RepositoryIndexEntry } from '../oip/index.ts';
 import type { VersionStatus } from '../types.ts';
 import type { Replicas } from './replicas.ts';
@@ -14,6 +20,7 @@ export async function fanOut(
   name: string,
   opts: LoadOptions = {},
 ): Promise<ControlResult> {
+  checkControlTarget(name);
   const body =
     op === 'load' && opts.batching
       ? { parameters: { config: JSON.stringify(tritonConfigOf(name, opts.batching)) } }
