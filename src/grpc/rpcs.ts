@@ -20,6 +20,8 @@ export const ROUTES: Readonly<Record<string, readonly [method: string, route: st
   ModelConfig: ['GET', '/v2/models/:model/config'],
   ModelStatistics: ['GET', '/v2/models/:model/stats'],
   RepositoryIndex: ['POST', '/v2/repository/index'],
+  RepositoryModelLoad: ['POST', '/v2/repository/models/:model/load'],
+  RepositoryModelUnload: ['POST', '/v2/repository/models/:model/unload'],
 };
 
 /** The RPCs that upload (tensors, images); every other one's message is a name or two. */
@@ -30,7 +32,6 @@ const PROBES = new Set(['ServerLive', 'ServerReady']);
 
 /** Why the RPCs Loupe does not serve are not served, for their UNIMPLEMENTED answer. */
 const UNSUPPORTED: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^RepositoryModel(Load|Unload)$/, 'Loupe loads every version in its model store and watches the store for new ones'],
   [/SharedMemory/, 'send tensors in the request (raw_input_contents)'],
   [/^TraceSetting$/, 'Loupe does not trace requests; its logs carry each request id'],
   [/^LogSettings$/, 'set LOUPE_LOG_LEVEL'],

@@ -265,6 +265,7 @@ describe('the gRPC edge', () => {
     assert.match(new CallEdge(deps(), 'ServerLive', md({ 'x-request-id': 'no spaces' })).id, /^[0-9a-f-]{36}$/);
     assert.equal(new CallEdge(deps(), 'ModelStreamInfer', md()).served, true);
     assert.equal(new CallEdge(deps(), 'CudaSharedMemoryStatus', md()).served, false);
-    assert.match(new CallEdge(deps(), 'RepositoryModelLoad', md()).unimplemented().details, /loads every version/);
+    assert.match(new CallEdge(deps(), 'SystemSharedMemoryStatus', md()).unimplemented().details, /send tensors/);
+    assert.equal(new CallEdge(deps(), 'RepositoryModelLoad', md()).served, true);
   });
 });
