@@ -173,13 +173,16 @@ async function oipScenario(model: string, photo: Buffer): Promise<void> {
 /** The fairness scenario (bench/lib/fairness.ts): a victim key under an attacker key's attacks; results in fairness.{json,md}. */
 async function fairness(model: string, photo: Buffer): Promise<void> {
   const machine = `${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length} (${availableCpus()} usable), Node ${process.version}`;
-  log(`fairness: ${model}, victim concurrency ${opts['fairness-concurrency']}, ${SECONDS}s per attack and transport`);
+  log(
+    `fairness: ${model}, victim concurrency ${opts['fairness-concurrency']}, ${ROUNDS} interleaved rounds of ${SECONDS}s per attack and transport`,
+  );
   const r = await fairnessScenario({
     store: STORE,
     model,
     image: photo,
     concurrency: Number(opts['fairness-concurrency']),
     seconds: SECONDS,
+    rounds: ROUNDS,
     log,
   });
   mkdirSync(RESULTS, { recursive: true });

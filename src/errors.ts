@@ -19,6 +19,7 @@ export const ErrorCode = {
   InvalidTensor: 'INVALID_TENSOR',
   Overloaded: 'OVERLOADED',
   NotReady: 'NOT_READY',
+  ModelControlDisabled: 'MODEL_CONTROL_DISABLED',
   Internal: 'INTERNAL',
 } as const;
 
@@ -44,6 +45,7 @@ export const httpStatusOf: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   OVERLOADED: 503,
   NOT_READY: 503,
+  MODEL_CONTROL_DISABLED: 400, // as Triton answers a load/unload its control mode does not allow
   INTERNAL: 500,
 };
 
@@ -72,6 +74,7 @@ export const grpcStatusOf: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 5,
   OVERLOADED: 14, // UNAVAILABLE
   NOT_READY: 14,
+  MODEL_CONTROL_DISABLED: 9, // FAILED_PRECONDITION: the server's mode, not the request, is why
   INTERNAL: 13, // INTERNAL
 };
 

@@ -4,7 +4,10 @@
 // attack an attacker key can run (issue #25): slow HTTP uploads that announce the whole upload
 // budget and send a byte every 2 s, and header-only gRPC ModelInfer streams. Reported: the
 // victim's throughput, p99 and success rate per phase, and what the attacker's requests got.
-// Bounded: each load is `seconds` long (at most 200,000 requests); the attack stops with it.
+// Every phase runs in interleaved rounds (bench/lib/rounds.ts): "vs no attack" is the median of
+// each round's attacked rate over the same round's unattacked one, so a noisy minute cannot
+// decide the goal. Bounded: each load is `seconds` long (at most 200,000 requests); the attack
+// stops with it.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import net from 'node:net';
@@ -18,14 +21,18 @@ import { LOADER_OPTIONS, PROTO_DIR } from '../../src/grpc/index.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
 import { load, type LoadResult } from './load.ts';
 import { freePort, grpcLoad } from './oip.ts';
+import { formatSpread, interleave, pairedRatio, spread, verdict, type Spread } from './rounds.ts';
 import { startServer } from './server.ts';
 
 export type Attack = 'none' | 'slow-http-uploads' | 'grpc-header-only-streams';
 export const ATTACKS: readonly Attack[] = ['none', 'slow-http-uploads', 'grpc-header-only-streams'];
 const DRIBBLERS = 7;
 const STREAMS = 8;
+/** The victim keeps at least this share of its unattacked rate under any attack (issue #25). */
+export const FAIRNESS_GOAL = 0.9;
 
 export interface FairnessRun {
+  readonly round: number;
   readonly attack: Attack;
   readonly transport: 'http' | 'grpc';
   readonly throughput: number;
@@ -41,6 +48,7 @@ export interface FairnessReport {
   readonly model: string;
   readonly concurrency: number;
   readonly seconds: number;
+  readonly rounds: number;
   readonly limits: Record<string, number>;
   readonly runs: FairnessRun[];
 }
@@ -115,9 +123,10 @@ export async function fairnessScenario(opts: {
   image: Buffer;
   concurrency: number;
   seconds: number;
+  rounds: number;
   log: (msg: string) => void;
 }): Promise<FairnessReport> {
-  const { model, image, concurrency, seconds } = opts;
+  const { model, image, concurrency, seconds, rounds } = opts;
   const attacker = generateKey();
   const victim = generateKey();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'loupe-bench-fairness-'));
@@ -166,7 +175,14 @@ export async function fairnessScenario(opts: {
   };
   const runs: FairnessRun[] = [];
   const url = new URL(server.url);
-  const asRun = (attack: Attack, transport: 'http' | 'grpc', r: LoadResult, attackerSeen: Record<string, number>) => ({
+  const asRun = (
+    round: number,
+    attack: Attack,
+    transport: 'http' | 'grpc',
+    r: LoadResult,
+    attackerSeen: Record<string, number>,
+  ) => ({
+    round,
     attack,
     transport,
     throughput: r.throughput,
@@ -179,24 +195,24 @@ export async function fairnessScenario(opts: {
   try {
     await load(`${server.url}/predict`, httpBody, concurrency, 1); // warm-up
     await grpcLoad(client, grpcRequest, concurrency, 1);
-    for (const attack of ATTACKS) {
-      for (const transport of ['http', 'grpc'] as const) {
-        const stop = new AbortController();
-        const a = runAttack(attack, url, grpcPort, attacker.key, stop.signal);
-        await new Promise((r) => setTimeout(r, 500)); // the attack is in place first
-        const r =
-          transport === 'http'
-            ? await load(`${server.url}/predict`, httpBody, concurrency, seconds)
-            : await grpcLoad(client, grpcRequest, concurrency, seconds);
-        stop.abort();
-        await a.done;
-        const run = asRun(attack, transport, r, a.seen);
-        runs.push(run);
-        opts.log(
-          `  fairness ${attack} ${transport}: ${r.throughput.toFixed(1)} req/s, p99 ${r.p99} ms, ${(run.success * 100).toFixed(1)} % ok; attacker got ${JSON.stringify(a.seen)}`,
-        );
-      }
-    }
+    const phases = ATTACKS.flatMap((attack) => (['http', 'grpc'] as const).map((t) => `${attack}/${t}` as const));
+    await interleave(phases, rounds, async (phase, round) => {
+      const [attack, transport] = phase.split('/') as [Attack, 'http' | 'grpc'];
+      const stop = new AbortController();
+      const a = runAttack(attack, url, grpcPort, attacker.key, stop.signal);
+      await new Promise((r) => setTimeout(r, 500)); // the attack is in place first
+      const r =
+        transport === 'http'
+          ? await load(`${server.url}/predict`, httpBody, concurrency, seconds)
+          : await grpcLoad(client, grpcRequest, concurrency, seconds);
+      stop.abort();
+      await a.done;
+      const run = asRun(round, attack, transport, r, a.seen);
+      runs.push(run);
+      opts.log(
+        `  fairness round ${round + 1}/${rounds} ${attack} ${transport}: ${r.throughput.toFixed(1)} req/s, p99 ${r.p99} ms, ${(run.success * 100).toFixed(1)} % ok; attacker got ${JSON.stringify(a.seen)}`,
+      );
+    });
   } finally {
     client.close();
     await server.stop();
@@ -212,21 +228,68 @@ export async function fairnessScenario(opts: {
       ] as const
     ).map((k) => [k, defaults(k)]),
   );
-  return { model, concurrency, seconds, limits, runs };
+  return { model, concurrency, seconds, rounds, limits, runs };
+}
+
+/** One phase over its rounds: the victim's rate, its share of the same round's unattacked rate, p99 and success. */
+export interface FairnessPhase {
+  readonly attack: Attack;
+  readonly transport: 'http' | 'grpc';
+  readonly throughput: Spread;
+  /** Per round: this phase's rate over the unattacked rate of the same transport and round. */
+  readonly share: Spread | undefined;
+  readonly p99: Spread;
+  /** The worst round's success rate. */
+  readonly success: number;
+  readonly attacker: Record<string, number>;
+}
+
+export function fairnessPhases(r: FairnessReport): FairnessPhase[] {
+  const series = (attack: Attack, t: string) =>
+    r.runs.filter((x) => x.attack === attack && x.transport === t).sort((a, b) => a.round - b.round);
+  return ATTACKS.flatMap((attack) =>
+    (['http', 'grpc'] as const).map((transport) => {
+      const runs = series(attack, transport);
+      const base = series('none', transport).map((x) => x.throughput);
+      const attacker: Record<string, number> = {};
+      for (const x of runs) for (const [k, n] of Object.entries(x.attacker)) attacker[k] = (attacker[k] ?? 0) + n;
+      return {
+        attack,
+        transport,
+        throughput: spread(runs.map((x) => x.throughput)),
+        share:
+          attack === 'none'
+            ? undefined
+            : pairedRatio(
+                base,
+                runs.map((x) => x.throughput),
+              ),
+        p99: spread(runs.map((x) => x.p99)),
+        success: Math.min(...runs.map((x) => x.success)),
+        attacker,
+      };
+    }),
+  );
 }
 
 export function fairnessMarkdown(r: FairnessReport, machine: string): string {
-  const base = (t: string) => r.runs.find((x) => x.attack === 'none' && x.transport === t);
-  const rows = r.runs.map((x) => {
-    const b = base(x.transport);
-    const rel = b && b.throughput > 0 ? `${((x.throughput / b.throughput) * 100).toFixed(0)} %` : '–';
+  const phases = fairnessPhases(r);
+  const pct = (s: Spread) =>
+    formatSpread({ ...s, median: s.median * 100, min: s.min * 100, max: s.max * 100 }, 0, ' %');
+  const rows = phases.map((x) => {
     const got = Object.entries(x.attacker)
       .map(([k, n]) => `${k} × ${n}`)
       .join(', ');
-    return `| ${x.attack} | ${x.transport} | ${x.throughput.toFixed(1)} | ${rel} | ${x.p99} | ${(x.success * 100).toFixed(1)} % | ${got || '–'} |`;
+    return `| ${x.attack} | ${x.transport} | ${formatSpread(x.throughput)} | ${x.share ? pct(x.share) : '–'} | ${formatSpread(x.p99, 0)} | ${(x.success * 100).toFixed(1)} % | ${got || '–'} |`;
   });
+  const goals = phases
+    .filter((x) => x.share)
+    .map(
+      (x) =>
+        `- ${x.attack}, victim on ${x.transport}: ${pct(x.share!)} of its unattacked rate, goal ≥ ${FAIRNESS_GOAL * 100} % ${verdict(x.share!, FAIRNESS_GOAL)}`,
+    );
   return [
-    `## Fairness: a victim key under an attacker key's attacks (${r.model}, concurrency ${r.concurrency}, ${r.seconds} s each)`,
+    `## Fairness: a victim key under an attacker key's attacks (${r.model}, concurrency ${r.concurrency}, ${r.rounds} interleaved rounds of ${r.seconds} s)`,
     '',
     machine,
     '',
@@ -234,9 +297,13 @@ export function fairnessMarkdown(r: FairnessReport, machine: string): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}.`,
     '',
-    '| attack | victim transport | req/s | vs no attack | p99 ms | victim ok | attacker got |',
+    '| attack | victim transport | req/s | vs no attack | p99 ms | victim ok (worst round) | attacker got (all rounds) |',
     '| --- | --- | ---: | ---: | ---: | ---: | --- |',
     ...rows,
+    '',
+    'Each cell: median over the rounds (min–max); "vs no attack" pairs each round with the unattacked run of the same round and transport.',
+    '',
+    ...goals,
     '',
   ].join('\n');
 }

@@ -11,6 +11,7 @@ import * as loader from '@grpc/proto-loader';
 import { LOADER_OPTIONS, PROTO_DIR } from '../../src/grpc/index.ts';
 import { HEADER_LENGTH, encodeBytesElements, encodeInferRequest } from '../../src/inference/index.ts';
 import { load, type LoadResult } from './load.ts';
+import { formatSpread, median, pairedRatio, type Spread } from './rounds.ts';
 import { startServer } from './server.ts';
 
 export type Transport = 'http-binary' | 'http-json' | 'grpc';
@@ -29,7 +30,7 @@ export interface OipReport {
   readonly seconds: number;
   readonly rounds: number;
   readonly runs: OipRun[];
-  /** Per concurrency: each transport's mean over its rounds, and gRPC / HTTP binary. */
+  /** Per concurrency: each transport's median over its rounds, and gRPC / HTTP binary paired by round. */
   readonly summary: Array<{
     concurrency: number;
     throughput: Record<Transport, number>;
@@ -37,7 +38,7 @@ export interface OipReport {
     p99: Record<Transport, number>;
     client_cpu_s_per_1000: Record<Transport, number>;
     server_cpu_s_per_1000: Record<Transport, number>;
-    grpc_vs_http_binary: number;
+    grpc_vs_http_binary: Spread;
   }>;
 }
 
@@ -191,31 +192,34 @@ export async function oipTransports(opts: {
     client.close();
     await server.stop();
   }
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return { model, image_bytes: image.length, seconds, rounds, runs, summary: oipSummary(runs, opts.levels) };
+}
+
+/** Medians per transport and level; gRPC / HTTP binary as the median of the per-round ratios, with their range. */
+export function oipSummary(runs: readonly OipRun[], levels: readonly number[]): OipReport['summary'] {
+  const series = (c: number, t: Transport) =>
+    runs.filter((r) => r.concurrency === c && r.transport === t).sort((a, b) => a.round - b.round);
   const per = (c: number, f: (r: OipRun) => number) =>
-    Object.fromEntries(
-      TRANSPORTS.map((t) => [t, mean(runs.filter((r) => r.concurrency === c && r.transport === t).map(f))]),
-    ) as Record<Transport, number>;
-  const summary = opts.levels.map((c) => {
-    const throughput = per(c, (r) => r.throughput);
-    return {
-      concurrency: c,
-      throughput,
-      p50: per(c, (r) => r.p50),
-      p99: per(c, (r) => r.p99),
-      client_cpu_s_per_1000: per(c, (r) => (1000 * r.clientCpuS) / Math.max(1, r.ok)),
-      server_cpu_s_per_1000: per(c, (r) => (1000 * r.serverCpuS) / Math.max(1, r.ok)),
-      grpc_vs_http_binary: throughput.grpc / throughput['http-binary'],
-    };
-  });
-  return { model, image_bytes: image.length, seconds, rounds, runs, summary };
+    Object.fromEntries(TRANSPORTS.map((t) => [t, median(series(c, t).map(f))])) as Record<Transport, number>;
+  return levels.map((c) => ({
+    concurrency: c,
+    throughput: per(c, (r) => r.throughput),
+    p50: per(c, (r) => r.p50),
+    p99: per(c, (r) => r.p99),
+    client_cpu_s_per_1000: per(c, (r) => (1000 * r.clientCpuS) / Math.max(1, r.ok)),
+    server_cpu_s_per_1000: per(c, (r) => (1000 * r.serverCpuS) / Math.max(1, r.ok)),
+    grpc_vs_http_binary: pairedRatio(
+      series(c, 'http-binary').map((r) => r.throughput),
+      series(c, 'grpc').map((r) => r.throughput),
+    ),
+  }));
 }
 
 export function oipMarkdown(r: OipReport, machine: string): string {
   const f = (x: number, d = 1) => x.toFixed(d);
   const rows = r.summary.map(
     (s) =>
-      `| ${s.concurrency} | ${TRANSPORTS.map((t) => f(s.throughput[t])).join(' | ')} | **${f(s.grpc_vs_http_binary, 2)}** | ${TRANSPORTS.map((t) => `${f(s.p50[t], 0)} / ${f(s.p99[t], 0)}`).join(' | ')} | ${TRANSPORTS.map((t) => f(s.server_cpu_s_per_1000[t], 2)).join(' | ')} | ${TRANSPORTS.map((t) => f(s.client_cpu_s_per_1000[t], 2)).join(' | ')} |`,
+      `| ${s.concurrency} | ${TRANSPORTS.map((t) => f(s.throughput[t])).join(' | ')} | **${formatSpread(s.grpc_vs_http_binary, 2)}** | ${TRANSPORTS.map((t) => `${f(s.p50[t], 0)} / ${f(s.p99[t], 0)}`).join(' | ')} | ${TRANSPORTS.map((t) => f(s.server_cpu_s_per_1000[t], 2)).join(' | ')} | ${TRANSPORTS.map((t) => f(s.client_cpu_s_per_1000[t], 2)).join(' | ')} |`,
   );
   return [
     `# OIP over HTTP vs gRPC`,
@@ -223,7 +227,8 @@ export function oipMarkdown(r: OipReport, machine: string): string {
     `${machine}. Model \`${r.model}\`, one ${Math.round(r.image_bytes / 1024)} KiB JPEG per request (BYTES input, raw scores back), ` +
       `${r.rounds} interleaved rounds of ${r.seconds} s per transport and concurrency, one \`loupe serve\`. ` +
       'HTTP: autocannon, one connection per concurrent request; gRPC: @grpc/grpc-js, one channel (as one tritonclient.grpc client). ' +
-      'The load generator shares the machine with the server.',
+      'The load generator shares the machine with the server. Each cell: the median over the rounds; ' +
+      'gRPC / HTTP binary: the median of the per-round ratios (min–max).',
     '',
     '| concurrency | HTTP binary req/s | HTTP JSON req/s | gRPC req/s | gRPC / HTTP binary | p50 / p99 ms HTTP binary | HTTP JSON | gRPC | server CPU s per 1000 HTTP binary | HTTP JSON | gRPC | client CPU s per 1000 HTTP binary | HTTP JSON | gRPC |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

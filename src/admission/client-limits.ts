@@ -58,6 +58,11 @@ export class ClientLimits {
     if (current > this.perMinute) throw rateLimited(this.perMinute, ttl);
   }
 
+  /** The client's inference requests in flight now (what `enter` has handed out and not had back). */
+  inFlightOf(client: string): number {
+    return this.inFlight.get(client) ?? 0;
+  }
+
   /** Takes one of the client's in-flight places (RATE_LIMITED when none is free); call the result once it ends. */
   enter(client: string): () => void {
     const cap = this.maxInFlight;

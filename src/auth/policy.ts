@@ -43,6 +43,9 @@ const RULES: Readonly<Record<string, Access>> = {
   'GET /jobs/:id': ['predict', 'read'],
   'GET /predictions': ['read'],
   'GET /predictions/:id': ['read'],
+  // Model control changes what every client is served: admin only (as a missing route would be; said here to be read).
+  'POST /v2/repository/models/:model/load': ['admin'],
+  'POST /v2/repository/models/:model/unload': ['admin'],
 };
 
 const ADMIN_ONLY: Access = Object.freeze(['admin'] as const);

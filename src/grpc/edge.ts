@@ -13,7 +13,7 @@ import {
 } from '../observability/index.ts';
 import { endCallSpan, startCallSpan } from './call-span.ts';
 import { MESSAGE_BYTES } from './proto.ts';
-import { INFERENCE, ROUTES, recordCall, unsupportedReason } from './rpcs.ts';
+import { INFERENCE, ROUTES, STREAMS, recordCall, unsupportedReason } from './rpcs.ts';
 import { statusOf, toLoupeError } from './status.ts';
 
 /** A status as grpc-js's sendStatus takes it (its type is not exported). */
@@ -50,6 +50,8 @@ export class CallEdge {
   readonly method: string;
   /** Whether its message may be an upload (held from the budget), not a name or two. */
   readonly uploads: boolean;
+  /** Whether its requests are a stream of messages, each admitted on its own (StreamEdge). */
+  readonly streaming: boolean;
   principal: Principal | undefined;
   /** Model and version the handler ran, for the call's log line. */
   readonly context: LogContext = {};
@@ -57,6 +59,8 @@ export class CallEdge {
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
   private charge: UploadCharge | undefined;
+  /** Who the call counts against, once admitted. */
+  private client: string | undefined;
   private watch: RateWatch | undefined;
   private bytes = 0;
   private readonly releases: Array<() => void> = [];
@@ -71,6 +75,7 @@ export class CallEdge {
     this.deps = deps;
     this.method = method;
     this.uploads = INFERENCE.has(method);
+    this.streaming = STREAMS.has(method);
     this.id = requestIdFrom(first(metadata, 'x-request-id'));
     const carrier = { traceparent: first(metadata, 'traceparent'), tracestate: first(metadata, 'tracestate') };
     this.span = startCallSpan(deps.tracing ?? NOOP_TRACING, method, this.id, carrier);
@@ -114,14 +119,26 @@ export class CallEdge {
       authorize(this.principal, access, `call ${this.method}`);
     }
     const client = clientKey(this.principal?.keyId, address);
+    this.client = client;
     const limits = admission.clientLimits;
-    limits?.count(client);
+    // A stream's rate and in-flight places are counted per message, as each is a request.
+    if (!this.streaming) limits?.count(client);
     if (!this.uploads) return;
-    if (limits) this.hold(limits.enter(client));
+    if (limits && !this.streaming) this.hold(limits.enter(client));
     const charge = admission.budget.open(client);
     this.charge = charge;
     this.hold(() => charge.release());
     if (this.deps.tracing?.enabled) this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
+  }
+
+  /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */
+  get account(): { client: string; charge: UploadCharge } | undefined {
+    return this.client !== undefined && this.charge ? { client: this.client, charge: this.charge } : undefined;
+  }
+
+  /** Keeps a release for the call's end (what a stream's messages hold), given back once, however it ends. */
+  onEnd(release: () => void): void {
+    this.hold(release);
   }
 
   /**
@@ -217,7 +234,11 @@ export class CallEdge {
     const { id, method, principal, failure, context } = this;
     const seconds = (performance.now() - this.started) / 1000;
     const record = { id, method, code: status.code, seconds, principal, failure, context, span: this.span };
-    recordCall(this.deps.logger, this.deps.metrics, record);
+    // A stream's messages are each logged and counted as a call; the stream itself only when it
+    // fails as a whole (refused, cut, cancelled), else it would count as one request more.
+    if (this.streaming && status.code === grpc.status.OK)
+      this.deps.logger.debug({ reqId: id, rpc: method }, 'gRPC stream ended');
+    else recordCall(this.deps.logger, this.deps.metrics, record);
     endCallSpan(this.span, this.receiving, status.code, failure);
     return { ...status, metadata };
   }

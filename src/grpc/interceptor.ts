@@ -6,6 +6,7 @@ import { capMessage } from './message-cap.ts';
 import { MALFORMED } from './proto.ts';
 import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
+import { StreamEdge } from './stream-edge.ts';
 
 /** Where a call came from (grpc-js does not export the type). */
 export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
@@ -16,12 +17,14 @@ export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['ge
  * is answered from here and its message is never read. A call that uploads nothing reads a
  * message of at most SMALL_MESSAGE_BYTES: it holds nothing from the upload budget. An
  * inference call's bytes are charged as its DATA frames arrive, under the upload rate floor.
- * `onCall` hears of every call that reaches the edge (the connection it came on is in use).
+ * `onCall` hears of every call that reaches the edge (the connection it came on is in use);
+ * `streams` holds the streams in progress (ModelStreamInfer), for the server to drain.
  */
 export function edgeInterceptor(
   deps: EdgeDeps,
   calls: WeakMap<grpc.Metadata, CallEdge>,
   onCall: (connection: ConnectionInfo) => void = () => undefined,
+  streams: Set<StreamEdge> = new Set(),
 ): grpc.ServerInterceptor {
   // Each grpc-js internal the edge relies on is a property of the library, not of a call: when
   // one is missing, say so once, not on every call.
@@ -34,6 +37,7 @@ export function edgeInterceptor(
   return (descriptor, call) => {
     const method = descriptor.path.slice(descriptor.path.lastIndexOf('/') + 1);
     let edge: CallEdge | undefined;
+    let stream: StreamEdge | undefined;
     // What grpc-js answers by itself goes through the edge too; what the edge answered has ended it.
     const adopted = onLibraryStatus(call, (status) => {
       if (!edge || edge.ended) return status;
@@ -55,6 +59,11 @@ export function edgeInterceptor(
                 if (e.ended) return;
                 // Armed first: grpc-js may deliver the message within `pass`.
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
+                if (e.streaming) {
+                  const s = (stream = new StreamEdge(e, deps, end, streams));
+                  if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
+                  return pass(metadata);
+                }
                 e.awaitMessage(end);
                 e.watchRate(end);
                 if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n)))) warnOnce('see a call’s bytes arrive');
@@ -64,6 +73,8 @@ export function edgeInterceptor(
             );
           },
           onReceiveMessage: (message, pass) => {
+            // A stream's message is admitted on its own; a refusal is its answer, not the stream's end.
+            if (stream) return pass(stream.received(message as object));
             const refused = edge?.received(message);
             if (refused) return self.sendStatus(refused);
             const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
@@ -82,6 +93,10 @@ export function edgeInterceptor(
       },
       sendStatus: (status, next) => next(edge ? edge.finish(status) : status),
     });
+    // The handler asks for each next message; a stream with its bound of messages in flight is
+    // not read (grpc-js keeps its HTTP/2 stream paused) until one is answered.
+    const startRead = self.startRead.bind(self);
+    self.startRead = () => (stream ? stream.read(startRead) : startRead());
     return self;
   };
 }

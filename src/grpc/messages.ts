@@ -70,3 +70,19 @@ export interface RepositoryIndexRequest {
   repository_name: string;
   ready: boolean;
 }
+
+/** ModelRepositoryParameter, named by `parameter_choice` when decoded. */
+export interface RepositoryParameter {
+  bool_param?: boolean;
+  int64_param?: number;
+  string_param?: string;
+  bytes_param?: Buffer;
+  parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'bytes_param';
+}
+
+/** RepositoryModelLoadRequest and RepositoryModelUnloadRequest. */
+export interface RepositoryModelRequest {
+  repository_name: string;
+  model_name: string;
+  parameters: Record<string, RepositoryParameter>;
+}

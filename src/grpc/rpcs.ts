@@ -15,20 +15,24 @@ export const ROUTES: Readonly<Record<string, readonly [method: string, route: st
   ModelReady: ['GET', '/v2/models/:model/ready'],
   ModelMetadata: ['GET', '/v2/models/:model'],
   ModelInfer: ['POST', '/v2/models/:model/infer'],
+  // Each message of the stream is a ModelInfer request (same scope, limits and budget).
+  ModelStreamInfer: ['POST', '/v2/models/:model/infer'],
   ModelConfig: ['GET', '/v2/models/:model/config'],
   ModelStatistics: ['GET', '/v2/models/:model/stats'],
   RepositoryIndex: ['POST', '/v2/repository/index'],
+  RepositoryModelLoad: ['POST', '/v2/repository/models/:model/load'],
+  RepositoryModelUnload: ['POST', '/v2/repository/models/:model/unload'],
 };
 
 /** The RPCs that upload (tensors, images); every other one's message is a name or two. */
-export const INFERENCE = new Set(['ModelInfer']);
+export const INFERENCE = new Set(['ModelInfer', 'ModelStreamInfer']);
+/** The RPCs whose requests are a stream of messages, each admitted on its own (stream-edge.ts). */
+export const STREAMS = new Set(['ModelStreamInfer']);
 const PROBES = new Set(['ServerLive', 'ServerReady']);
 
 /** Why the RPCs Loupe does not serve are not served, for their UNIMPLEMENTED answer. */
 const UNSUPPORTED: ReadonlyArray<readonly [RegExp, string]> = [
-  [/^RepositoryModel(Load|Unload)$/, 'Loupe loads every version in its model store and watches the store for new ones'],
   [/SharedMemory/, 'send tensors in the request (raw_input_contents)'],
-  [/^ModelStreamInfer$/, "Loupe's models are not decoupled; call ModelInfer (tritonclient: infer or async_infer)"],
   [
     /^TraceSetting$/,
     "Loupe traces with OpenTelemetry, configured by the standard OTEL_* variables (OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_ENDPOINT), not by Triton's trace API",

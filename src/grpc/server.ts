@@ -13,6 +13,7 @@ import { FirstCallDeadline } from './connections.ts';
 import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
+import type { StreamEdge } from './stream-edge.ts';
 
 export interface GrpcDeps {
   readonly options: GrpcOptions;
@@ -44,6 +45,7 @@ export class GrpcServer implements Service {
   private readonly tcp: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly firstCall: FirstCallDeadline;
+  private readonly streams = new Set<StreamEdge>();
   private idle: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -66,6 +68,7 @@ export class GrpcServer implements Service {
       },
       calls,
       (connection) => this.firstCall.called(connection),
+      this.streams,
     );
     this.server = new grpc.Server({
       interceptors: [edge],
@@ -166,6 +169,8 @@ export class GrpcServer implements Service {
     // connections handed in by the TCP server, grpc-js's callback does not wait for them, so
     // the wait is for the sockets to close.
     this.server.tryShutdown(() => undefined);
+    // A stream would last until the client closes it: each answers what it has read, then ends.
+    for (const stream of this.streams) stream.drain();
     const deadline = this.deps.options.shutdownTimeoutMs;
     const drained = await new Promise<boolean>((resolve) => {
       if (this.sockets.size === 0) return resolve(true);

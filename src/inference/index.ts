@@ -11,7 +11,19 @@ export type {
   SampleImage,
   Timings,
   TensorInfo,
+  VersionStatus,
 } from './types.ts';
+export {
+  ReplicaControlError,
+  checkUnloadParameters,
+  parseLoadParameters,
+  type BatchingOverride,
+  type ControlParameters,
+  type ControlResult,
+  type LoadOptions,
+  type ModelControlMode,
+  type ReplicaOutcome,
+} from './control.ts';
 export { NAME_TOO_LONG, resolveTopK, selectVersion, softmax, toPredictions, topIndices } from './classification.ts';
 export * from './oip/index.ts';
 export { describeModel, oipModelMetadata } from './views.ts';

@@ -2,6 +2,7 @@ import type { ImageWarning } from '../images/index.ts';
 import type { ModelCard, ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
 import type { TritonModelStatistics } from './oip/triton-types.ts';
+import type { ControlResult, LoadOptions } from './control.ts';
 
 export interface TensorInfo {
   readonly name: string;
@@ -65,6 +66,16 @@ export interface Readiness {
   readonly models: ReadonlyArray<{ name: string; version: string; ready: boolean }>;
   readonly problems: ReadonlyArray<{ name: string; version?: string | undefined; path: string; error: string }>;
   readonly reason?: string | undefined;
+  /** Store versions neither serving nor failed: loading, unloading, unloaded (Triton's index states). */
+  readonly states?: readonly VersionStatus[] | undefined;
+}
+
+/** A store version that does not serve and is not broken, as Triton's repository index shows it. */
+export interface VersionStatus {
+  readonly name: string;
+  readonly version: string;
+  readonly state: 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
+  readonly reason: string;
 }
 
 /**
@@ -93,6 +104,13 @@ export interface InferenceBackend {
   statistics(name?: string, version?: string): Promise<TritonModelStatistics[]>;
   /** One of `card.samples` of a model version, read; throws LoupeError(NOT_FOUND) for any other name. */
   sample(name: string, version: string | undefined, file: string): Promise<SampleImage>;
+  /**
+   * Triton's model control: (re)loads every version of `name` in the store, or stops serving
+   * it after the requests already admitted finish. Throws LoupeError (MODEL_CONTROL_DISABLED
+   * outside LOUPE_MODEL_CONTROL=explicit, MODEL_NOT_FOUND, BAD_REQUEST for a failed load).
+   */
+  loadModel(name: string, opts: LoadOptions): Promise<ControlResult>;
+  unloadModel(name: string): Promise<ControlResult>;
 }
 
 export interface SampleImage {

@@ -42,5 +42,11 @@ export function localBackendOptions(config: Config, cpus = availableCpus(config.
       spinning: config.LOUPE_ORT_SPINNING,
       optimizeInChild: config.LOUPE_ORT_OPTIMIZE_IN_CHILD,
     },
+    control: {
+      mode: config.LOUPE_MODEL_CONTROL,
+      startupModels: config.LOUPE_STARTUP_MODELS.split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    },
   };
 }

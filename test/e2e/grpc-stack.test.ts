@@ -93,6 +93,29 @@ describe('gRPC on the gateway, in front of model servers', () => {
     assert.equal(missing.error?.code, grpc.status.NOT_FOUND);
   });
 
+  it('ModelStreamInfer through the gateway: each message forwarded over the same backend, errors in error_message', async () => {
+    const images = [fixture('dog-160x120.jpg')];
+    const call = viaGateway.stream<
+      object,
+      { error_message?: string; infer_response?: { id: string; raw_output_contents: Buffer[] } }
+    >('ModelStreamInfer');
+    const got: Array<{ error_message?: string; infer_response?: { id: string; raw_output_contents: Buffer[] } }> = [];
+    call.on('data', (r: (typeof got)[number]) => got.push(r));
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    call.write(imageRequest(images, { id: 'gw-1' }));
+    call.write(imageRequest([Buffer.from('not an image')], { id: 'gw-bad' }));
+    call.write(imageRequest(images, { id: 'gw-2' }));
+    call.end();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.equal(got.length, 3);
+    const b = await direct.call('ModelInfer', imageRequest(images));
+    const ok = got.filter((r) => r.infer_response).map((r) => r.infer_response!);
+    assert.deepEqual(ok.map((r) => r.id).sort(), ['gw-1', 'gw-2']);
+    for (const r of ok) assert.deepEqual(f32(r.raw_output_contents[0]!), f32(b.response.raw_output_contents[0]));
+    const bad = got.find((r) => r.error_message)?.error_message ?? '';
+    assert.match(bad, /^INVALID_IMAGE: .*\(request id gw-bad\)$/);
+  });
+
   it('metadata, configuration, statistics and the repository index through the gateway', async () => {
     const meta = await viaGateway.call('ModelMetadata', { name: 'colors' });
     assert.deepEqual(meta.response, (await direct.call('ModelMetadata', { name: 'colors' })).response);

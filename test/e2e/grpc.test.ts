@@ -274,10 +274,10 @@ describe('Open Inference Protocol over gRPC', () => {
     assert.deepEqual((await triton.call('ServerLive', {})).response, { live: true });
   });
 
-  it('what Loupe does not serve is UNIMPLEMENTED, saying why', async () => {
+  it('what Loupe does not serve is UNIMPLEMENTED, saying why; model control is refused in poll mode', async () => {
     const load = await triton.call('RepositoryModelLoad', { model_name: 'tiny' });
-    assert.equal(load.error?.code, grpc.status.UNIMPLEMENTED);
-    assert.match(load.error!.details, /RepositoryModelLoad is not supported: Loupe loads every version/);
+    assert.equal(load.error?.code, grpc.status.FAILED_PRECONDITION);
+    assert.match(load.error!.details, /explicit model load is not allowed: LOUPE_MODEL_CONTROL is poll/);
     const shm = await triton.call('SystemSharedMemoryStatus', {});
     assert.equal(shm.error?.code, grpc.status.UNIMPLEMENTED);
   });

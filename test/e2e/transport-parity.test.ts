@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import type { ErrorCode } from '../../src/errors.ts';
+import { grpcStatusOf, logLevelOf, type ErrorCode } from '../../src/errors.ts';
 import { inferenceService } from '../../src/grpc/index.ts';
+import { codeName } from '../../src/grpc/status.ts';
 import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import {
@@ -14,6 +15,7 @@ import {
   parity,
   rawGrpcOutcome,
   type LogLine,
+  type Outcome,
   type Parity,
 } from '../helpers/parity.ts';
 import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
@@ -291,6 +293,33 @@ describe('HTTP and gRPC answer the same request the same way', () => {
       assert.doesNotMatch(h.message!, /[\u0000-\u001f\u007f\u202e]/, 'no control character in the message');
     });
   }
+
+  // ModelStreamInfer answers a failed request in its error_message (the stream goes on), as
+  // "CODE: message (request id …)": the code ModelInfer's trailer carries, ModelInfer's message,
+  // and the request's `id` as its request id; one log line per message at the same level.
+  it('ModelStreamInfer answers every case with ModelInfer’s code and message, in error_message', async () => {
+    const unary = new Map<string, Outcome>();
+    for (const c of INFER_CASES) unary.set(c.name, await grpcOutcome(client, 'ModelInfer', grpcInfer(c), {}));
+    const call = client.stream<object, { error_message?: string }>('ModelStreamInfer');
+    const answers: string[] = [];
+    call.on('data', (r: { error_message?: string }) => answers.push(r.error_message ?? ''));
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    INFER_CASES.forEach((c, i) => call.write({ ...grpcInfer(c), id: `parity-stream-${i}` }));
+    call.end();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.equal(answers.length, INFER_CASES.length);
+    for (const [i, c] of INFER_CASES.entries()) {
+      const id = `parity-stream-${i}`;
+      const g = unary.get(c.name)!;
+      assert.equal(g.code, c.code, `${c.name}: ModelInfer's code`);
+      assert.ok(answers.includes(`${c.code}: ${g.message} (request id ${id})`), `${c.name}: ${answers.join('\n')}`);
+      const [line, ...more] = await linesOf(id);
+      assert.ok(line && more.length === 0, `${c.name}: one log line`);
+      assert.equal(line.code, c.code);
+      assert.equal(line.grpc_code, codeName(grpcStatusOf[c.code]));
+      assert.equal(LEVELS[line.level], logLevelOf(c.code));
+    }
+  });
 
   /** The RPCs that name a model, and their HTTP routes. */
   const METADATA_CASES: Array<{ name: string; model: string; version?: string; code: ErrorCode }> = [

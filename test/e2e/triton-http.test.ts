@@ -430,3 +430,48 @@ describe("Triton's HTTP clients, as they send requests", () => {
     assert.equal(parse(bomb).error.code, 'PAYLOAD_TOO_LARGE');
   });
 });
+
+// tritonclient.http's load_model/unload_model, byte for byte: POST with no Content-Type, body
+// json.dumps({}) or {"parameters": {"config": …}}, unload always with unload_dependents.
+describe("Triton's HTTP client: load_model / unload_model", () => {
+  let srv: TestServer;
+  let polling: TestServer;
+  const store = tempDir('loupe-triton-control-');
+
+  before(async () => {
+    writeStoreModel(store, { name: 'tiny', channels: 1, height: 2, width: 2, classes: 3, resize: 'stretch' });
+    writeStoreModel(store, { name: 'other', channels: 1, height: 2, width: 2, classes: 3, resize: 'stretch' });
+    srv = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'tiny', LOUPE_MODEL_CONTROL: 'explicit' });
+    polling = await startServe({ LOUPE_MODEL_STORE: store, LOUPE_DEFAULT_MODEL: 'tiny' });
+  });
+  after(async () => {
+    await srv?.stop();
+    await polling?.stop();
+  });
+
+  const unloadBody = Buffer.from(JSON.stringify({ parameters: { unload_dependents: false } }));
+  const ready = async (base: string, model: string) => (await send(base, 'GET', `/v2/models/${model}/ready`)).status;
+
+  it('load_model, load_model(config=…) and unload_model answer 200 {} and change what is ready', async () => {
+    assert.equal(await ready(srv.url, 'other'), 404, 'explicit mode starts with the default model only');
+    const load = await send(srv.url, 'POST', '/v2/repository/models/other/load', Buffer.from('{}'));
+    assert.equal(load.status, 200, load.body.toString());
+    assert.deepEqual(parse(load), {});
+    assert.equal(await ready(srv.url, 'other'), 200);
+    const config = JSON.stringify({ max_batch_size: 5 });
+    const body = Buffer.from(JSON.stringify({ parameters: { config } }));
+    assert.equal((await send(srv.url, 'POST', '/v2/repository/models/other/load', body)).status, 200);
+    assert.equal(parse(await send(srv.url, 'GET', '/v2/models/other/config')).max_batch_size, 5);
+    const unload = await send(srv.url, 'POST', '/v2/repository/models/other/unload', unloadBody);
+    assert.equal(unload.status, 200, unload.body.toString());
+    assert.deepEqual(parse(unload), {});
+    assert.equal(await ready(srv.url, 'other'), 404);
+  });
+
+  it('a polling server refuses them with 400 and a JSON error naming LOUPE_MODEL_CONTROL', async () => {
+    const r = await send(polling.url, 'POST', '/v2/repository/models/other/unload', unloadBody);
+    assert.equal(r.status, 400);
+    assert.match(parse(r).error, /explicit model unload is not allowed: LOUPE_MODEL_CONTROL is poll/);
+    assert.equal(await ready(polling.url, 'other'), 200);
+  });
+});

@@ -24,6 +24,13 @@ export interface TestGrpcClient {
   /** Calls a unary RPC; resolves with its response or its error, and the metadata both ways. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   call<T = any>(method: string, request: object, metadata?: Record<string, string>): Promise<CallResult<T>>;
+  /** Opens a bidirectional stream (ModelStreamInfer): write requests, read responses as they come. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  stream<Req = any, Res = any>(
+    method: string,
+    metadata?: Record<string, string>,
+    options?: grpc.CallOptions,
+  ): grpc.ClientDuplexStream<Req, Res>;
   close(): void;
 }
 
@@ -71,6 +78,13 @@ export function grpcClient(address: string, flavor: ProtoFlavor = 'triton', opti
           done();
         });
       }),
+    stream: <Req, Res>(method: string, metadata: Record<string, string> = {}, options: grpc.CallOptions = {}) => {
+      const md = new grpc.Metadata();
+      for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+      const fn = client[method] as (md: grpc.Metadata, opts: grpc.CallOptions) => grpc.ClientDuplexStream<Req, Res>;
+      if (typeof fn !== 'function') throw new Error(`${flavor} proto has no method ${method}`);
+      return fn.call(client, md, { deadline: Date.now() + 60_000, ...options });
+    },
     close: () => client.close(),
   };
   return api;

@@ -9,6 +9,8 @@ import {
 } from '../../src/inference/index.ts';
 import type {
   Classification,
+  ControlResult,
+  LoadOptions,
   ClassifyRequest,
   InferenceBackend,
   ModelInfo,
@@ -29,6 +31,8 @@ import type {
  */
 export class StubBackend implements InferenceBackend {
   readonly calls: ClassifyRequest[] = [];
+  /** Model control calls, in order, as the routes handed them over. */
+  readonly controlCalls: Array<{ op: 'load' | 'unload'; name: string; opts?: LoadOptions }> = [];
   /** Thrown by classify/infer while set. */
   fail: Error | undefined;
   private readonly models: ModelInfo[];
@@ -102,6 +106,20 @@ export class StubBackend implements InferenceBackend {
 
   async statistics(): Promise<TritonModelStatistics[]> {
     return [];
+  }
+
+  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
+    this.controlCalls.push({ op: 'load', name, opts });
+    if (this.fail) throw this.fail;
+    this.getModel(name);
+    return {};
+  }
+
+  async unloadModel(name: string): Promise<ControlResult> {
+    this.controlCalls.push({ op: 'unload', name });
+    if (this.fail) throw this.fail;
+    this.getModel(name);
+    return {};
   }
 
   /** Stub models have no card, so no sample images. */

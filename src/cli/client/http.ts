@@ -145,7 +145,12 @@ async function errorOf(res: Response): Promise<ApiError> {
   const header = res.headers['x-request-id'];
   let requestId = typeof header === 'string' ? header : undefined;
   try {
-    const { error } = JSON.parse(text) as { error: { code: string; message: string; request_id?: string } };
+    const { error } = JSON.parse(text) as { error: string | { code: string; message: string; request_id?: string } };
+    // The OIP routes' body is {"error": "message"}; their code is in a header.
+    if (typeof error === 'string') {
+      const code = res.headers['x-loupe-error-code'];
+      return new ApiError(res.statusCode, typeof code === 'string' ? code : 'HTTP_ERROR', error, requestId);
+    }
     requestId = error.request_id ?? requestId;
     return new ApiError(res.statusCode, error.code, error.message, requestId);
   } catch {

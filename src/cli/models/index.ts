@@ -1,10 +1,17 @@
 import { UsageError } from '../flags.ts';
 import { PRESETS } from '../../models/index.ts';
+import { DEFAULT_URL } from '../client/options.ts';
 
 export const MODELS_USAGE = `Usage:
   loupe models list [--store DIR | --url URL [--key KEY]] [--json]
                     name, versions, ready, input and labels of each model: in the store (default
                     $LOUPE_MODEL_STORE), or served by a running server (--url; key: --key or $LOUPE_API_KEY)
+  loupe models load <name> [--config JSON] [--url URL] [--key KEY] [--json]
+  loupe models unload <name> [--url URL] [--key KEY] [--json]
+                    Triton's model control on a running server (default $LOUPE_URL or ${DEFAULT_URL}; an admin
+                    key: --key or $LOUPE_API_KEY; the server runs LOUPE_MODEL_CONTROL=explicit). load (re)loads every
+                    version in its store, --config a Triton model config overriding batching; behind a gateway,
+                    every model server, each listed
   loupe models validate <dir>
   loupe models pull <source> [--name N] [--version V] [--store DIR] [--sha256 HEX]
                     [--preset ${Object.keys(PRESETS).join('|')}] [--labels FILE] [--input NAME] [--output NAME]
@@ -37,6 +44,7 @@ export async function runModels(argv: string[]): Promise<number> {
       return report.ok ? 0 : 1;
     }
     if (sub === 'list') return await (await import('./list.ts')).listModels(args);
+    if (sub === 'load' || sub === 'unload') return await (await import('./control.ts')).controlModel(sub, args);
     if (sub === 'pull') return await (await import('./pull.ts')).pull(args);
     if (sub === 'pull-all') return await (await import('./pull.ts')).pullAllCommand(args);
   } catch (err) {

@@ -97,6 +97,17 @@ export const InferenceVariables = {
     description:
       'How often to look for new model versions in the store (and, in the gateway, for model servers); 0 disables.',
   }),
+  LOUPE_MODEL_CONTROL: Type.Union([Type.Literal('poll'), Type.Literal('explicit'), Type.Literal('none')], {
+    default: 'poll',
+    description:
+      "Triton's model control mode (serve, model-server). poll: load every version at start and watch the store (LOUPE_MODEL_POLL_S); load/unload calls are refused. explicit: load LOUPE_STARTUP_MODELS at start, then change only on POST /v2/repository/models/{m}/load|unload (admin scope; gRPC RepositoryModelLoad/Unload); no polling. none: load every version at start and never change.",
+  }),
+  LOUPE_STARTUP_MODELS: Type.String({
+    pattern: '^(\\*|[A-Za-z0-9][A-Za-z0-9._-]{0,127}(\\s*,\\s*[A-Za-z0-9][A-Za-z0-9._-]{0,127})*)?$',
+    default: '',
+    description:
+      "LOUPE_MODEL_CONTROL=explicit: the models loaded at start (Triton's --load-model), comma-separated; `*` loads every model in the store; empty: LOUPE_DEFAULT_MODEL alone.",
+  }),
   LOUPE_MODEL_URIS: Type.String({
     default: '',
     description:

@@ -53,8 +53,10 @@ export class Batcher {
   private running: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Requests admitted but still decoding: they count against the queue bound. */
+  /** Requests admitted but still decoding: they count against the queue bound, and close() waits for them. */
   private admitted = 0;
+  /** close() calls waiting for the admitted requests to submit or give up. */
+  private readonly admittedWaiters = new Set<() => void>();
   private runs = 0;
 
   constructor(opts: BatcherOptions) {
@@ -86,13 +88,23 @@ export class Batcher {
       if (!released) {
         released = true;
         this.admitted--;
+        if (this.admitted === 0) for (const wake of this.admittedWaiters) wake();
       }
     };
   }
 
+  /**
+   * Queues one item. After close() only a request admitted before it is taken (an unload
+   * lets the requests that already resolved the model finish); any other is refused.
+   */
   submit(data: Float32Array, admission?: () => void): Promise<BatchResult> {
-    admission?.();
-    if (this.closed) return Promise.reject(this.shuttingDown());
+    if (this.closed && !admission) return Promise.reject(this.shuttingDown());
+    const result = this.enqueue(data);
+    admission?.(); // after enqueueing, so close() always sees the admission or the item
+    return result;
+  }
+
+  private enqueue(data: Float32Array): Promise<BatchResult> {
     if (data.length !== this.opts.itemSize) {
       return Promise.reject(
         new LoupeError(
@@ -109,10 +121,20 @@ export class Batcher {
     });
   }
 
-  /** Resolves once everything queued so far has run; new work is refused. Idempotent. */
+  /** Resolves once everything admitted or queued so far has run; new work is refused. Idempotent. */
   async close(): Promise<void> {
     this.closed = true;
-    while (this.running || this.pending.length) {
+    while (this.running || this.pending.length || this.admitted) {
+      if (!this.running && !this.pending.length) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            this.admittedWaiters.delete(wake);
+            resolve();
+          };
+          this.admittedWaiters.add(wake);
+        });
+        continue;
+      }
       if (!this.running) this.flush();
       await this.running;
     }

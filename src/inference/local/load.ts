@@ -1,6 +1,7 @@
 import type { PreprocessSpec } from '../../images/index.ts';
 import { DEFAULT_BATCHING, checkSession, type ModelEntry } from '../../models/index.ts';
 import { StartupError } from '../../errors.ts';
+import type { BatchingOverride } from '../control.ts';
 import type { ModelInfo } from '../types.ts';
 import { Batcher } from './batcher.ts';
 import { ModelStats } from './stats.ts';
@@ -22,9 +23,14 @@ export interface LoadedModel {
 /**
  * Starts the session (first execution provider that initialises), checks the graph against
  * model.json and labels.txt, and wires the batcher to the session and the metrics.
- * Throws, with the session released, when the version cannot serve.
+ * Throws, with the session released, when the version cannot serve. `override` (a load's
+ * config) wins over model.json and the LOUPE_MAX_* overrides.
  */
-export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Promise<LoadedModel> {
+export async function loadModel(
+  entry: ModelEntry,
+  deps: LocalBackendDeps,
+  override: BatchingOverride = {},
+): Promise<LoadedModel> {
   const { options, logger, metrics } = deps;
   const requested = options.session.executionProviders;
   const loaded = await startSession(entry, deps);
@@ -39,9 +45,10 @@ export async function loadModel(entry: ModelEntry, deps: LocalBackendDeps): Prom
   const b = { ...DEFAULT_BATCHING, ...entry.config.batching };
   const over = options.batching;
   const batching = {
-    max_batch_size: over.maxBatchSize || b.max_batch_size,
-    max_queue_delay_ms: over.maxQueueDelayMs >= 0 ? over.maxQueueDelayMs : b.max_queue_delay_ms,
-    max_queue_size: over.maxQueueSize || b.max_queue_size,
+    max_batch_size: override.max_batch_size ?? (over.maxBatchSize || b.max_batch_size),
+    max_queue_delay_ms:
+      override.max_queue_delay_ms ?? (over.maxQueueDelayMs >= 0 ? over.maxQueueDelayMs : b.max_queue_delay_ms),
+    max_queue_size: override.max_queue_size ?? (over.maxQueueSize || b.max_queue_size),
   };
   const labels = { model: entry.name, version: entry.version };
   const itemSize = channels * input.height * input.width;

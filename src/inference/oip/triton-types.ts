@@ -125,7 +125,7 @@ export interface RepositoryIndexEntry {
   name: string;
   /** Absent for a store problem that is not about one version. */
   version?: string;
-  state: 'READY' | 'UNAVAILABLE';
-  /** Why a version is unavailable; absent when it is ready (Triton leaves an empty reason out). */
+  state: 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
+  /** Why a version is not ready; absent when it is (Triton leaves an empty reason out). */
   reason?: string;
 }

@@ -82,24 +82,24 @@ export function tritonModelConfig(m: ModelInfo): TritonModelConfig {
 
 /**
  * `POST /v2/repository/index`: every served version READY, every store entry that could not
- * be loaded UNAVAILABLE with its reason; `readyOnly` keeps the READY ones. Sorted by name, then
- * version.
+ * be loaded UNAVAILABLE with its reason, and under model control the versions loading,
+ * unloading or unloaded; `readyOnly` keeps the READY ones. Sorted by name, then version.
  */
 export function repositoryIndex(backend: InferenceBackend, readyOnly: boolean): RepositoryIndexEntry[] {
   const ready: RepositoryIndexEntry[] = backend
     .listModels()
     .map((m) => ({ name: m.name, version: m.version, state: 'READY' }));
-  const problems: RepositoryIndexEntry[] = readyOnly
-    ? []
-    : backend.readiness().problems.map((p) => ({
-        name: p.name,
-        ...(p.version !== undefined ? { version: p.version } : {}),
-        state: 'UNAVAILABLE',
-        reason: p.error,
-      }));
+  const readiness = readyOnly ? undefined : backend.readiness();
+  const problems: RepositoryIndexEntry[] = (readiness?.problems ?? []).map((p) => ({
+    name: p.name,
+    ...(p.version !== undefined ? { version: p.version } : {}),
+    state: 'UNAVAILABLE',
+    reason: p.error,
+  }));
+  const others: RepositoryIndexEntry[] = (readiness?.states ?? []).map((s) => ({ ...s }));
   const rank = (v: string | undefined) => (v !== undefined && /^\d+$/.test(v) ? Number(v) : -1);
   const order = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return [...ready, ...problems].sort(
+  return [...ready, ...problems, ...others].sort(
     (a, b) => order(a.name, b.name) || rank(a.version) - rank(b.version) || order(a.version ?? '', b.version ?? ''),
   );
 }

@@ -14,7 +14,17 @@ import {
   type TritonModelStatistics,
 } from '../oip/index.ts';
 import type { ModelCard } from '../../models/index.ts';
-import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
+import type { ControlResult, LoadOptions } from '../control.ts';
+import type {
+  Classification,
+  ClassifyRequest,
+  InferenceBackend,
+  ModelInfo,
+  Readiness,
+  SampleImage,
+  VersionStatus,
+} from '../types.ts';
+import { fanOut, storeStates } from './control.ts';
 import { Replicas } from './replicas.ts';
 
 /** What the remote backend needs to know, filled by the role from its configuration. */
@@ -77,6 +87,8 @@ export class RemoteBackend implements InferenceBackend {
   private readonly deps: RemoteBackendDeps;
   private readonly replicas: Replicas;
   private models: ModelInfo[] = [];
+  /** What the model servers' store holds but they do not serve (their repository index). */
+  private states: VersionStatus[] = [];
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private lastError: string | undefined;
@@ -109,6 +121,7 @@ export class RemoteBackend implements InferenceBackend {
         }
       }
       this.models = infos;
+      this.states = await storeStates(this.replicas);
       this.deps.metrics.modelsLoaded.set(infos.length);
       this.lastError = undefined;
     } catch (err) {
@@ -127,17 +140,20 @@ export class RemoteBackend implements InferenceBackend {
 
   readiness(): Readiness {
     const models = this.models.map((m) => ({ name: m.name, version: m.version, ready: true }));
+    const states = this.states;
     if (this.replicas.size === 0 || this.models.length === 0) {
       const why = this.lastError ? ` (${this.lastError})` : '';
       const reason = `no model server answers at ${this.deps.options.modelServerUrl}${why}`;
-      return { ready: false, models, problems: [], reason };
+      return { ready: false, models, problems: [], states, reason };
     }
     const reason = missingDefault(
       this.deps.options.defaultModel,
       this.models.map((m) => m.name),
       'served',
     );
-    return reason ? { ready: false, models, problems: [], reason } : { ready: true, models, problems: [] };
+    return reason
+      ? { ready: false, models, problems: [], states, reason }
+      : { ready: true, models, problems: [], states };
   }
 
   listModels(): ModelInfo[] {
@@ -206,6 +222,23 @@ export class RemoteBackend implements InferenceBackend {
     const path = `/models/${encodeURIComponent(m.name)}/samples/${encodeURIComponent(file)}?version=${m.version}`;
     const answer = await this.replicas.send('GET', path);
     return { bytes: answer.body, contentType: String(answer.headers['content-type'] ?? 'application/octet-stream') };
+  }
+
+  /** Every replica loads or unloads (remote/control.ts); the model list is re-read at once. */
+  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'load', name, opts));
+  }
+
+  async unloadModel(name: string): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'unload', name));
+  }
+
+  private async afterwards(call: Promise<ControlResult>): Promise<ControlResult> {
+    try {
+      return await call;
+    } finally {
+      await this.refresh();
+    }
   }
 
   /** The whole model service's statistics: every replica's, added up. */

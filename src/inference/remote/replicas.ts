@@ -1,9 +1,12 @@
 import { ErrorCode, LoupeError } from '../../errors.ts';
+import type { ReplicaOutcome } from '../control.ts';
 import type { Logger, TraceSpan, Tracing } from '../../observability/index.ts';
 import { Endpoints } from './endpoints.ts';
 
 /** How long one replica may take to answer a question put to all of them (statistics). */
 const EVERY_REPLICA_TIMEOUT_MS = 5000;
+/** A load builds sessions (a large model takes a while) and an unload drains the queue first. */
+const CONTROL_TIMEOUT_MS = 120_000;
 
 export interface Answer {
   readonly status: number;
@@ -85,6 +88,43 @@ export class Replicas {
     const ok = answers.filter((a): a is Answer => a !== undefined);
     if (ok.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server answered', { retryAfterS });
     return ok.map((a) => JSON.parse(a.body.toString('utf8')) as T);
+  }
+
+  /**
+   * POST `body` to every replica at once and report each one's outcome (model control: every
+   * replica must change, not just one). Never retried elsewhere: a failed replica is reported.
+   */
+  async postToEvery(path: string, body: string): Promise<ReplicaOutcome[]> {
+    const { retryAfterS } = this.opts;
+    if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
+    const targets = this.endpoints.pick(this.endpoints.size);
+    if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS });
+    const outcomes = await Promise.all(
+      targets.map(async ({ origin, pool }): Promise<ReplicaOutcome> => {
+        const replica = new URL(origin).host;
+        try {
+          const res = await pool.request({
+            method: 'POST',
+            path,
+            body,
+            headers: { 'content-type': 'application/json', ...IDENTITY },
+            headersTimeout: CONTROL_TIMEOUT_MS,
+            bodyTimeout: CONTROL_TIMEOUT_MS,
+          });
+          check({ status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) });
+          return { replica, status: 'ok' };
+        } catch (err) {
+          const e =
+            err instanceof LoupeError
+              ? err
+              : new LoupeError(ErrorCode.NotReady, `model server unreachable: ${(err as Error).message}`);
+          this.opts.logger.warn({ origin, path, err: e.message }, 'model control failed on a model server');
+          return { replica, error: { code: e.code, message: e.message } };
+        }
+      }),
+    );
+    // In address order, whichever replica the round-robin started with: a report reads the same each time.
+    return outcomes.sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
   }
 
   async send(

@@ -263,7 +263,9 @@ describe('the gRPC edge', () => {
     const s = e.finish({ code: grpc.status.OK, details: '' });
     assert.deepEqual(s.metadata?.get('x-request-id'), ['abc-1']);
     assert.match(new CallEdge(deps(), 'ServerLive', md({ 'x-request-id': 'no spaces' })).id, /^[0-9a-f-]{36}$/);
-    assert.equal(new CallEdge(deps(), 'ModelStreamInfer', md()).served, false);
-    assert.match(new CallEdge(deps(), 'RepositoryModelLoad', md()).unimplemented().details, /loads every version/);
+    assert.equal(new CallEdge(deps(), 'ModelStreamInfer', md()).served, true);
+    assert.equal(new CallEdge(deps(), 'CudaSharedMemoryStatus', md()).served, false);
+    assert.match(new CallEdge(deps(), 'SystemSharedMemoryStatus', md()).unimplemented().details, /send tensors/);
+    assert.equal(new CallEdge(deps(), 'RepositoryModelLoad', md()).served, true);
   });
 });

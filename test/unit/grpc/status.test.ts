@@ -10,7 +10,9 @@ describe('gRPC status from Loupe errors', () => {
       const g = grpcStatusOf[code];
       assert.ok(Number.isInteger(g) && g > 0 && g <= 16, code);
       const http = httpStatusOf[code];
-      if (http === 400 || http === 422 || http === 415) assert.equal(g, grpc.status.INVALID_ARGUMENT, code);
+      // A load/unload the server's mode forbids: 400 as Triton answers it, FAILED_PRECONDITION on gRPC.
+      if (code === ErrorCode.ModelControlDisabled) assert.equal(g, grpc.status.FAILED_PRECONDITION, code);
+      else if (http === 400 || http === 422 || http === 415) assert.equal(g, grpc.status.INVALID_ARGUMENT, code);
       if (http === 404) assert.equal(g, grpc.status.NOT_FOUND, code);
       if (http === 503) assert.equal(g, grpc.status.UNAVAILABLE, code);
     }

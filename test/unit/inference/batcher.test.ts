@@ -116,4 +116,26 @@ describe('Batcher', () => {
     await assert.rejects(b.submit(Float32Array.of(1, 1)), /shutting down/);
     await b.close();
   });
+
+  it('close waits for requests admitted before it (still decoding) and runs them; new ones are refused', async () => {
+    const { b, sizes } = make();
+    const admitted = b.admit(); // resolved the model, now decoding its upload
+    let closed = false;
+    const closing = b.close().then(() => (closed = true));
+    await sleep(20);
+    assert.equal(closed, false, 'close waits for the admitted request');
+    assert.throws(() => b.admit(), /shutting down/);
+    await assert.rejects(b.submit(Float32Array.of(9, 9)), /shutting down/);
+    const r = await b.submit(Float32Array.of(3, 4), admitted);
+    assert.deepEqual([...r.output], [6, 8]);
+    await closing;
+    assert.deepEqual(sizes, [1]);
+    // An admitted request that gives up (its image failed to decode) lets close end too.
+    const c = make().b;
+    const release = c.admit();
+    const done = c.close();
+    release();
+    await done;
+    assert.equal(c.state, 'closed');
+  });
 });

@@ -2,6 +2,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { OIP_EXTENSIONS } from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
+import { controlRoutes } from './control.ts';
 import { inferRoutes } from './infer.ts';
 import { modelRoutes } from './models.ts';
 import { repositoryRoutes } from './repository.ts';
@@ -68,4 +69,5 @@ export const oipRoutes: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) =
   modelRoutes(app, deps);
   inferRoutes(app, deps);
   repositoryRoutes(app, deps);
+  controlRoutes(app, deps);
 };

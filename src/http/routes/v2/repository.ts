@@ -7,7 +7,7 @@ import { oipErrorResponses } from '../../schemas.ts';
 import type { OipApp } from './index.ts';
 import { RepositoryIndexRequestSchema, RepositoryIndexSchema } from './triton-schemas.ts';
 
-/** Triton's model repository extension: the index (Loupe loads its store itself, so no load/unload). */
+/** Triton's model repository extension: the index (load and unload are in control.ts). */
 export function repositoryRoutes(app: OipApp, { backend }: AppDeps): void {
   app.post(
     '/v2/repository/index',
@@ -16,7 +16,8 @@ export function repositoryRoutes(app: OipApp, { backend }: AppDeps): void {
         tags: ['oip'],
         summary: 'Model repository index',
         description:
-          'Every version in the model store: READY when it serves, UNAVAILABLE (with the reason) when it could not be loaded. ' +
+          'Every version in the model store: READY when it serves; LOADING or UNLOADING during model control; ' +
+          'UNAVAILABLE with the reason (the load error, "unloaded", "not loaded") otherwise. ' +
           'The body is optional; `{"ready": true}` lists only the ready ones.',
         response: { 200: RepositoryIndexSchema, ...oipErrorResponses(400) },
       },

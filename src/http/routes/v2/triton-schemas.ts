@@ -130,14 +130,20 @@ export const RepositoryIndexSchema: TSchema = Type.Array(
   Type.Object({
     name: Str(),
     version: Type.Optional(Str()),
-    state: Type.Union([Type.Literal('READY'), Type.Literal('UNAVAILABLE')]),
-    reason: Type.Optional(Str({ description: 'why a version is unavailable' })),
+    state: Type.Union([
+      Type.Literal('READY'),
+      Type.Literal('LOADING'),
+      Type.Literal('UNLOADING'),
+      Type.Literal('UNAVAILABLE'),
+    ]),
+    reason: Type.Optional(Str({ description: 'why a version is not ready: its load error, "unloaded", …' })),
   }),
   {
     examples: [
       [
         { name: 'fashion-mnist', version: '1', state: 'READY' },
         { name: 'broken', version: '1', state: 'UNAVAILABLE', reason: 'model.onnx is missing' },
+        { name: 'resnet18', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' },
       ],
     ],
   },

@@ -1,0 +1,198 @@
+import * as grpc from '@grpc/grpc-js';
+import type { RateWatch, UploadCharge } from '../admission/index.ts';
+import { requestIdFrom } from '../clients/index.ts';
+import { ErrorCode, LoupeError } from '../errors.ts';
+import type { CallEdge, EdgeDeps } from './edge.ts';
+import { MALFORMED, MESSAGE_BYTES } from './proto.ts';
+import { recordCall } from './rpcs.ts';
+import { toLoupeError } from './status.ts';
+import { MessageTicket, TICKET, type TicketOwner, type TicketRecord } from './stream-ticket.ts';
+
+/**
+ * Messages of one stream read and not yet answered, at most: past it the stream is not read
+ * (HTTP/2 flow control holds the client) until one is answered. Lower when the client's own
+ * in-flight cap is lower, so one stream backs off rather than refusing its own messages.
+ */
+export const STREAM_IN_FLIGHT = 8;
+
+/**
+ * The per-message admission of one admitted stream (ModelStreamInfer), with the same objects
+ * a ModelInfer call is admitted by (src/admission): each message counts against its client's
+ * rate and takes one of its in-flight places; the stream's bytes are charged to the client's
+ * share of the upload budget as they arrive, and each message holds its own until it has run;
+ * a message once begun must arrive within the request timeout and above the rate floor.
+ * Refusals of one message are that message's answer (`error_message`); what can only be
+ * stopped by ending the stream (bytes over the budget, a message dribbled) ends it.
+ */
+export class StreamEdge implements TicketOwner {
+  private readonly call: CallEdge;
+  private readonly deps: EdgeDeps;
+  private readonly client: string;
+  private readonly charge: UploadCharge;
+  private readonly cut: (status: grpc.StatusObject) => void;
+  private readonly open = new Set<MessageTicket>();
+  private readonly bound: number;
+  private arrivedBytes = 0;
+  /** arrivedBytes when the last message was whole: what came since is the next message's. */
+  private mark = 0;
+  /** Bytes held by messages read and not yet run. */
+  private ticketBytes = 0;
+  private seq = 0;
+  private watch: RateWatch | undefined;
+  private late: NodeJS.Timeout | undefined;
+  private pendingRead: (() => void) | undefined;
+  private draining = false;
+
+  /** `registry`: the server's streams in progress, which it drains when it stops. */
+  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: Set<StreamEdge>) {
+    const account = call.account!;
+    this.call = call;
+    this.deps = deps;
+    this.client = account.client;
+    this.charge = account.charge;
+    this.cut = cut;
+    const cap = deps.admission.clientLimits?.maxInFlight ?? 0;
+    this.bound = cap > 0 ? Math.min(cap, STREAM_IN_FLIGHT) : STREAM_IN_FLIGHT;
+    call.onEnd(() => this.end());
+    registry.add(this);
+    call.onEnd(() => registry.delete(this));
+  }
+
+  /** The handler asks for the next message: read now, or once an answer frees a place. */
+  read(next: () => void): void {
+    if (this.call.ended || this.draining) return;
+    if (this.open.size < this.bound) this.forward(next);
+    else this.pendingRead = next;
+  }
+
+  /**
+   * The server is shutting down: no message more is read; once those read are answered the
+   * stream ends UNAVAILABLE, so the client opens a new one (on another replica) rather than
+   * being cut at the shutdown deadline with answers lost.
+   */
+  drain(): void {
+    this.draining = true;
+    this.pendingRead = undefined;
+    // A message partly received will not be read to its end: no clock may cut the stream for it.
+    this.stopClocks();
+    this.closeIfDrained();
+  }
+
+  private closeIfDrained(): void {
+    if (!this.draining || this.open.size > 0 || this.call.ended) return;
+    const error = new LoupeError(ErrorCode.NotReady, 'the server is shutting down; open a new stream', {
+      retryAfterS: 1,
+    });
+    this.cut(this.call.fail(error));
+  }
+
+  /**
+   * Reads on. The next message's clocks run only while the stream is read: when its first bytes
+   * came with the end of the previous one, from now; else from its first bytes (`arrived`).
+   */
+  private forward(next: () => void): void {
+    if (!this.watch && this.arrivedBytes > this.mark) this.begin();
+    next();
+  }
+
+  /** Bytes off the wire (DATA frames): charged at once; the first of a message starts its clocks. */
+  arrived(n: number): void {
+    if (this.call.ended) return;
+    this.arrivedBytes += n;
+    if (!this.watch && !this.draining) this.begin();
+    this.watch?.arrived(n);
+    const refused = this.sync();
+    if (refused) this.cut(this.call.fail(refused));
+  }
+
+  /** A whole message: admitted as a ModelInfer call is, its ticket hung on it for the handler. */
+  received<M extends object>(message: M): M {
+    const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
+    // Its bytes on the wire: its 5-byte prefix and body (a frame may also carry the start of the
+    // next message, which stays partial); a compressed one's are fewer, so this is at most over.
+    const wire = Math.min(this.arrivedBytes - this.mark, size + 5);
+    this.mark += wire;
+    // A compressed message decodes to more than its frames carried: the decoded size counts.
+    const bytes = Math.max(wire, size);
+    this.stopClocks();
+    const given = (message as { id?: unknown }).id;
+    const id = given ? requestIdFrom(given) : `${this.call.id}-${++this.seq}`;
+    const ticket = new MessageTicket(this, id, bytes);
+    Object.defineProperty(message, TICKET, { value: ticket });
+    this.open.add(ticket);
+    this.ticketBytes += bytes;
+    ticket.refusal = this.admit(message, ticket);
+    return message;
+  }
+
+  private admit(message: object, ticket: MessageTicket): LoupeError | undefined {
+    const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
+    if (malformed !== undefined) return new LoupeError(ErrorCode.BadRequest, malformed);
+    const budget = this.sync();
+    if (budget) return budget;
+    const limits = this.deps.admission.clientLimits;
+    if (!limits) return undefined;
+    try {
+      limits.count(this.client);
+      ticket.holdPlace(limits.enter(this.client));
+      return undefined;
+    } catch (err) {
+      return toLoupeError(err);
+    }
+  }
+
+  freeBytes(ticket: MessageTicket): void {
+    if (ticket.bytes === 0) return;
+    this.ticketBytes -= ticket.bytes;
+    ticket.bytes = 0;
+    this.sync();
+  }
+
+  answered(ticket: MessageTicket, record: TicketRecord): void {
+    this.open.delete(ticket);
+    recordCall(this.deps.logger, this.deps.metrics, {
+      ...record,
+      method: this.call.method,
+      principal: this.call.principal,
+    });
+    this.closeIfDrained();
+    const next = this.pendingRead;
+    if (next && this.open.size < this.bound && !this.call.ended) {
+      this.pendingRead = undefined;
+      this.forward(next);
+    }
+  }
+
+  /** Holds what is in flight: the partial message and the messages not yet run. */
+  private sync(): LoupeError | undefined {
+    const total = this.arrivedBytes - this.mark + this.ticketBytes;
+    if (total < this.charge.held) this.charge.shrinkTo(total);
+    return this.charge.growTo(total);
+  }
+
+  private begin(): void {
+    const { admission, requestTimeoutMs } = this.deps;
+    this.watch = admission.rateFloor.watch((err) => this.cut(this.call.fail(err)));
+    if (requestTimeoutMs <= 0) return;
+    const error = new LoupeError(
+      ErrorCode.RequestTimeout,
+      `a request message of the stream did not arrive within ${requestTimeoutMs} ms`,
+    );
+    this.late = setTimeout(() => this.cut(this.call.fail(error)), requestTimeoutMs);
+    this.late.unref();
+  }
+
+  private stopClocks(): void {
+    this.watch?.stop();
+    this.watch = undefined;
+    clearTimeout(this.late);
+    this.late = undefined;
+  }
+
+  /** The stream ended: messages not answered are logged with its code and give back what they held. */
+  private end(): void {
+    this.stopClocks();
+    this.pendingRead = undefined;
+    for (const ticket of [...this.open]) ticket.answered(grpc.status.CANCELLED);
+  }
+}
