@@ -29,7 +29,7 @@ describe('one trace across gateway and model server (separate processes)', () =>
   let model: RoleProcess;
   let gateway: RoleProcess;
   let grpc: TestGrpcClient;
-  const traces: Array<{ id: string; via: 'http' | 'grpc'; client?: ReceivedSpan }> = [];
+  const traces: Array<{ id: string; via: 'http' | 'grpc' }> = [];
 
   before(async () => {
     otlp = await startOtlpReceiver();
@@ -77,7 +77,7 @@ describe('one trace across gateway and model server (separate processes)', () =>
     assert.equal(client.parentSpanId, server.spanId);
     assert.equal(client.attributes['http.response.status_code'], 200);
     assert.match(String(client.attributes['url.full']), /\/v2\/models\/colors\/infer$/);
-    traces.push({ id: c.traceId, via: 'http', client });
+    traces.push({ id: c.traceId, via: 'http' });
     const line = gateway.lines().find((l) => l.route === '/predict');
     assert.equal(line?.trace_id, c.traceId);
   });
@@ -100,20 +100,47 @@ describe('one trace across gateway and model server (separate processes)', () =>
     assert.equal(named(trace, 'loupe-gateway', 'loupe.receive').parentSpanId, call.spanId);
     const client = named(trace, 'loupe-gateway', 'POST');
     assert.equal(client.parentSpanId, call.spanId);
-    traces.push({ id: c.traceId, via: 'grpc', client });
+    traces.push({ id: c.traceId, via: 'grpc' });
     const line = gateway.lines().find((l) => l.rpc === 'ModelInfer');
     assert.equal(line?.trace_id, c.traceId);
     assert.equal(line?.span_id, call.spanId);
   });
 
-  it('the model server’s spans, flushed by its graceful stop, continue both traces', async () => {
-    assert.equal(traces.length, 2);
+  it('gRPC ModelStreamInfer: each message’s call to the model server is under the stream’s span', async () => {
+    const c = caller();
+    const call = grpc.stream('ModelStreamInfer', { traceparent: c.traceparent });
+    const answers: Array<{ error_message?: string }> = [];
+    call.on('data', (r: { error_message?: string }) => answers.push(r));
+    const status = new Promise<{ code: number }>((resolve) => call.on('status', resolve));
+    for (const id of ['a', 'b'])
+      call.write({
+        id,
+        model_name: 'colors',
+        inputs: [{ name: 'image', datatype: 'BYTES', shape: [1] }],
+        raw_input_contents: [encodeBytesElements([fixture('dog-160x120.png')])],
+      });
+    call.end();
+    assert.equal((await status).code, 0);
+    assert.deepEqual(
+      answers.map((a) => a.error_message ?? ''),
+      ['', ''],
+    );
+    const trace = await otlp.waitFor(c.traceId, (t) => t.filter((s) => s.kind === CLIENT).length === 2);
+    const stream = named(trace, 'loupe-gateway', 'inference.GRPCInferenceService/ModelStreamInfer');
+    assert.equal(stream.parentSpanId, c.spanId);
+    for (const client of trace.filter((s) => s.kind === CLIENT)) assert.equal(client.parentSpanId, stream.spanId);
+    traces.push({ id: c.traceId, via: 'grpc' });
+  });
+
+  it('the model server’s spans, flushed by its graceful stop, continue every trace', async () => {
+    assert.equal(traces.length, 3);
     assert.equal(otlp.spans.filter((s) => s.service === 'loupe-model-server').length, 0, 'not exported yet');
     assert.equal(await model.stop(), 0);
-    for (const { id, client } of traces) {
+    for (const { id } of traces) {
       const trace = await otlp.waitFor(id, (t) => t.some((s) => s.service === 'loupe-model-server'), 5000);
       const server = named(trace, 'loupe-model-server', 'POST /v2/models/:model/infer');
-      assert.equal(server.parentSpanId, client!.spanId, 'the gateway’s call is the parent');
+      const calls = trace.filter((s) => s.service === 'loupe-gateway' && s.kind === CLIENT).map((s) => s.spanId);
+      assert.ok(calls.includes(server.parentSpanId), 'the gateway’s call is the parent');
       for (const name of ['loupe.inference', 'loupe.decode', 'loupe.queue', 'loupe.batch'])
         assert.equal(named(trace, 'loupe-model-server', name).traceId, id);
       assert.equal(named(trace, 'loupe-model-server', 'loupe.inference').attributes['loupe.model'], 'colors');
