@@ -101,12 +101,15 @@ async function main(argv: string[]): Promise<number> {
         console.error(err.message);
         return 2;
       }
-      const { loadConfig, configureProcess, createLogger, loadRole, runUntilSignal } = await serverModules();
+      const { loadConfig, configureProcess, createLogger, loadRole, openTracing, runUntilSignal } =
+        await serverModules();
       const config = loadConfig(env, {}, { role: command });
       configureProcess(config);
       const logger = createLogger(config.LOUPE_LOG_LEVEL, { format: config.LOUPE_LOG_FORMAT }).child({ role: command });
       const Role = await loadRole(command);
-      const role = new Role({ config, logger, version: packageVersion() });
+      const version = packageVersion();
+      const tracing = await openTracing(config, command, version, logger);
+      const role = new Role({ config, logger, version, tracing });
       runUntilSignal(role, logger, config.LOUPE_SHUTDOWN_TIMEOUT_MS, undefined, {
         delayMs: config.LOUPE_SHUTDOWN_DELAY_MS,
       });

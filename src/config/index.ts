@@ -1,4 +1,5 @@
 export { ConfigSchema, type Config } from './schema/index.ts';
+export type { TracingConfig } from './tracing.ts';
 export { loadConfig, isLoopbackHost } from './load.ts';
 export { availableCpus } from './cpus.ts';
 export { ConfigError } from '../errors.ts';

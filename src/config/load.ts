@@ -2,6 +2,7 @@ import { Value } from 'typebox/value';
 import { ConfigError } from '../errors.ts';
 import { parseProviders, readSecret } from './shared/index.ts';
 import { ConfigSchema, type Config } from './schema/index.ts';
+import { parseTracing } from './tracing.ts';
 
 /** Roles that cannot run without a variable the schema leaves optional. */
 const REQUIRED: Readonly<Record<string, readonly (keyof typeof ConfigSchema.properties)[]>> = {
@@ -33,7 +34,7 @@ export function loadConfig(
   }
   const c = converted as Omit<
     Config,
-    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'grpcPort'
+    'executionProviders' | 'webhookSecret' | 'databasePassword' | 'authRequired' | 'grpcPort' | 'tracing'
   >;
   for (const key of REQUIRED[opts.role ?? ''] ?? []) {
     if (!c[key]) throw new ConfigError(`invalid configuration: ${key} is required by \`loupe ${opts.role}\``);
@@ -62,6 +63,7 @@ export function loadConfig(
     webhookSecret: readSecret('LOUPE_WEBHOOK_SECRET_FILE', c.LOUPE_WEBHOOK_SECRET_FILE) ?? c.LOUPE_WEBHOOK_SECRET,
     databasePassword: readSecret('LOUPE_DATABASE_PASSWORD_FILE', c.LOUPE_DATABASE_PASSWORD_FILE),
     authRequired: c.LOUPE_AUTH === 'required' || (c.LOUPE_AUTH === 'auto' && !isLoopbackHost(c.HOST)),
+    tracing: parseTracing(c),
   });
 }
 

@@ -3,7 +3,15 @@ import { clientKey, type Admission, type RateWatch, type UploadCharge } from '..
 import { accessFor, authenticate, authorize, type KeyVerifier, type Principal } from '../auth/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
-import type { LogContext, Logger, Metrics } from '../observability/index.ts';
+import {
+  NOOP_TRACING,
+  type LogContext,
+  type Logger,
+  type Metrics,
+  type TraceSpan,
+  type Tracing,
+} from '../observability/index.ts';
+import { endCallSpan, startCallSpan } from './call-span.ts';
 import { MESSAGE_BYTES } from './proto.ts';
 import { INFERENCE, ROUTES, STREAMS, recordCall, unsupportedReason } from './rpcs.ts';
 import { statusOf, toLoupeError } from './status.ts';
@@ -19,6 +27,8 @@ const SMALL_MESSAGE_MS = 5000;
 export interface EdgeDeps {
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** OTEL_* tracing: a server span per call, under the metadata's traceparent. */
+  readonly tracing?: Tracing | undefined;
   /** API keys; undefined: auth off. */
   readonly keys: KeyVerifier | undefined;
   /** The role's admission rules, shared with its HTTP API. */
@@ -57,6 +67,9 @@ export class CallEdge {
   private readonly stop = new AbortController();
   private got = false;
   private late: NodeJS.Timeout | undefined;
+  /** The call's server span (tracing on), or what its `traceparent` names (off): its log line's trace id. */
+  readonly span: TraceSpan;
+  private receiving: TraceSpan | undefined;
 
   constructor(deps: EdgeDeps, method: string, metadata: grpc.Metadata) {
     this.deps = deps;
@@ -64,6 +77,13 @@ export class CallEdge {
     this.uploads = INFERENCE.has(method);
     this.streaming = STREAMS.has(method);
     this.id = requestIdFrom(first(metadata, 'x-request-id'));
+    const carrier = { traceparent: first(metadata, 'traceparent'), tracestate: first(metadata, 'tracestate') };
+    this.span = startCallSpan(deps.tracing ?? NOOP_TRACING, method, this.id, carrier);
+  }
+
+  /** Runs the handler with the call's span active: the backend's spans and calls are its children. */
+  within<T>(fn: () => T): T {
+    return (this.deps.tracing ?? NOOP_TRACING).within(this.span, fn);
   }
 
   get served(): boolean {
@@ -108,6 +128,7 @@ export class CallEdge {
     const charge = admission.budget.open(client);
     this.charge = charge;
     this.hold(() => charge.release());
+    if (this.deps.tracing?.enabled) this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
   }
 
   /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */
@@ -179,6 +200,9 @@ export class CallEdge {
     clearTimeout(this.late);
     this.watch?.stop();
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
+    this.receiving?.set({ 'rpc.message.uncompressed_size': size });
+    this.receiving?.end();
+    this.receiving = undefined;
     if (this.ended || !this.charge) return undefined;
     // A compressed message decodes to more than its frames carried: the decoded size is what
     // it holds in memory, so that is what counts (growTo never shrinks a charge).
@@ -209,12 +233,13 @@ export class CallEdge {
     metadata.set('x-request-id', this.id);
     const { id, method, principal, failure, context } = this;
     const seconds = (performance.now() - this.started) / 1000;
-    const record = { id, method, code: status.code, seconds, principal, failure, context };
+    const record = { id, method, code: status.code, seconds, principal, failure, context, span: this.span };
     // A stream's messages are each logged and counted as a call; the stream itself only when it
     // fails as a whole (refused, cut, cancelled), else it would count as one request more.
     if (this.streaming && status.code === grpc.status.OK)
       this.deps.logger.debug({ reqId: id, rpc: method }, 'gRPC stream ended');
     else recordCall(this.deps.logger, this.deps.metrics, record);
+    endCallSpan(this.span, this.receiving, status.code, failure);
     return { ...status, metadata };
   }
 }

@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Principal } from '../auth/index.ts';
 import { ErrorCode, logLevelOf, type LoupeError } from '../errors.ts';
-import { countRefusal, type LogContext, type Logger, type Metrics } from '../observability/index.ts';
+import { countRefusal, type LogContext, type Logger, type Metrics, type TraceSpan } from '../observability/index.ts';
 import { codeName } from './status.ts';
 
 /**
@@ -33,7 +33,10 @@ const PROBES = new Set(['ServerLive', 'ServerReady']);
 /** Why the RPCs Loupe does not serve are not served, for their UNIMPLEMENTED answer. */
 const UNSUPPORTED: ReadonlyArray<readonly [RegExp, string]> = [
   [/SharedMemory/, 'send tensors in the request (raw_input_contents)'],
-  [/^TraceSetting$/, 'Loupe does not trace requests; its logs carry each request id'],
+  [
+    /^TraceSetting$/,
+    "Loupe traces with OpenTelemetry, configured by the standard OTEL_* variables (OTEL_TRACES_EXPORTER=otlp, OTEL_EXPORTER_OTLP_ENDPOINT), not by Triton's trace API",
+  ],
   [/^LogSettings$/, 'set LOUPE_LOG_LEVEL'],
 ];
 
@@ -50,6 +53,8 @@ export interface CallRecord {
   readonly failure: { error: LoupeError; original: unknown } | undefined;
   /** What the handler learnt: the model and version it ran. */
   readonly context?: LogContext | undefined;
+  /** The call's span: its trace id (and span id, tracing on) go on the log line. */
+  readonly span?: TraceSpan | undefined;
 }
 
 /** One log line and the metrics of an ended call, as the HTTP app's onResponse hook does for a request. */
@@ -66,6 +71,8 @@ export function recordCall(logger: Logger, metrics: Metrics, call: CallRecord): 
     duration_ms: Math.round(call.seconds * 1e6) / 1000,
   };
   if (call.principal) fields.key_id = call.principal.keyId;
+  if (call.span?.traceId) fields.trace_id = call.span.traceId;
+  if (call.span?.spanId) fields.span_id = call.span.spanId;
   Object.assign(fields, call.context);
   if (call.failure) {
     fields.code = call.failure.error.code;

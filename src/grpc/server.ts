@@ -6,7 +6,7 @@ import { clientAddress } from '../clients/index.ts';
 import { StartupError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import type { Service, ServiceState } from '../lifecycle/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import type { Logger, Metrics, Tracing } from '../observability/index.ts';
 import type { CallEdge } from './edge.ts';
 import type { GrpcOptions } from './options.ts';
 import { FirstCallDeadline } from './connections.ts';
@@ -19,6 +19,7 @@ export interface GrpcDeps {
   readonly options: GrpcOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  readonly tracing?: Tracing | undefined;
   readonly backend: InferenceBackend;
   readonly version: string;
   /** API keys: present, every RPC but the health ones needs one (as on HTTP). */
@@ -59,6 +60,7 @@ export class GrpcServer implements Service {
       {
         logger: deps.logger,
         metrics: deps.metrics,
+        tracing: deps.tracing,
         keys: deps.auth,
         admission: deps.admission,
         requestTimeoutMs: options.requestTimeoutMs,

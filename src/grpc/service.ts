@@ -40,7 +40,7 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
     (call, callback) => {
       const edge = deps.calls.get(call.metadata)!;
       Promise.resolve()
-        .then(() => fn(call.request, edge))
+        .then(() => edge.within(() => fn(call.request, edge)))
         .then(
           (res) => callback(null, res),
           (err: unknown) => callback(edge.fail(err)),
@@ -78,7 +78,11 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
       return metadata;
     }),
     ModelInfer: unary((req: ModelInferRequest, edge) => infer(req, edge.context)),
-    ModelStreamInfer: streamInfer(infer),
+    // Each message runs under the stream's span (a stream has one traceparent, in its metadata).
+    ModelStreamInfer: (call: grpc.ServerDuplexStream<ModelInferRequest, unknown>) => {
+      const edge = deps.calls.get(call.metadata);
+      streamInfer((req, context) => (edge ? edge.within(() => infer(req, context)) : infer(req, context)))(call);
+    },
     ModelConfig: unary((req: ModelRequest) => ({ config: tritonModelConfig(model(req)) })),
     ModelStatistics: unary(async (req: ModelRequest) => ({
       model_stats: await backend.statistics(req.name || undefined, req.name ? req.version || undefined : undefined),

@@ -10,7 +10,7 @@ import { requestIdFrom, trustProxy } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import { MAX_NAME_LENGTH } from '../models/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../observability/index.ts';
 import type { WebhookPolicy } from '../jobs/index.ts';
 import type { JobStore, PredictionStore } from '../storage/index.ts';
 import type { PgBoss } from 'pg-boss';
@@ -27,6 +27,7 @@ import { registerBodyLimits } from './body-limits.ts';
 import { registerMultipart } from './multipart.ts';
 import { registerStrictQueryIntegers } from './query-integers.ts';
 import { requestLogHook } from './request-log.ts';
+import { registerTracing } from './tracing.ts';
 import type { HttpOptions } from './options.ts';
 import { limitConnections, serverOptions } from './server-options.ts';
 import { clientErrorHandler, frameworkErrors } from './client-errors.ts';
@@ -55,6 +56,8 @@ export interface AppDeps {
   readonly options: HttpOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** OTEL_* tracing: a server span per request, the handler's spans under it. */
+  readonly tracing?: Tracing | undefined;
   readonly backend: InferenceBackend;
   readonly version: string;
   /** Prediction history; absent on roles without a database (model-server). */
@@ -113,6 +116,8 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     reply.header('x-request-id', req.id);
   });
   app.addHook('onResponse', requestLogHook(metrics));
+  // Before every route (it wraps their handlers) and before auth (a refusal is in the trace too).
+  registerTracing(app as unknown as FastifyInstance, deps.tracing ?? NOOP_TRACING);
   registerStrictQueryIntegers(app as unknown as FastifyInstance);
   app.setErrorHandler((err, req, reply) => sendError(err as Error, req, reply));
   app.setNotFoundHandler((req, reply) =>

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { PgBoss, SendOptions } from 'pg-boss';
-import type { DeliveryOutcome, Logger, Metrics } from '../observability/index.ts';
+import { NOOP_TRACING, type DeliveryOutcome, type Logger, type Metrics, type Tracing } from '../observability/index.ts';
 import type { JobStore } from '../storage/index.ts';
 import { CircuitBreakers, receiverOf, type BreakerOptions } from './breaker.ts';
 import type { WebhookPolicy } from './egress.ts';
 import { QueuePump } from './pump.ts';
-import { WEBHOOK_QUEUE, type WebhookJob } from './queue.ts';
+import { WEBHOOK_QUEUE, type QueuedTrace, type WebhookJob } from './queue.ts';
 import { deliver, WebhookError } from './webhook.ts';
 
 export interface DeliveryOptions {
@@ -32,6 +32,8 @@ export interface DeliveryDeps {
   readonly logger: Logger;
   readonly metrics?: Pick<Metrics, 'webhookDeliveries' | 'webhookDuration'> | undefined;
   readonly options: DeliveryOptions;
+  /** OTEL_* tracing: a delivery continues the trace of the job it reports. */
+  readonly tracing?: Tracing | undefined;
   /** For tests: the breakers' clock. */
   readonly now?: () => number;
 }
@@ -57,7 +59,7 @@ export class WebhookDeliveries {
       concurrency: deps.options.concurrency,
       groupConcurrency: deps.options.perReceiver,
       pollMs: 500,
-      handle: (job) => this.handle(job.jobId),
+      handle: (job) => this.traced(job.jobId, job.trace),
       onError: (err) => deps.logger.warn({ err: err.message }, 'webhook queue error'),
     });
   }
@@ -72,7 +74,7 @@ export class WebhookDeliveries {
   }
 
   /** Queues a job's webhook (now, or not before `startAfter`), in its receiver's group. */
-  async enqueue(jobId: string, url: string, startAfter?: Date): Promise<void> {
+  async enqueue(jobId: string, url: string, startAfter?: Date, trace?: QueuedTrace): Promise<void> {
     const { maxAttempts, retryDelayS, retryDelayMaxS, timeoutMs } = this.deps.options;
     const receiver = receiverOf(url);
     const options: SendOptions = {
@@ -88,12 +90,32 @@ export class WebhookDeliveries {
       ...(receiver ? { group: { id: receiver } } : {}),
       ...(startAfter ? { startAfter } : {}),
     };
-    await this.deps.boss.send(WEBHOOK_QUEUE, { jobId }, options);
+    await this.deps.boss.send(WEBHOOK_QUEUE, trace ? { jobId, trace } : { jobId }, options);
     if (!startAfter) this.pump.nudge();
   }
 
+  /** One delivery as a consumer span continuing the job's trace (see JobWorker.traced). */
+  private async traced(jobId: string, trace: QueuedTrace | undefined): Promise<void> {
+    const tracing = this.deps.tracing ?? NOOP_TRACING;
+    if (!tracing.enabled) return this.handle(jobId);
+    const span = tracing.start('loupe.webhook.deliver', {
+      kind: 'consumer',
+      carrier: trace ?? {},
+      linkCarrier: true,
+      attributes: { 'messaging.system': 'pg-boss', 'messaging.destination.name': WEBHOOK_QUEUE, 'loupe.job.id': jobId },
+    });
+    try {
+      await tracing.within(span, () => this.handle(jobId, trace));
+    } catch (err) {
+      span.fail(err);
+      throw err;
+    } finally {
+      span.end();
+    }
+  }
+
   /** One queue entry: defers, delivers, or records why not. Throws to have the queue retry it. */
-  async handle(jobId: string): Promise<void> {
+  async handle(jobId: string, trace?: QueuedTrace): Promise<void> {
     const { jobs, logger, options } = this.deps;
     const job = await jobs.get(jobId);
     if (!job?.webhook || job.webhook.state !== 'pending') return; // none, or decided (a duplicate entry)
@@ -111,7 +133,7 @@ export class WebhookDeliveries {
         return;
       }
       // Queued again for when the circuit lets a probe through; no attempt is used.
-      await this.enqueue(jobId, url, new Date(admission.until + Math.random() * 250));
+      await this.enqueue(jobId, url, new Date(admission.until + Math.random() * 250), trace);
       await jobs.webhooks.record(jobId, { kind: 'deferred' });
       this.count('circuit_open');
       logger.debug({ job: jobId, receiver }, 'webhook deferred: the receiver circuit is open');
@@ -121,9 +143,12 @@ export class WebhookDeliveries {
     if (attempt === undefined) return;
     const t0 = performance.now();
     try {
+      const headers: Record<string, string> = {};
+      this.deps.tracing?.inject(headers); // the receiver may continue the job's trace
       const status = await deliver(url, options.secret, `job.${job.status}`, job, {
         policy: options.policy,
         timeoutMs: options.timeoutMs,
+        headers,
       });
       if (this.breakers.success(receiver)) logger.info({ receiver }, 'webhook receiver answers again: circuit closed');
       this.count('delivered', t0);
@@ -156,6 +181,7 @@ export class WebhookDeliveries {
   }
 
   private count(outcome: DeliveryOutcome, t0?: number): void {
+    this.deps.tracing?.active()?.set({ 'loupe.webhook.outcome': outcome });
     this.deps.metrics?.webhookDeliveries.inc({ outcome });
     if (t0 !== undefined) this.deps.metrics?.webhookDuration.observe({ outcome }, (performance.now() - t0) / 1000);
   }

@@ -4,11 +4,20 @@ import type { Database } from '../storage/index.ts';
 export const CLASSIFY_QUEUE = 'loupe-classify';
 export const WEBHOOK_QUEUE = 'loupe-webhook';
 
+/**
+ * The W3C trace context (traceparent, tracestate) of whoever queued an entry, when tracing is
+ * on: its consumer continues that trace. Kept in the queue entry, not the job's row: a job
+ * re-queued by the sweep starts a new trace, and no migration is needed.
+ */
+export type QueuedTrace = Record<string, string>;
+
 export interface ClassifyJob {
   jobId: string;
+  trace?: QueuedTrace;
 }
 export interface WebhookJob {
   jobId: string;
+  trace?: QueuedTrace;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { PgBoss } from 'pg-boss';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { JobRequest, JobStore, NewJob, StagedJob } from '../storage/index.ts';
 import { webhookUrlProblem, WebhookPolicy } from './egress.ts';
-import { CLASSIFY_QUEUE } from './queue.ts';
+import { CLASSIFY_QUEUE, type ClassifyJob, type QueuedTrace } from './queue.ts';
 
 export interface SubmitOptions {
   readonly webhooksEnabled: boolean;
@@ -10,6 +10,8 @@ export interface SubmitOptions {
   /** Refuses a model, version or top_k the server cannot serve (404/400 now, not failed items later). */
   readonly checkModel?:
     ((model: string | undefined, version: string | undefined, topK: number | undefined) => void) | undefined;
+  /** The submitter's trace context (Tracing.inject), queued with the job: the worker continues its trace. */
+  readonly trace?: QueuedTrace | undefined;
 }
 
 /** Accepts a job whose images are all at hand: stores it with its images, then queues its id. */
@@ -20,7 +22,7 @@ export async function submitJob(
   opts: SubmitOptions,
 ): Promise<{ id: string; created: boolean }> {
   checkJob(job, job.images.length, opts);
-  return queueNew(boss, await store.create(job));
+  return queueNew(boss, await store.create(job), opts.trace);
 }
 
 /**
@@ -35,7 +37,7 @@ export async function acceptStagedJob(
   opts: SubmitOptions,
 ): Promise<{ id: string; created: boolean }> {
   checkJob(request, staged.count, opts);
-  return queueNew(boss, await staged.finish(request));
+  return queueNew(boss, await staged.finish(request), opts.trace);
 }
 
 function checkJob(job: JobRequest, images: number, opts: SubmitOptions): void {
@@ -53,6 +55,7 @@ function checkJob(job: JobRequest, images: number, opts: SubmitOptions): void {
 async function queueNew(
   boss: PgBoss,
   res: { id: string; created: true } | { id: string; created: false; sameRequest: boolean },
+  trace: QueuedTrace | undefined,
 ): Promise<{ id: string; created: boolean }> {
   if (!res.created && !res.sameRequest)
     throw new LoupeError(
@@ -60,6 +63,7 @@ async function queueNew(
       'this Idempotency-Key was already used for a different request (other images, model, version, top_k, webhook_url or metadata); send a new key for a new request',
     );
   // Sent after the insert: if the process dies in between, the worker's sweep re-queues it.
-  if (res.created) await boss.send(CLASSIFY_QUEUE, { jobId: res.id }, { singletonKey: res.id });
+  const entry: ClassifyJob = trace && Object.keys(trace).length ? { jobId: res.id, trace } : { jobId: res.id };
+  if (res.created) await boss.send(CLASSIFY_QUEUE, entry, { singletonKey: res.id });
   return res;
 }

@@ -35,6 +35,8 @@ export interface DeliverOptions {
   /** Which addresses may be reached, and how names resolve; public addresses only by default. */
   readonly policy?: WebhookPolicy | undefined;
   readonly maxResponseBytes?: number | undefined;
+  /** More headers (the W3C trace context of the delivery); the signature's own win. */
+  readonly headers?: Readonly<Record<string, string>> | undefined;
 }
 
 /**
@@ -90,6 +92,7 @@ export async function deliver(
       method: 'POST',
       body,
       headers: {
+        ...opts.headers,
         'content-type': 'application/json',
         'user-agent': 'loupe-webhooks',
         'x-loupe-event': event,

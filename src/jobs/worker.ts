@@ -1,10 +1,10 @@
 import type { PgBoss } from 'pg-boss';
 import { LoupeError, httpStatusOf } from '../errors.ts';
 import type { InferenceBackend } from '../inference/index.ts';
-import type { Logger, Metrics } from '../observability/index.ts';
+import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../observability/index.ts';
 import type { JobStore, JobView, PredictionStore } from '../storage/index.ts';
 import type { WebhookDeliveries } from './delivery.ts';
-import { CLASSIFY_QUEUE, type ClassifyJob } from './queue.ts';
+import { CLASSIFY_QUEUE, type ClassifyJob, type QueuedTrace } from './queue.ts';
 import type { ServiceState } from '../lifecycle/index.ts';
 
 export interface WorkerDeps {
@@ -16,6 +16,8 @@ export interface WorkerDeps {
   /** Delivers the webhooks of finished jobs. */
   readonly webhooks: WebhookDeliveries;
   readonly metrics?: Pick<Metrics, 'jobsFinished'> | undefined;
+  /** OTEL_* tracing: a job continues its submitter's trace. */
+  readonly tracing?: Tracing | undefined;
   readonly concurrency: number;
   /** After how long without a new image a job still being received is abandoned (its process died mid-upload). */
   readonly abandonedUploadS?: number | undefined;
@@ -42,7 +44,7 @@ export class JobWorker {
     await boss.work<ClassifyJob>(
       CLASSIFY_QUEUE,
       { batchSize: 1, localConcurrency: concurrency, pollingIntervalSeconds: 0.5 },
-      async ([job]) => this.process(job!.data.jobId),
+      async ([job]) => this.traced(job!.data.jobId, job!.data.trace),
     );
     this.deps.webhooks.start();
     // Re-queue jobs that lost their queue entry (e.g. a crash between insert and send).
@@ -60,6 +62,34 @@ export class JobWorker {
     await this.deps.boss.offWork(CLASSIFY_QUEUE, { wait: true }).catch(() => undefined);
     await this.deps.webhooks.stop();
     this.state = 'stopped';
+  }
+
+  /**
+   * One job as a consumer span under its submitter's span, and linked to it, as the messaging
+   * semantic conventions have it for one message: the link is what they require (it survives a
+   * backend that keeps traces apart), the parent keeps the job in the request's trace.
+   */
+  private async traced(jobId: string, trace: QueuedTrace | undefined): Promise<void> {
+    const tracing = this.deps.tracing ?? NOOP_TRACING;
+    if (!tracing.enabled) return this.process(jobId);
+    const span = tracing.start('loupe.job', {
+      kind: 'consumer',
+      carrier: trace ?? {},
+      linkCarrier: true,
+      attributes: {
+        'messaging.system': 'pg-boss',
+        'messaging.destination.name': CLASSIFY_QUEUE,
+        'loupe.job.id': jobId,
+      },
+    });
+    try {
+      await tracing.within(span, () => this.process(jobId));
+    } catch (err) {
+      span.fail(err);
+      throw err;
+    } finally {
+      span.end();
+    }
   }
 
   async process(jobId: string): Promise<void> {
@@ -100,8 +130,15 @@ export class JobWorker {
     if (status) {
       logger.info({ job: jobId, status }, 'job finished');
       this.deps.metrics?.jobsFinished.inc({ status });
-      if (job.webhook) await this.deps.webhooks.enqueue(jobId, job.webhook.url);
+      if (job.webhook) await this.deps.webhooks.enqueue(jobId, job.webhook.url, undefined, this.traceOut());
     }
+  }
+
+  /** The active span's context for the webhook entry; undefined when tracing is off. */
+  private traceOut(): QueuedTrace | undefined {
+    const carrier: QueuedTrace = {};
+    (this.deps.tracing ?? NOOP_TRACING).inject(carrier);
+    return Object.keys(carrier).length ? carrier : undefined;
   }
 
   /**

@@ -11,7 +11,7 @@ import {
   type DeliveryOptions,
   type WebhookPolicy,
 } from '../jobs/index.ts';
-import { registerJobGauges, type Logger, type Metrics } from '../observability/index.ts';
+import { NOOP_TRACING, registerJobGauges, type Logger, type Metrics, type Tracing } from '../observability/index.ts';
 import {
   JobStore,
   PredictionStore,
@@ -38,6 +38,7 @@ export async function openStorage(
   config: Config,
   logger: Logger,
   opts: { migrate: boolean; supervise: boolean; initdb?: 'child' | 'in-process' },
+  tracing: Tracing = NOOP_TRACING,
 ): Promise<Storage> {
   const db = await openDatabase({
     initdb: opts.initdb,
@@ -70,7 +71,7 @@ export async function openStorage(
     boss.on('error', (err: Error) => logger.warn({ err: err.message }, 'job queue error'));
     return {
       db,
-      history: new PredictionStore(db, { keepImages: config.LOUPE_STORE_IMAGES }),
+      history: new PredictionStore(db, { keepImages: config.LOUPE_STORE_IMAGES, tracing }),
       jobs: new JobStore(db),
       boss,
       close: async () => {
@@ -101,12 +102,14 @@ export function createJobWorker(
   backend: InferenceBackend,
   metrics: Metrics,
   policy: WebhookPolicy,
+  tracing: Tracing = NOOP_TRACING,
 ): JobWorker {
   const webhooks = new WebhookDeliveries({
     boss: storage.boss,
     jobs: storage.jobs,
     logger,
     metrics,
+    tracing,
     options: webhookOptions(config, policy),
   });
   registerJobGauges(metrics.registry, {
@@ -121,6 +124,7 @@ export function createJobWorker(
     logger,
     webhooks,
     metrics,
+    tracing,
     concurrency: config.LOUPE_WORKER_CONCURRENCY,
     // No upload outlives the request timeout; a minute more covers clocks and the last INSERT.
     abandonedUploadS: config.LOUPE_REQUEST_TIMEOUT_MS > 0 ? config.LOUPE_REQUEST_TIMEOUT_MS / 1000 + 60 : 3600,

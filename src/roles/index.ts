@@ -5,6 +5,7 @@ export type { ModelServerRole } from './model-server.ts';
 export type { GatewayRole } from './gateway.ts';
 export type { WorkerRole } from './worker.ts';
 export { configureProcess } from './process.ts';
+export { openTracing } from './tracing.ts';
 
 export type RoleName = 'serve' | 'gateway' | 'model-server' | 'worker';
 

@@ -2,6 +2,7 @@ import sharp from 'sharp';
 import { availableCpus, type Config } from '../config/index.ts';
 import { LocalBackend, type LocalBackendOptions } from '../inference/local/index.ts';
 import { registerTritonMetrics, type Metrics } from '../observability/index.ts';
+import { tracingOf } from './tracing.ts';
 import type { RoleDeps } from './deps.ts';
 
 /** In-process inference (serve, model-server), sized to the CPUs this process may use. */
@@ -10,7 +11,12 @@ export function createLocalBackend(deps: RoleDeps, metrics: Metrics): LocalBacke
   // uploads at once on the libuv pool (roles/process.ts sizes it).
   sharp.concurrency(1);
   sharp.cache(false);
-  const backend = new LocalBackend({ options: localBackendOptions(deps.config), logger: deps.logger, metrics });
+  const backend = new LocalBackend({
+    options: localBackendOptions(deps.config),
+    logger: deps.logger,
+    metrics,
+    tracing: tracingOf(deps),
+  });
   registerTritonMetrics(metrics.registry, () => backend.statistics());
   return backend;
 }

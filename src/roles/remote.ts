@@ -1,6 +1,7 @@
 import { ConfigError, type Config } from '../config/index.ts';
 import { RemoteBackend, type RemoteBackendOptions } from '../inference/remote/index.ts';
 import { ServingRole, type ServingRoleDeps } from './serving.ts';
+import { tracingOf } from './tracing.ts';
 
 export type RemoteRoleDeps = ServingRoleDeps;
 
@@ -12,7 +13,13 @@ export abstract class RemoteRole extends ServingRole<RemoteBackend> {
   constructor(deps: RemoteRoleDeps) {
     super(
       deps,
-      (metrics) => new RemoteBackend({ options: remoteBackendOptions(deps.config), logger: deps.logger, metrics }),
+      (metrics) =>
+        new RemoteBackend({
+          options: remoteBackendOptions(deps.config),
+          logger: deps.logger,
+          metrics,
+          tracing: tracingOf(deps),
+        }),
     );
   }
 }

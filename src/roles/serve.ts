@@ -46,7 +46,7 @@ export class ServeRole extends ServingRole<LocalBackend> {
       keys: this.apiKeys,
     });
     await models;
-    this.jobWorker = createJobWorker(config, logger, opened, this.backend, this.metrics, policy);
+    this.jobWorker = createJobWorker(config, logger, opened, this.backend, this.metrics, policy, this.tracing);
     await this.jobWorker.start();
     this.backend.watch(config.LOUPE_MODEL_POLL_S);
     const r = this.backend.readiness();

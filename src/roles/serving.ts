@@ -1,11 +1,15 @@
 import type { InferenceBackend } from '../inference/index.ts';
 import type { JobWorker } from '../jobs/index.ts';
 import { Role } from '../lifecycle/index.ts';
-import { createMetrics, registerBuildInfo, type Metrics } from '../observability/index.ts';
+import { createMetrics, registerBuildInfo, type Metrics, type Tracing } from '../observability/index.ts';
 import { openStorage, type Storage } from './common.ts';
 import type { RoleDeps } from './deps.ts';
 import { pullConfiguredModels } from './pull.ts';
 import { Surfaces } from './surfaces.ts';
+import { tracingOf } from './tracing.ts';
+
+/** The longest a stop waits for the last spans to reach the receiver. */
+const TRACE_FLUSH_MS = 5000;
 
 export interface ServingRoleDeps extends RoleDeps {
   /** Lets one process host several roles on one database (tests, embedding); the role does not close it. */
@@ -21,6 +25,7 @@ export interface ServingRoleDeps extends RoleDeps {
 export abstract class ServingRole<B extends InferenceBackend = InferenceBackend> extends Role {
   readonly metrics: Metrics = createMetrics();
   readonly backend: B;
+  readonly tracing: Tracing;
   protected readonly deps: ServingRoleDeps;
   protected readonly surfaces: Surfaces;
   protected storage: Storage | undefined;
@@ -30,6 +35,7 @@ export abstract class ServingRole<B extends InferenceBackend = InferenceBackend>
   constructor(deps: ServingRoleDeps, backend: (metrics: Metrics) => B) {
     super();
     this.deps = deps;
+    this.tracing = tracingOf(deps);
     registerBuildInfo(this.metrics.registry, { version: deps.version, revision: deps.config.LOUPE_REVISION });
     this.backend = backend(this.metrics);
     this.surfaces = new Surfaces(deps, this);
@@ -58,15 +64,16 @@ export abstract class ServingRole<B extends InferenceBackend = InferenceBackend>
 
   /** The role's storage: the one it was given, else its own (closed on stop). */
   protected async openStorage(opts: Parameters<typeof openStorage>[2]): Promise<Storage> {
-    this.storage = this.deps.storage ?? (await openStorage(this.deps.config, this.deps.logger, opts));
+    this.storage = this.deps.storage ?? (await openStorage(this.deps.config, this.deps.logger, opts, this.tracing));
     return this.storage;
   }
 
-  /** Stop accepting and let in-flight requests finish, then the jobs in hand, the backend, storage. */
+  /** Stop accepting and let in-flight requests finish, then the jobs in hand, the backend, storage; last, the spans. */
   protected async onStop(): Promise<void> {
     await this.surfaces.close();
     await this.jobWorker?.stop();
     await this.backend.close();
     if (!this.deps.storage) await this.storage?.close();
+    await this.tracing.shutdown(Math.min(TRACE_FLUSH_MS, this.deps.config.LOUPE_SHUTDOWN_TIMEOUT_MS / 2));
   }
 }

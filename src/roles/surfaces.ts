@@ -2,16 +2,17 @@ import type { GrpcServer } from '../grpc/index.ts';
 import { buildApp, type App, type AppDeps } from '../http/index.ts';
 import type { InferenceBackend } from '../inference/index.ts';
 import { addressOf } from '../lifecycle/index.ts';
-import type { Metrics } from '../observability/index.ts';
+import type { Metrics, Tracing } from '../observability/index.ts';
 import type { RoleDeps } from './deps.ts';
 import { grpcOptions, httpOptions } from './options.ts';
 
 /** What a role adds to its HTTP app beyond what every role shares. */
-export type SurfaceDeps = Omit<AppDeps, 'options' | 'logger' | 'metrics' | 'backend' | 'version'>;
+export type SurfaceDeps = Omit<AppDeps, 'options' | 'logger' | 'metrics' | 'backend' | 'version' | 'tracing'>;
 
-/** What the role's surfaces share: one backend, one metrics registry. */
+/** What the role's surfaces share: one backend, one metrics registry, one tracing. */
 interface SurfaceCore {
   readonly metrics: Metrics;
+  readonly tracing: Tracing;
   readonly backend: InferenceBackend;
 }
 
@@ -45,8 +46,9 @@ export class Surfaces {
   /** HTTP, then gRPC: both listening when this resolves. */
   async open(surface: SurfaceDeps): Promise<void> {
     const { config, logger, version } = this.deps;
-    const { metrics, backend } = this.core;
-    this.app = await buildApp({ options: httpOptions(config), logger, metrics, backend, version, ...surface });
+    const { metrics, backend, tracing } = this.core;
+    const options = httpOptions(config);
+    this.app = await buildApp({ options, logger, metrics, backend, version, tracing, ...surface });
     await this.app.listen({ port: config.PORT, host: config.HOST });
     if (surface.surface !== 'ops') this.grpc = await startGrpc(this.deps, this.core, surface);
   }

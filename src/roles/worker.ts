@@ -14,7 +14,7 @@ export class WorkerRole extends RemoteRole {
       admission: roleAdmission(config, { clientLimits: false }),
     });
     await this.backend.start();
-    this.jobWorker = createJobWorker(config, logger, storage, this.backend, this.metrics, policy);
+    this.jobWorker = createJobWorker(config, logger, storage, this.backend, this.metrics, policy, this.tracing);
     await this.jobWorker.start();
     logger.info(
       { address: this.address, concurrency: config.LOUPE_WORKER_CONCURRENCY },

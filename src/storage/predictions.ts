@@ -4,6 +4,7 @@ import type { Database } from './db.ts';
 import { GroupWriter } from './group-commit.ts';
 import { canonicalTimestamp, cursorTimestampSql, decodeCursor, encodeCursor } from './timestamps.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
+import { NOOP_TRACING, type Tracing } from '../observability/index.ts';
 
 export interface PredictionRecord {
   readonly id: string;
@@ -77,12 +78,14 @@ const RECORD_COLUMNS =
 export class PredictionStore {
   private readonly db: Database;
   private readonly keepImages: boolean;
+  private readonly tracing: Tracing;
   /** Concurrent requests' records go into one INSERT (group commit). */
   private readonly writer: GroupWriter<unknown[], Row>;
 
-  constructor(db: Database, opts: { keepImages: boolean }) {
+  constructor(db: Database, opts: { keepImages: boolean; tracing?: Tracing | undefined }) {
     this.db = db;
     this.keepImages = opts.keepImages;
+    this.tracing = opts.tracing ?? NOOP_TRACING;
     this.writer = new GroupWriter({ writeRows: (rows) => this.insert(rows), maxRows: 64 });
   }
 
@@ -103,6 +106,29 @@ export class PredictionStore {
     },
   ): Promise<PredictionRecord> {
     const { metadata, jobId, id = randomUUID(), owner = null, requestId = null } = opts;
+    const attributes = {
+      'loupe.model': c.model.name,
+      'loupe.model.version': c.model.version,
+      'db.operation.name': 'INSERT',
+    };
+    // The span covers the wait for the group's INSERT as well: that wait is what the request pays.
+    return this.tracing.span('loupe.history.write', attributes, () =>
+      this.write(c, image, { metadata, jobId, id, owner, requestId }),
+    );
+  }
+
+  private async write(
+    c: Classification,
+    image: Uint8Array,
+    opts: {
+      metadata: Record<string, string>;
+      jobId: string | undefined;
+      id: string;
+      owner: string | null;
+      requestId: string | null;
+    },
+  ): Promise<PredictionRecord> {
+    const { metadata, jobId, id, owner, requestId } = opts;
     const sha = createHash('sha256').update(image).digest('hex');
     return toRecord(
       await this.writer.write([

@@ -1,13 +1,20 @@
 import { Type, type Static } from 'typebox';
 import type { ExecutionProvider } from '../shared/index.ts';
+import type { TracingConfig } from '../tracing.ts';
 import { HttpVariables } from './http.ts';
 import { InferenceVariables } from './inference.ts';
 import { StorageVariables } from './storage.ts';
+import { TracingVariables } from './tracing.ts';
 
-// One schema for every environment variable Loupe reads, in three groups by capability. The
+// One schema for every environment variable Loupe reads, in four groups by capability. The
 // table in docs/configuration.md and .env.example are generated from it and checked by a test, so
 // documentation cannot drift from the code.
-export const ConfigSchema = Type.Object({ ...HttpVariables, ...InferenceVariables, ...StorageVariables });
+export const ConfigSchema = Type.Object({
+  ...HttpVariables,
+  ...InferenceVariables,
+  ...StorageVariables,
+  ...TracingVariables,
+});
 
 /** The environment as validated, plus what is derived from it once, at load. */
 export interface Config extends Readonly<Static<typeof ConfigSchema>> {
@@ -21,4 +28,6 @@ export interface Config extends Readonly<Static<typeof ConfigSchema>> {
   readonly grpcPort: number | undefined;
   /** LOUPE_AUTH resolved against HOST: whether serve and gateway require API keys. */
   readonly authRequired: boolean;
+  /** The OTEL_* variables, parsed; undefined when tracing is off (OTEL_TRACES_EXPORTER none, OTEL_SDK_DISABLED). */
+  readonly tracing: TracingConfig | undefined;
 }

@@ -9,6 +9,7 @@ import { IdempotencyKeyHeader, idempotencyKey } from '../idempotency-key.ts';
 import { UUID_PATTERN, errorResponses } from '../schemas.ts';
 import { receiveJob } from '../job-upload.ts';
 import { formField } from '../openapi.ts';
+import type { Tracing } from '../../observability/index.ts';
 import { noteForLog } from '../request-log.ts';
 import { MULTIPART_SLACK } from '../upload.ts';
 
@@ -74,7 +75,7 @@ const Accepted = Type.Object(
 
 export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: JobDeps }> = async (
   app,
-  { jobs, options, backend },
+  { jobs, options, backend, tracing },
 ) => {
   const checkModel = (model: string | undefined, version: string | undefined, topK: number | undefined) => {
     const m = backend.getModel(model, version);
@@ -128,7 +129,12 @@ export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: JobDeps }> =
           limits: { maxImages: options.jobs.maxImages, maxUploadBytes: options.maxUploadBytes },
           store: jobs.store,
           boss: jobs.boss,
-          submit: { webhooksEnabled: jobs.webhooksEnabled, webhookPolicy: jobs.webhookPolicy, checkModel },
+          submit: {
+            webhooksEnabled: jobs.webhooksEnabled,
+            webhookPolicy: jobs.webhookPolicy,
+            checkModel,
+            trace: submitterTrace(tracing),
+          },
         },
         { idempotencyKey: key, idempotencyScope: req.principal?.keyId, owner: ownerOf(req) },
       );
@@ -157,3 +163,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<AppDeps & { jobs: JobDeps }> =
     },
   );
 };
+
+/** The request's trace context, queued with its job so the worker continues the trace; none when tracing is off. */
+function submitterTrace(tracing: Tracing | undefined): Record<string, string> | undefined {
+  if (!tracing?.enabled) return undefined;
+  const carrier: Record<string, string> = {};
+  tracing.inject(carrier);
+  return carrier;
+}

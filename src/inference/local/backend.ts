@@ -1,6 +1,6 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { readSample, scanStore } from '../../models/index.ts';
-import type { Logger, Metrics } from '../../observability/index.ts';
+import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
 import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
@@ -36,6 +36,8 @@ export interface LocalBackendDeps {
   readonly options: LocalBackendOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** OTEL_* tracing: decode, queue, batch and inference spans. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** In-process ONNX Runtime: one session and one dynamic batcher per model version. */
@@ -54,7 +56,7 @@ export class LocalBackend implements InferenceBackend {
 
   constructor(deps: LocalBackendDeps) {
     this.deps = deps;
-    this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels };
+    this.run = { metrics: deps.metrics, maxPixels: deps.options.maxPixels, tracing: deps.tracing ?? NOOP_TRACING };
     this.mode = deps.options.control?.mode ?? 'poll';
     this.store = new StoreWatch({
       deps,

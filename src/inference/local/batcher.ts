@@ -1,4 +1,5 @@
 import { ErrorCode, LoupeError } from '../../errors.ts';
+import type { SpanAttributes, TraceSpan, Tracing } from '../../observability/index.ts';
 
 export interface BatcherOptions {
   readonly maxBatchSize: number;
@@ -13,6 +14,10 @@ export interface BatcherOptions {
   readonly onBatch?: (n: number, inferenceMs: number, times: { inputMs: number; outputMs: number }) => void;
   readonly onQueue?: (depth: number) => void;
   readonly onReject?: () => void;
+  /** Each run as a `loupe.batch` span linked to its requests' spans, each wait as `loupe.queue`. */
+  readonly tracing?: Tracing | undefined;
+  /** On every span of this batcher: model, version, provider. */
+  readonly spanAttributes?: SpanAttributes | undefined;
 }
 
 export interface BatchResult {
@@ -27,6 +32,8 @@ export interface BatchResult {
 interface Item {
   readonly data: Float32Array;
   readonly enqueuedAt: number;
+  /** The submitter's span (tracing on): the queue wait's parent, a link of its batch. */
+  readonly span: TraceSpan | undefined;
   readonly resolve: (r: BatchResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -108,7 +115,7 @@ export class Batcher {
     }
     if (this.pending.length >= this.opts.maxQueueSize) return Promise.reject(this.overloaded());
     return new Promise<BatchResult>((resolve, reject) => {
-      this.pending.push({ data, enqueuedAt: performance.now(), resolve, reject });
+      this.pending.push({ data, enqueuedAt: performance.now(), span: this.opts.tracing?.active(), resolve, reject });
       this.opts.onQueue?.(this.pending.length);
       this.schedule();
     });
@@ -180,14 +187,18 @@ export class Batcher {
     const batch = new Float32Array(n * size);
     items.forEach((it, i) => batch.set(it.data, i * size));
     const start = performance.now();
+    const span = this.traceRun(items, assembling);
     let outputs: Float32Array[];
     try {
       outputs = await this.opts.run(batch, n);
     } catch (err) {
+      span?.fail(err);
+      span?.end();
       for (const it of items) it.reject(err);
       return;
     }
     const end = performance.now();
+    span?.end(end);
     items.forEach((it, i) =>
       it.resolve({
         output: outputs[i]!,
@@ -198,5 +209,25 @@ export class Batcher {
       }),
     );
     this.opts.onBatch?.(n, end - start, { inputMs: start - assembling, outputMs: performance.now() - end });
+  }
+
+  /**
+   * One run is shared by several requests: its span is linked to each request's span (OTel's
+   * pattern for batches) and is the child of the first, so a lone request's trace is whole
+   * without the run being recorded once per request. Each request's wait is its own span.
+   */
+  private traceRun(items: Item[], assembling: number): TraceSpan | undefined {
+    const { tracing, spanAttributes } = this.opts;
+    if (!tracing?.enabled) return undefined;
+    for (const it of items)
+      if (it.span)
+        tracing
+          .start('loupe.queue', { parent: it.span, startTime: it.enqueuedAt, attributes: spanAttributes })
+          .end(assembling);
+    return tracing.start('loupe.batch', {
+      parent: items[0]!.span,
+      links: items.map((it) => it.span),
+      attributes: { ...spanAttributes, 'loupe.batch.size': items.length },
+    });
   }
 }

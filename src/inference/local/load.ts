@@ -72,6 +72,12 @@ export async function loadModel(
     },
     onQueue: (depth) => metrics.queueDepth.set(labels, depth),
     onReject: () => metrics.rejected.inc(labels),
+    tracing: deps.tracing,
+    spanAttributes: {
+      'loupe.model': entry.name,
+      'loupe.model.version': entry.version,
+      'loupe.provider': loaded.provider,
+    },
   });
   const info: ModelInfo = {
     name: entry.name,

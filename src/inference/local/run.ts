@@ -1,6 +1,6 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { preprocess, type Preprocessed } from '../../images/index.ts';
-import type { Metrics } from '../../observability/index.ts';
+import type { Metrics, Tracing } from '../../observability/index.ts';
 import { resolveTopK, toPredictions } from '../classification.ts';
 import {
   decodeInput,
@@ -19,6 +19,7 @@ import type { LoadedModel } from './load.ts';
 export interface RunDeps {
   readonly metrics: Metrics;
   readonly maxPixels: number;
+  readonly tracing: Tracing;
 }
 
 interface Admitted {
@@ -28,7 +29,7 @@ interface Admitted {
 
 /** One uploaded image → its top-k labels, with the time each stage took. */
 export function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps): Promise<Classification> {
-  return recorded(m, async (t) => {
+  return recorded(m, deps, async (t) => {
     const topK = resolveTopK(req.topK, m.entry.labels.length, m.info.name);
     const { image, release } = await decodeAdmitted(m, req.image, deps);
     const result = await t.wait(m.batcher.submit(image.tensor, release));
@@ -50,7 +51,7 @@ export function classifyOn(m: LoadedModel, req: ClassifyRequest, deps: RunDeps):
 
 /** An OIP inference request: an FP32 batch, or encoded images this server preprocesses. */
 export function inferOn(m: LoadedModel, req: OipInferRequest, deps: RunDeps): Promise<OipInferResponse> {
-  return recorded(m, (t) => infer(m, req, deps, t));
+  return recorded(m, deps, (t) => infer(m, req, deps, t));
 }
 
 async function infer(m: LoadedModel, req: OipInferRequest, deps: RunDeps, t: Stages): Promise<OipInferResponse> {
@@ -124,7 +125,13 @@ interface Stages {
  * the time of each stage (everything before the batcher is compute_input, everything after it
  * compute_output), on failure only the time it took.
  */
-async function recorded<T>(m: LoadedModel, work: (t: Stages) => Promise<T>): Promise<T> {
+function recorded<T>(m: LoadedModel, deps: RunDeps, work: (t: Stages) => Promise<T>): Promise<T> {
+  const { name, version, provider } = m.info;
+  const attributes = { 'loupe.model': name, 'loupe.model.version': version, 'loupe.provider': provider };
+  return deps.tracing.span('loupe.inference', attributes, () => timed(m, work));
+}
+
+async function timed<T>(m: LoadedModel, work: (t: Stages) => Promise<T>): Promise<T> {
   const started = performance.now();
   let inputMs = 0;
   let queueMs = 0;
@@ -161,7 +168,13 @@ async function recorded<T>(m: LoadedModel, work: (t: Stages) => Promise<T>): Pro
 async function decodeAdmitted(m: LoadedModel, bytes: Uint8Array, deps: RunDeps): Promise<Admitted> {
   const release = m.batcher.admit();
   try {
-    return { image: await preprocess(bytes, m.spec, { maxPixels: deps.maxPixels }), release };
+    const attributes = { 'loupe.model': m.info.name, 'loupe.image.bytes': bytes.byteLength };
+    const image = await deps.tracing.span('loupe.decode', attributes, async (span) => {
+      const img = await preprocess(bytes, m.spec, { maxPixels: deps.maxPixels });
+      span.set({ 'loupe.image.format': img.format, 'loupe.image.width': img.width, 'loupe.image.height': img.height });
+      return img;
+    });
+    return { image, release };
   } catch (err) {
     release();
     throw err;

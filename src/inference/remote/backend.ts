@@ -1,5 +1,5 @@
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import type { Logger, Metrics } from '../../observability/index.ts';
+import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../../observability/index.ts';
 import { missingDefault, resolveTopK, selectVersion, toPredictions } from '../classification.ts';
 import {
   HEADER_LENGTH,
@@ -42,6 +42,8 @@ export interface RemoteBackendDeps {
   readonly options: RemoteBackendOptions;
   readonly logger: Logger;
   readonly metrics: Metrics;
+  /** OTEL_* tracing: each call to a model server is a client span, its traceparent sent along. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** How a model server describes one version at GET /models/{name}?version=N (the fields used here). */
@@ -94,7 +96,7 @@ export class RemoteBackend implements InferenceBackend {
   constructor(deps: RemoteBackendDeps) {
     this.deps = deps;
     const { modelServerUrl: url, retryAfterS } = deps.options;
-    this.replicas = new Replicas({ url, retryAfterS, logger: deps.logger });
+    this.replicas = new Replicas({ url, retryAfterS, logger: deps.logger, tracing: deps.tracing ?? NOOP_TRACING });
   }
 
   /** Resolves the replicas and learns the models; keeps doing so every LOUPE_MODEL_POLL_S. */

@@ -1,6 +1,6 @@
 import { ErrorCode, LoupeError } from '../../errors.ts';
 import type { ReplicaOutcome } from '../control.ts';
-import type { Logger } from '../../observability/index.ts';
+import type { Logger, TraceSpan, Tracing } from '../../observability/index.ts';
 import { Endpoints } from './endpoints.ts';
 
 /** How long one replica may take to answer a question put to all of them (statistics). */
@@ -27,9 +27,9 @@ const IDENTITY = { 'accept-encoding': 'identity' } as const;
  */
 export class Replicas {
   private readonly endpoints: Endpoints;
-  private readonly opts: { url: string; retryAfterS: number; logger: Logger };
+  private readonly opts: ReplicasOptions;
 
-  constructor(opts: { url: string; retryAfterS: number; logger: Logger }) {
+  constructor(opts: ReplicasOptions) {
     this.opts = opts;
     this.endpoints = new Endpoints(opts.url);
   }
@@ -141,10 +141,22 @@ export class Replicas {
     let lastErr: unknown;
     for (const { origin, pool } of targets) {
       let answer: Answer;
+      const span = this.clientSpan(method, path, origin);
       try {
-        const res = await pool.request({ method, path, body: body ?? null, headers: { ...headers, ...IDENTITY } });
+        const traced = span ? this.opts.tracing.within(span, () => this.traceHeaders()) : undefined;
+        const res = await pool.request({
+          method,
+          path,
+          body: body ?? null,
+          headers: { ...headers, ...traced, ...IDENTITY },
+        });
         answer = { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+        span?.set({ 'http.response.status_code': answer.status });
+        if (answer.status >= 500) span?.fail(new Error(`model server answered ${answer.status}`));
+        span?.end();
       } catch (err) {
+        span?.fail(err);
+        span?.end();
         lastErr = err;
         logger.warn({ origin, err: (err as Error).message, path }, 'model server unreachable; trying another replica');
         continue;
@@ -158,6 +170,39 @@ export class Replicas {
     const why = (lastErr as Error | undefined)?.message ?? 'unknown error';
     throw new LoupeError(ErrorCode.NotReady, `no model server answered (${why})`, { retryAfterS, cause: lastErr });
   }
+
+  /**
+   * One attempt on one replica as a client span, only inside a request's trace (the model
+   * poll makes none): retries on another replica are sibling spans of the same trace.
+   */
+  private clientSpan(method: string, path: string, origin: string): TraceSpan | undefined {
+    const { tracing } = this.opts;
+    if (!tracing.enabled || !tracing.active()) return undefined;
+    const url = new URL(path, origin);
+    return tracing.start(`${method}`, {
+      kind: 'client',
+      attributes: {
+        'http.request.method': method,
+        'server.address': url.hostname,
+        'server.port': Number(url.port) || undefined,
+        'url.full': url.toString(),
+      },
+    });
+  }
+
+  /** traceparent/tracestate of the active span, for the model server to continue the trace. */
+  private traceHeaders(): Record<string, string> {
+    const carrier: Record<string, string> = {};
+    this.opts.tracing.inject(carrier);
+    return carrier;
+  }
+}
+
+export interface ReplicasOptions {
+  readonly url: string;
+  readonly retryAfterS: number;
+  readonly logger: Logger;
+  readonly tracing: Tracing;
 }
 
 /** A non-2xx answer becomes the same LoupeError the model server raised. */

@@ -30,8 +30,10 @@ const stack = load('deploy/swarm/stack.yaml');
 
 describe('deploy/swarm/stack.yaml against compose.yaml', () => {
   it('has the same services, commands, environment, networks and secrets', () => {
-    assert.deepEqual(Object.keys(stack.services).sort(), Object.keys(compose.services).sort());
-    for (const [name, c] of Object.entries(compose.services)) {
+    // The tracing profile's Jaeger is a Compose convenience; on Swarm the operator names a collector.
+    const composeOnly = (name: string) => name !== 'jaeger';
+    assert.deepEqual(Object.keys(stack.services).sort(), Object.keys(compose.services).filter(composeOnly).sort());
+    for (const [name, c] of Object.entries(compose.services).filter(([n]) => composeOnly(n))) {
       const s = stack.services[name]!;
       assert.deepEqual(s.command, c.command, `${name}: command`);
       // Swarm-only: a stopping task keeps serving while callers' DNS caches forget it.
