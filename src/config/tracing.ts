@@ -84,7 +84,7 @@ function samplerRatio(c: TracingVariables): number {
 /** `key=value,key2=value2`, values %-encoded: the format of OTEL_RESOURCE_ATTRIBUTES and OTEL_EXPORTER_OTLP_HEADERS. */
 function keyValues(name: string, raw: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const entry of raw.split(',')) {
+  for (const [i, entry] of raw.split(',').entries()) {
     if (entry.trim() === '') continue;
     const eq = entry.indexOf('=');
     const key = eq > 0 ? entry.slice(0, eq).trim() : '';
@@ -94,9 +94,10 @@ function keyValues(name: string, raw: string): Record<string, string> {
     } catch {
       value = undefined;
     }
+    // Only the key is shown: OTEL_EXPORTER_OTLP_HEADERS values are credentials (an auth token).
     if (!key || value === undefined)
       throw new ConfigError(
-        `invalid configuration: ${name} must be key=value pairs separated by commas, values %-encoded (got "${entry.trim()}")`,
+        `invalid configuration: ${name} must be key=value pairs separated by commas, values %-encoded (entry ${i + 1}${key ? `, key "${key}"` : ''})`,
       );
     out[key] = value;
   }

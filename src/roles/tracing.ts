@@ -14,13 +14,26 @@ export async function openTracing(config: Config, role: string, version: string,
     // One line a minute at most: a receiver that is down would otherwise log every export.
     if (Date.now() - warned < 60_000) return;
     warned = Date.now();
-    logger.warn({ err: err.message, url: options.url }, 'tracing: spans could not be exported (lost)');
+    logger.warn({ err: err.message, url: shownUrl(options.url) }, 'tracing: spans could not be exported (lost)');
   });
   logger.info(
     { tracing: options.exporter, service: options.serviceName, sampler: options.sampler },
-    options.exporter === 'otlp' ? `tracing on: spans go to ${options.url}` : 'tracing on: spans printed (console)',
+    options.exporter === 'otlp'
+      ? `tracing on: spans go to ${shownUrl(options.url)}`
+      : 'tracing on: spans printed (console)',
   );
   return tracing;
+}
+
+/** The endpoint as logs may show it: a collector URL can carry credentials (user:token@, ?token=). */
+export function shownUrl(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(not a URL)';
+  }
 }
 
 export function tracingOptions(config: Config, role: string, version: string): TracingOptions | undefined {

@@ -82,6 +82,11 @@ describe('OTEL_* tracing configuration', () => {
         /^invalid configuration: OTEL_EXPORTER_OTLP_HEADERS must be key=value/,
       ],
       [
+        // The value is a credential: the line names the entry and its key, never the value.
+        { ...on, OTEL_EXPORTER_OTLP_HEADERS: 'x-tenant=t1,authorization=Bearer%zzsecret-token' },
+        /^invalid configuration: OTEL_EXPORTER_OTLP_HEADERS must be key=value pairs separated by commas, values %-encoded \(entry 2, key "authorization"\)$/,
+      ],
+      [
         { ...on, OTEL_RESOURCE_ATTRIBUTES: 'a=%E0%A4%A' },
         /^invalid configuration: OTEL_RESOURCE_ATTRIBUTES must be key=value/,
       ],
