@@ -5,8 +5,8 @@ import { parseAllDocuments } from 'yaml';
 import { CHART, helm } from '../../helpers/helm.ts';
 import { validateWithModels, type K8sObject } from '../../helpers/k8s-validate.ts';
 
-// The chart's wiring of tracing: the OTEL_* variables, and the model servers' egress to the
-// Collector. helm.test.ts checks the rest of the chart.
+// The chart's wiring of tracing (the OTEL_* variables, the model servers' egress to the Collector)
+// and of model control (LOUPE_MODEL_CONTROL on model servers). helm.test.ts checks the rest of the chart.
 type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
 
 function render(args: readonly string[]): K8sObject[] {
@@ -50,7 +50,7 @@ const ON = [
   'tracing.port=4319',
 ];
 
-describe('Helm chart: tracing', () => {
+describe('Helm chart: tracing and model control', () => {
   it('tracing off (default): no OTEL_* anywhere, model servers reach DNS only', () => {
     const objs = render([]);
     for (const role of ROLES) assert.deepEqual(otel(envOf(objs, 'Deployment', `rel-loupe-${role}`)), [], role);
@@ -133,24 +133,54 @@ describe('Helm chart: tracing', () => {
       'comma in a resource attribute': ['--set-json', 'tracing.resourceAttributes={"a":"x,b=y"}'],
       'unknown key': ['--set', 'tracing.insecure=true'],
       'headers in the ConfigMap': ['--set', 'config.env.OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20x'],
+      'model control in the ConfigMap': ['--set', 'config.env.LOUPE_MODEL_CONTROL=explicit'],
+      'bad model control mode': ['--set', 'modelControl.mode=manual'],
+      'bad startup model name': ['--set', 'modelControl.startupModels=../etc'],
     };
     for (const [what, args] of Object.entries(bad)) {
       const r = helm(['lint', '--strict', CHART, ...args]);
       assert.notEqual(r.status, 0, `${what} must fail: ${r.stdout}`);
-      assert.match(r.stdout + r.stderr, /at '\/(tracing|config\/env)/, what);
+      assert.match(r.stdout + r.stderr, /at '\/(tracing|config\/env|modelControl)/, what);
     }
     const tpl = helm(['template', 'rel', CHART, '--skip-schema-validation', '--set', 'tracing.enabled=true']);
     assert.notEqual(tpl.status, 0);
     assert.match(tpl.stderr, /tracing\.endpoint is required/);
   });
 
-  it('NOTES: tracing names the Collector, and a policy open to any address on its port', () => {
+  it('modelControl: LOUPE_MODEL_CONTROL (and, explicit, LOUPE_STARTUP_MODELS) on model servers only', () => {
+    const poll = render([]);
+    const pollEnv = byName(envOf(poll, 'Deployment', 'rel-loupe-model-server'));
+    assert.equal(pollEnv.get('LOUPE_MODEL_CONTROL')?.value, 'poll');
+    assert.equal(pollEnv.has('LOUPE_STARTUP_MODELS'), false);
+    const explicit = render([
+      '--set',
+      'modelControl.mode=explicit',
+      '--set-string',
+      'modelControl.startupModels=fashion-mnist\\,colors',
+    ]);
+    const env = byName(envOf(explicit, 'Deployment', 'rel-loupe-model-server'));
+    assert.equal(env.get('LOUPE_MODEL_CONTROL')?.value, 'explicit');
+    assert.equal(env.get('LOUPE_STARTUP_MODELS')?.value, 'fashion-mnist,colors');
+    // The gateway fans calls out and reads neither; the ConfigMap does not carry them to every role.
+    for (const role of ['gateway', 'worker']) {
+      const names = envOf(explicit, 'Deployment', `rel-loupe-${role}`).map((e) => e.name);
+      assert.ok(!names.includes('LOUPE_MODEL_CONTROL') && !names.includes('LOUPE_STARTUP_MODELS'), role);
+    }
+    assert.equal(find(explicit, 'ConfigMap', 'rel-loupe').data.LOUPE_MODEL_CONTROL, undefined);
+  });
+
+  it('NOTES: explicit mode says how to load/unload through the gateway and what a new pod loads; tracing names the Collector', () => {
     const notes = (args: string[]) => {
       const r = helm(['install', 'rel', CHART, '--dry-run=client', '--namespace', 'loupe', ...args]);
       assert.equal(r.status, 0, r.stderr);
       return r.stdout.slice(r.stdout.indexOf('NOTES:'));
     };
-    assert.doesNotMatch(notes([]), /Tracing:/);
+    const explicit = notes(['--set', 'modelControl.mode=explicit', '--set', 'modelControl.startupModels=colors']);
+    assert.match(explicit, /Model control is explicit: model servers loaded colors at start/);
+    assert.match(explicit, /POST .*\/v2\/repository\/models\/<model>\/unload/);
+    assert.match(explicit, /pod started later .* loads modelControl\.startupModels/);
+    const plain = notes([]);
+    assert.doesNotMatch(plain, /Model control is explicit|Tracing:/);
     const traced = notes(ON.slice(0, 4));
     assert.match(traced, new RegExp(`Tracing: .* to ${COLLECTOR}`));
     assert.match(traced, /reach any address on port 4318/);
