@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
+import { loadConfig } from '../../../src/config/index.ts';
 import { CHART, helm } from '../../helpers/helm.ts';
 import { validateWithModels, type K8sObject } from '../../helpers/k8s-validate.ts';
 
@@ -93,6 +94,38 @@ describe('Helm chart: tracing and model control', () => {
     // The token never lands in the ConfigMap, and every object is still a valid Kubernetes object.
     assert.doesNotMatch(JSON.stringify(find(objs, 'ConfigMap', 'rel-loupe').data), /OTEL/);
     for (const o of objs) await validateWithModels(o);
+  });
+
+  it("tracing on: what Loupe's config makes of a pod's variables (the Secret's headers, $(K8S_POD_NAME) expanded)", () => {
+    const objs = render(ON);
+    for (const role of ROLES) {
+      // As the kubelet would: the Secret's value and the pod's name in, then $(VAR) expanded.
+      const given: Record<string, string> = {
+        K8S_POD_NAME: `rel-loupe-${role}-7d9f-x2k4q`,
+        OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20t0ken',
+      };
+      const env: Record<string, string> = {};
+      for (const e of envOf(objs, 'Deployment', `rel-loupe-${role}`)) {
+        const raw = e.value ?? given[e.name];
+        if (raw !== undefined) env[e.name] = raw.replace(/\$\(([A-Z0-9_]+)\)/g, (_, v: string) => env[v] ?? '');
+      }
+      const tracing = loadConfig(env).tracing;
+      assert.ok(tracing, role);
+      assert.equal(tracing.url, `${COLLECTOR}/v1/traces`, role);
+      assert.equal(tracing.sampler, 'parentbased_traceidratio', role);
+      assert.equal(tracing.ratio, 0.25, role);
+      assert.deepEqual(tracing.headers, { authorization: 'Bearer t0ken' }, role);
+      assert.deepEqual(
+        tracing.resourceAttributes,
+        {
+          'k8s.namespace.name': 'loupe',
+          'k8s.pod.name': `rel-loupe-${role}-7d9f-x2k4q`,
+          'deployment.environment.name': 'prod',
+        },
+        role,
+      );
+      assert.equal(tracing.serviceName, undefined, `${role}: service.name stays loupe-<role>`);
+    }
   });
 
   it('tracing on: model servers may reach the Collector peers on its port only; gateways and workers keep open egress', () => {
