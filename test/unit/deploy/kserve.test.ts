@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
+import { loadConfig } from '../../../src/config/index.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../../..');
 const KSERVE = path.join(ROOT, 'deploy/kserve');
@@ -94,5 +95,21 @@ describe('KServe manifests deploy/kserve', () => {
     assert.ok(runtime.spec.supportedModelFormats.some((f: { name: string }) => f.name === m.modelFormat.name));
     assert.ok(runtime.spec.protocolVersions.includes(m.protocolVersion));
     assert.match(m.storageUri, /^(gs|s3|https?|pvc|hf|oci):\/\//);
+  });
+
+  it('the commented tracing example, uncommented, is a valid runtime that Loupe reads as OTLP to the Collector', () => {
+    const text = readFileSync(path.join(KSERVE, 'cluster-serving-runtime.yaml'), 'utf8');
+    const uncommented = text.replace(/^(\s*)# ((- name| {2}value): .*)$/gm, '$1$2');
+    assert.notEqual(uncommented, text, 'the example is there');
+    type Env = { name: string; value: string }[];
+    const traced = parse(uncommented) as { spec: { containers: { env: Env }[] } };
+    assert.ok(validateRuntime(traced), errors(validateRuntime));
+    const env = Object.fromEntries(traced.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+    const tracing = loadConfig(env).tracing;
+    assert.equal(tracing?.url, 'http://otel-collector.observability:4318/v1/traces');
+    assert.equal(tracing?.ratio, 0.1);
+    // As shipped (commented out): tracing off.
+    const shipped = Object.fromEntries((runtime.spec.containers[0].env as Env).map((e) => [e.name, e.value]));
+    assert.equal(loadConfig(shipped).tracing, undefined);
   });
 });

@@ -80,4 +80,17 @@ describe('deploy/swarm/stack.yaml against compose.yaml', () => {
       [8080, 8081],
     );
   });
+
+  it("model control reaches the model servers in both (the gateway's own setting is not used)", () => {
+    for (const [file, services] of [
+      ['compose.yaml', compose.services],
+      ['deploy/swarm/stack.yaml', stack.services],
+    ] as const) {
+      const env = services.model!.environment!;
+      assert.equal(env.LOUPE_MODEL_CONTROL, '${LOUPE_MODEL_CONTROL:-poll}', file);
+      assert.equal(env.LOUPE_STARTUP_MODELS, '${LOUPE_STARTUP_MODELS:-}', file);
+      for (const role of ['gateway', 'worker'])
+        assert.equal(services[role]!.environment!.LOUPE_MODEL_CONTROL, undefined, `${file} ${role}`);
+    }
+  });
 });

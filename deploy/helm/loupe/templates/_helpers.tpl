@@ -192,3 +192,41 @@ topologySpreadConstraints:
   # A pod serves several models and versions: the HPA scales on all requests waiting in it.
   metricsQuery: 'sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)'
 {{- end }}
+
+{{/*
+OpenTelemetry's standard variables when tracing.enabled, for the gateway, model-server and worker
+containers (the migration Job serves no request worth a trace). Set on the container, they win
+over OTEL_* in config.env. The export headers often hold a token: from a Secret, never the
+ConfigMap. k8s.pod.name tells the replicas of a role apart in a trace.
+*/}}
+{{- define "loupe.tracingEnv" -}}
+{{- $t := .Values.tracing }}
+{{- if $t.enabled }}
+- name: OTEL_TRACES_EXPORTER
+  value: otlp
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ required "tracing.endpoint is required with tracing.enabled (the OTLP/HTTP receiver, e.g. http://otel-collector.observability:4318)" $t.endpoint | quote }}
+- name: OTEL_TRACES_SAMPLER
+  value: {{ $t.sampler | quote }}
+{{- if ne (toString $t.samplerArg) "" }}
+- name: OTEL_TRACES_SAMPLER_ARG
+  value: {{ $t.samplerArg | toString | quote }}
+{{- end }}
+{{- with $t.headersSecret }}
+{{- if .name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef: { name: {{ .name }}, key: {{ .key | default "headers" }} }
+{{- end }}
+{{- end }}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef: { fieldPath: metadata.name }
+{{- $attrs := list (printf "k8s.namespace.name=%s" .Release.Namespace) "k8s.pod.name=$(K8S_POD_NAME)" }}
+{{- range $k, $v := $t.resourceAttributes }}
+{{- $attrs = append $attrs (printf "%s=%v" $k $v) }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ join "," $attrs | quote }}
+{{- end }}
+{{- end }}
