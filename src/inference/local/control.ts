@@ -1,6 +1,14 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
-import { checkControlTarget, type ControlResult, type LoadOptions, type ModelControlMode } from '../control.ts';
+import {
+  checkControlTarget,
+  checkUnloadParameters,
+  parseLoadParameters,
+  type ControlParameters,
+  type ControlResult,
+  type LoadOptions,
+  type ModelControlMode,
+} from '../control.ts';
 import type { LocalBackendDeps } from './backend.ts';
 import type { Catalog } from './catalog.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
@@ -28,15 +36,18 @@ export class ModelControl {
     this.host = host;
   }
 
-  load(name: string, opts: LoadOptions): Promise<ControlResult> {
+  /** The mode first, then the name and parameters: a poll server refuses any load as disabled (Triton's order). */
+  load(name: string, parameters: ControlParameters): Promise<ControlResult> {
     this.allowed('load');
     checkControlTarget(name);
+    const opts = parseLoadParameters(name, parameters);
     return this.serialized(name, () => this.reload(name, opts));
   }
 
-  unload(name: string): Promise<ControlResult> {
+  unload(name: string, parameters: ControlParameters): Promise<ControlResult> {
     this.allowed('unload');
     checkControlTarget(name);
+    checkUnloadParameters(parameters);
     return this.serialized(name, () => this.drain(name));
   }
 

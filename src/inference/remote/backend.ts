@@ -14,7 +14,7 @@ import {
   type TritonModelStatistics,
 } from '../oip/index.ts';
 import type { ModelCard } from '../../models/index.ts';
-import type { ControlResult, LoadOptions } from '../control.ts';
+import type { ControlParameters, ControlResult } from '../control.ts';
 import type {
   Classification,
   ClassifyRequest,
@@ -225,12 +225,12 @@ export class RemoteBackend implements InferenceBackend {
   }
 
   /** Every replica loads or unloads (remote/control.ts); the model list is re-read at once. */
-  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
-    return this.afterwards(fanOut(this.replicas, 'load', name, opts));
+  async loadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'load', name, parameters));
   }
 
-  async unloadModel(name: string): Promise<ControlResult> {
-    return this.afterwards(fanOut(this.replicas, 'unload', name));
+  async unloadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'unload', name, parameters));
   }
 
   private async afterwards(call: Promise<ControlResult>): Promise<ControlResult> {

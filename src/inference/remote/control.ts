@@ -1,11 +1,4 @@
-import { LoupeError } from '../../errors.ts';
-import {
-  ReplicaControlError,
-  checkControlTarget,
-  tritonConfigOf,
-  type ControlResult,
-  type LoadOptions,
-} from '../control.ts';
+import { ReplicaControlError, checkControlTarget, type ControlParameters, type ControlResult } from '../control.ts';
 import type { RepositoryIndexEntry } from '../oip/index.ts';
 import type { VersionStatus } from '../types.ts';
 import type { Replicas } from './replicas.ts';
@@ -13,23 +6,20 @@ import type { Replicas } from './replicas.ts';
 /**
  * Model control for the whole model service: every replica loads or unloads, and each one's
  * outcome is reported; a failure on any throws the first failure's error with the report.
+ * The parameters go as the client gave them: each model server checks its control mode
+ * before it reads them, so a poll server says MODEL_CONTROL_DISABLED, not "bad config".
  */
 export async function fanOut(
   replicas: Replicas,
   op: 'load' | 'unload',
   name: string,
-  opts: LoadOptions = {},
+  parameters: ControlParameters,
 ): Promise<ControlResult> {
   checkControlTarget(name);
-  const body =
-    op === 'load' && opts.batching
-      ? { parameters: { config: JSON.stringify(tritonConfigOf(name, opts.batching)) } }
-      : {};
+  const body = JSON.stringify(Object.keys(parameters).length ? { parameters } : {});
   const path = `/v2/repository/models/${encodeURIComponent(name)}/${op}`;
-  const outcomes = await replicas.postToEvery(path, JSON.stringify(body));
-  const failed = outcomes.find((r) => 'error' in r);
-  if (failed && 'error' in failed)
-    throw new ReplicaControlError(new LoupeError(failed.error.code, failed.error.message), outcomes);
+  const { outcomes, first } = await replicas.postToEvery(path, body);
+  if (first) throw new ReplicaControlError(first, outcomes);
   return { replicas: outcomes };
 }
 

@@ -94,11 +94,12 @@ export class Replicas {
    * POST `body` to every replica at once and report each one's outcome (model control: every
    * replica must change, not just one). Never retried elsewhere: a failed replica is reported.
    */
-  async postToEvery(path: string, body: string): Promise<ReplicaOutcome[]> {
+  async postToEvery(path: string, body: string): Promise<{ outcomes: ReplicaOutcome[]; first?: LoupeError }> {
     const { retryAfterS } = this.opts;
     if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
     const targets = this.endpoints.pick(this.endpoints.size);
     if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS });
+    const errors = new Map<string, LoupeError>();
     const outcomes = await Promise.all(
       targets.map(async ({ origin, pool }): Promise<ReplicaOutcome> => {
         const replica = new URL(origin).host;
@@ -117,14 +118,19 @@ export class Replicas {
           const e =
             err instanceof LoupeError
               ? err
-              : new LoupeError(ErrorCode.NotReady, `model server unreachable: ${(err as Error).message}`);
+              : new LoupeError(ErrorCode.NotReady, `model server unreachable: ${(err as Error).message}`, {
+                  retryAfterS,
+                });
+          errors.set(replica, e);
           this.opts.logger.warn({ origin, path, err: e.message }, 'model control failed on a model server');
           return { replica, error: { code: e.code, message: e.message } };
         }
       }),
     );
     // In address order, whichever replica the round-robin started with: a report reads the same each time.
-    return outcomes.sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
+    outcomes.sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
+    const failed = outcomes.find((o) => errors.has(o.replica));
+    return { outcomes, ...(failed ? { first: errors.get(failed.replica)! } : {}) };
   }
 
   async send(

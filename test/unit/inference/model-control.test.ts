@@ -156,7 +156,14 @@ describe('model control on the local backend', { timeout: 60_000 }, () => {
     await b.start();
     assert.equal(b.getModel('b', '1').batching.max_batch_size, 4);
     const base = threads();
-    const loads = [1, 2, 3].map((n) => b.loadModel('b', { batching: { max_batch_size: n, max_queue_size: 7 } }));
+    const loads = [1, 2, 3].map((n) =>
+      b.loadModel('b', {
+        config: JSON.stringify({
+          max_batch_size: n,
+          dynamic_batching: { default_queue_policy: { max_queue_size: 7 } },
+        }),
+      }),
+    );
     await Promise.all(loads);
     // Serialized: the last call's override is what serves, and every replaced session has ended.
     assert.equal(b.getModel('b', '1').batching.max_batch_size, 3);
