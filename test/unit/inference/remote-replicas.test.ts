@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../../src/config/index.ts';
 import { ErrorCode } from '../../../src/errors.ts';
 import { RemoteBackend } from '../../../src/inference/remote/index.ts';
-import { createLogger, createMetrics } from '../../../src/observability/index.ts';
+import { createLogger, createMetrics, loadTracing, type Tracing } from '../../../src/observability/index.ts';
 import { remoteBackendOptions } from '../../../src/roles/remote.ts';
 import { stubApp } from '../../helpers/app.ts';
 
@@ -98,12 +98,13 @@ async function fake(models: Record<string, string[]>, host?: string, port?: numb
   return { f, port: await f.listen(host, port) };
 }
 
-function gateway(url: string) {
+function gateway(url: string, extra: { lookup?: (host: string) => Promise<string[]>; tracing?: Tracing } = {}) {
   const config = loadConfig({ LOUPE_MODEL_SERVER_URL: url, LOUPE_DEFAULT_MODEL: 'x', LOUPE_MODEL_POLL_S: '3600' });
   const b = new RemoteBackend({
     options: remoteBackendOptions(config),
     logger: createLogger('silent', { pretty: false }),
     metrics: createMetrics(),
+    ...extra,
   });
   backends.push(b);
   return b;
@@ -121,7 +122,97 @@ async function viaHttp(g: RemoteBackend, url: string, body: unknown) {
   }
 }
 
-describe('model control through the gateway', () => {
+const listed = (b: RemoteBackend) => b.listModels().map((m) => `${m.name}/${m.version}`);
+
+describe('the gateway over replicas that disagree', () => {
+  it('lists the union of every replica’s models, each with the details of a replica that has it', async () => {
+    const a = await fake({ x: ['1'] });
+    const b = await fake({ x: ['1'], y: ['1', '2'] });
+    const g = gateway(`http://127.0.0.1:${a.port},http://127.0.0.1:${b.port}`);
+    await g.start();
+    assert.deepEqual(listed(g).sort(), ['x/1', 'y/1', 'y/2']);
+    assert.equal(g.readiness().ready, true);
+    // The details of y came from the replica that lists it (the other answers 404).
+    assert.ok(b.f.seen.some((s) => s.path === '/models/y'));
+    assert.ok(!a.f.seen.some((s) => s.path === '/models/y'));
+  });
+
+  it('skips a model that is gone by the time its details are asked (404), keeping the rest', async () => {
+    const a = await fake({ x: ['1'], z: ['1'] });
+    a.f.gone.add('z');
+    const g = gateway(`http://127.0.0.1:${a.port}`);
+    await g.start();
+    assert.deepEqual(listed(g), ['x/1']);
+    assert.equal(g.readiness().ready, true);
+  });
+
+  it('runs refreshes one after another: an older, slower answer never overwrites a newer one', async () => {
+    const a = await fake({ x: ['1'] });
+    const g = gateway(`http://127.0.0.1:${a.port}`);
+    await g.start();
+    a.f.listDelayMs = 400;
+    const older = g.refresh(); // lists x only, slowly
+    await sleep(100);
+    a.f.models = { x: ['1'], y: ['1'] };
+    a.f.listDelayMs = 0;
+    const newer = g.refresh(); // lists x and y (a load just happened)
+    await Promise.all([older, newer]);
+    assert.deepEqual(listed(g).sort(), ['x/1', 'y/1']);
+  });
+});
+
+describe('fan-outs from the gateway', () => {
+  it('re-resolve the replicas first: one added since the last poll is called and reported', async () => {
+    const a = await fake({ x: ['1'] }, '127.0.0.1');
+    const b = await fake({ x: ['1'] }, '127.0.0.2', a.port);
+    let addresses = ['127.0.0.1'];
+    const g = gateway(`http://model-servers.test:${a.port}`, { lookup: async () => addresses });
+    await g.start();
+    addresses = ['127.0.0.1', '127.0.0.2'];
+    const result = await g.loadModel('x', {});
+    assert.deepEqual(result.replicas, [
+      { replica: `127.0.0.1:${a.port}`, status: 'ok' },
+      { replica: `127.0.0.2:${a.port}`, status: 'ok' },
+    ]);
+    for (const f of [a.f, b.f]) assert.ok(f.seen.some((s) => s.path === '/v2/repository/models/x/load'));
+    await g.statistics();
+    assert.ok(
+      b.f.seen.some((s) => s.path === '/v2/models/stats'),
+      'statistics ask the new replica too',
+    );
+  });
+
+  it('are client spans that send traceparent, like every other call to a model server', async () => {
+    const tracing = await loadTracing({
+      exporter: 'otlp',
+      url: 'http://127.0.0.1:9/v1/traces',
+      headers: {},
+      serviceName: 'test',
+      serviceVersion: '0',
+      resourceAttributes: {},
+      sampler: 'always_on',
+      ratio: 1,
+      scheduleDelayMs: 600_000,
+    });
+    const a = await fake({ x: ['1'] });
+    const b = await fake({ x: ['1'] });
+    const g = gateway(`http://127.0.0.1:${a.port},http://127.0.0.1:${b.port}`, { tracing });
+    await g.start();
+    const request = tracing.start('request');
+    await tracing.within(request, async () => {
+      await g.unloadModel('x', {});
+      await g.statistics();
+    });
+    request.end();
+    for (const f of [a.f, b.f])
+      for (const path of ['/v2/repository/models/x/unload', '/v2/models/stats']) {
+        const s = f.seen.find((x) => x.path === path);
+        assert.match(s?.traceparent ?? '', new RegExp(`^00-${request.traceId}-[0-9a-f]{16}-01$`), path);
+        assert.notEqual(s?.traceparent?.split('-')[2], request.spanId, 'each call is its own client span');
+      }
+    await tracing.shutdown(1000);
+  });
+
   it('a load’s parameters go to the model servers as given: their mode is checked before them', async () => {
     const a = await fake({ x: ['1'] });
     a.f.control = { status: 400, code: ErrorCode.ModelControlDisabled, error: 'LOUPE_MODEL_CONTROL is poll' };
