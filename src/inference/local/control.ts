@@ -103,7 +103,7 @@ export class ModelControl {
     }
     const old = catalog.put(name, fresh);
     catalog.clearProblem(name);
-    for (const p of problems) catalog.setProblem(p); // the store's broken versions stay listed
+    for (const p of problems) catalog.setProblem(p); // the store's broken versions stay listed (drain too)
     for (const e of entries) deps.metrics.modelEvents.inc({ model: name, version: e.version, event: 'loaded' });
     this.host.changed({ name, wanted: true });
     deps.logger.info({ model: name, versions: [...fresh.keys()] }, `model ${name} loaded (model control)`);
@@ -125,7 +125,10 @@ export class ModelControl {
     this.host.changed({ name, wanted: false });
     await this.release(taken);
     for (const m of taken) catalog.setState(name, m.entry.version, 'UNAVAILABLE', 'unloaded');
+    // A failed load is forgotten; the store's broken versions stay listed, as after start, a
+    // poll or a reload (Triton's index lists what the repository holds, loaded or not).
     catalog.clearProblem(name);
+    for (const p of this.scan(name, false).problems) catalog.setProblem(p);
     deps.logger.info(
       { model: name, versions: taken.map((m) => m.entry.version) },
       `model ${name} unloaded (model control)`,

@@ -202,6 +202,17 @@ describe('model control on the local backend', { timeout: 60_000 }, () => {
     assert.equal(b.getModel('b').version, '2');
     const broken = repositoryIndex(b, false).find((e) => e.name === 'b' && e.version === '3');
     assert.deepEqual([broken?.state, broken?.reason], ['UNAVAILABLE', 'model.onnx is missing']);
+    // One rule for reload and unload (and start and poll): the store's broken versions stay listed.
+    await b.unloadModel('b');
+    const index = repositoryIndex(b, false).filter((e) => e.name === 'b');
+    assert.deepEqual(
+      index.map((e) => [e.version, e.state, e.reason]),
+      [
+        ['1', 'UNAVAILABLE', 'unloaded'],
+        ['2', 'UNAVAILABLE', 'unloaded'],
+        ['3', 'UNAVAILABLE', 'model.onnx is missing'],
+      ],
+    );
   });
 
   it('poll mode (the default) picks up a new version on refresh, as before', async () => {
