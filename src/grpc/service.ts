@@ -2,9 +2,7 @@ import type * as grpc from '@grpc/grpc-js';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import {
   OIP_EXTENSIONS,
-  checkUnloadParameters,
   oipModelMetadata,
-  parseLoadParameters,
   repositoryIndex,
   tritonModelConfig,
   type InferenceBackend,
@@ -88,14 +86,14 @@ export function serviceImplementation(deps: ServiceDeps): grpc.UntypedServiceImp
       model_stats: await backend.statistics(req.name || undefined, req.name ? req.version || undefined : undefined),
     })),
     RepositoryIndex: unary((req: RepositoryIndexRequest) => ({ models: repositoryIndex(backend, req.ready) })),
-    // The HTTP routes' calls; a gateway's per-replica report has no field here: its error says the first failure.
+    // The HTTP routes' calls (the backend reads the parameters after its mode check); a gateway's
+    // per-replica report has no field here: its error says the first failure.
     RepositoryModelLoad: unary(async (req: RepositoryModelRequest) => {
-      await backend.loadModel(req.model_name, parseLoadParameters(req.model_name, plainParameters(req)));
+      await backend.loadModel(req.model_name, plainParameters(req));
       return {};
     }),
     RepositoryModelUnload: unary(async (req: RepositoryModelRequest) => {
-      checkUnloadParameters(plainParameters(req));
-      await backend.unloadModel(req.model_name);
+      await backend.unloadModel(req.model_name, plainParameters(req));
       return {};
     }),
   };

@@ -38,8 +38,16 @@ export function toLoupeError(err: FastifyError | Error): LoupeError {
   return new LoupeError(ErrorCode.Internal, 'internal error', { cause: err });
 }
 
-/** The one place where an error becomes an HTTP answer; 5xx details are logged, never sent. */
-export function sendError(err: FastifyError | Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+/**
+ * The one place where an error becomes an HTTP answer; 5xx details are logged, never sent.
+ * `extra` adds fields to the body (a gateway's per-replica report of a failed model control).
+ */
+export function sendError(
+  err: FastifyError | Error,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  extra: Readonly<Record<string, unknown>> = {},
+): FastifyReply {
   const e = toLoupeError(err);
   const status = httpStatusOf[e.code];
   req.loupeError = { error: e, original: err }; // logged once, with the response
@@ -47,8 +55,8 @@ export function sendError(err: FastifyError | Error, req: FastifyRequest, reply:
   // Lets a gateway re-raise a model server's error with its exact code (OIP bodies carry none).
   reply.header('x-loupe-error-code', e.code);
   reply.code(status);
-  if (isOipRoute(req)) return reply.send({ error: e.message });
-  return reply.send({ error: { code: e.code, message: e.message, request_id: req.id } });
+  if (isOipRoute(req)) return reply.send({ ...extra, error: e.message });
+  return reply.send({ ...extra, error: { code: e.code, message: e.message, request_id: req.id } });
 }
 
 function isOipRoute(req: FastifyRequest): boolean {

@@ -81,19 +81,6 @@ export function parseLoadParameters(model: string, params: ControlParameters): L
   return { batching: batchingFrom(model, parsed) };
 }
 
-/** A batching override as the Triton model config a model server's load takes (the gateway forwards it so). */
-export function tritonConfigOf(model: string, b: BatchingOverride): Record<string, unknown> {
-  const queue = b.max_queue_size !== undefined ? { default_queue_policy: { max_queue_size: b.max_queue_size } } : {};
-  const delay =
-    b.max_queue_delay_ms !== undefined ? { max_queue_delay_microseconds: Math.round(b.max_queue_delay_ms * 1000) } : {};
-  const dynamic = { ...delay, ...queue };
-  return {
-    name: model,
-    ...(b.max_batch_size !== undefined ? { max_batch_size: b.max_batch_size } : {}),
-    ...(Object.keys(dynamic).length ? { dynamic_batching: dynamic } : {}),
-  };
-}
-
 /** The parameters of an unload: Triton's `unload_dependents` is accepted and ignored (Loupe has no ensembles). */
 export function checkUnloadParameters(params: ControlParameters): void {
   for (const key of Object.keys(params))

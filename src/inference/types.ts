@@ -2,7 +2,7 @@ import type { ImageWarning } from '../images/index.ts';
 import type { ModelCard, ModelConfig } from '../models/index.ts';
 import type { OipInferRequest, OipInferResponse } from './oip/types.ts';
 import type { TritonModelStatistics } from './oip/triton-types.ts';
-import type { ControlResult, LoadOptions } from './control.ts';
+import type { ControlParameters, ControlResult } from './control.ts';
 
 export interface TensorInfo {
   readonly name: string;
@@ -106,11 +106,13 @@ export interface InferenceBackend {
   sample(name: string, version: string | undefined, file: string): Promise<SampleImage>;
   /**
    * Triton's model control: (re)loads every version of `name` in the store, or stops serving
-   * it after the requests already admitted finish. Throws LoupeError (MODEL_CONTROL_DISABLED
-   * outside LOUPE_MODEL_CONTROL=explicit, MODEL_NOT_FOUND, BAD_REQUEST for a failed load).
+   * it after the requests already admitted finish. `parameters` as the client sent them: the
+   * control mode is checked before they are read (as Triton does). Throws LoupeError
+   * (MODEL_CONTROL_DISABLED outside LOUPE_MODEL_CONTROL=explicit, MODEL_NOT_FOUND, BAD_REQUEST
+   * for bad parameters or a failed load).
    */
-  loadModel(name: string, opts: LoadOptions): Promise<ControlResult>;
-  unloadModel(name: string): Promise<ControlResult>;
+  loadModel(name: string, parameters?: ControlParameters): Promise<ControlResult>;
+  unloadModel(name: string, parameters?: ControlParameters): Promise<ControlResult>;
 }
 
 export interface SampleImage {

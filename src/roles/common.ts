@@ -1,7 +1,7 @@
 import type { PgBoss } from 'pg-boss';
 import { ApiKeyStore, type FileKey } from '../auth/index.ts';
 import { isLoopbackHost, type Config } from '../config/index.ts';
-import type { InferenceBackend } from '../inference/index.ts';
+import type { InferenceBackend, ModelControlMode } from '../inference/index.ts';
 import {
   CLASSIFY_QUEUE,
   JobWorker,
@@ -179,17 +179,18 @@ export async function openApiKeys(
  * One warn line when a role answers other machines without asking for a key: LOUPE_AUTH=off
  * on a non-loopback HOST is legitimate behind a gateway or proxy that checks keys, and a
  * mistake anywhere else, so it must not pass as one info line among the start-up ones.
- * `role: 'model-server'` has no keys at all: it warns whenever it listens beyond loopback.
+ * `role: 'model-server'` has no keys at all: it warns whenever it listens beyond loopback,
+ * naming load/unload too when its LOUPE_MODEL_CONTROL allows them.
  */
 export function warnIfOpen(
   logger: Logger,
-  opts: { host: string; authRequired: boolean; role: 'api' | 'model-server' },
+  opts: { host: string; authRequired: boolean; role: 'api' | 'model-server'; modelControl?: ModelControlMode },
 ): void {
   if (opts.authRequired || isLoopbackHost(opts.host)) return;
   const why =
     opts.role === 'api'
       ? 'API keys are off (LOUPE_AUTH=off): anyone who can reach it may predict, read the history and submit jobs. Set LOUPE_AUTH=required unless a proxy in front checks keys'
-      : 'a model server takes no API keys: anyone who can reach it may run inference. Keep it on a private network that only the gateway reaches';
+      : `a model server takes no API keys: anyone who can reach it may run inference${opts.modelControl === 'explicit' ? ' and load and unload models (LOUPE_MODEL_CONTROL=explicit)' : ''}. Keep it on a private network that only the gateway reaches`;
   logger.warn(
     { host: opts.host, auth: 'off', security: 'open' },
     `SECURITY: HOST=${opts.host} is not loopback and ${why}`,

@@ -13,7 +13,8 @@ export class ModelServerRole extends ServingRole<LocalBackend> {
 
   protected async onStart(): Promise<void> {
     const { config, logger } = this.deps;
-    warnIfOpen(logger, { host: config.HOST, authRequired: false, role: 'model-server' });
+    const modelControl = config.LOUPE_MODEL_CONTROL;
+    warnIfOpen(logger, { host: config.HOST, authRequired: false, role: 'model-server', modelControl });
     // No API keys or per-client limits: the gateway is a model server's one client.
     await this.surfaces.open({ admission: roleAdmission(config, { clientLimits: false }) });
     await this.pullModels();

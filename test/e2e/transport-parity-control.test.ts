@@ -92,6 +92,23 @@ const POLL: Case[] = [
     code: 'MODEL_CONTROL_DISABLED',
     message: /LOUPE_MODEL_CONTROL is poll/,
   },
+  // The mode is checked before the parameters are read, as Triton does: not a 400 about the config.
+  {
+    name: 'load with a config that is not JSON while the server polls',
+    op: 'load',
+    model: 'tiny',
+    parameters: { config: '{' },
+    code: 'MODEL_CONTROL_DISABLED',
+    message: /LOUPE_MODEL_CONTROL is poll/,
+  },
+  {
+    name: 'unload with a parameter it does not take while the server polls',
+    op: 'unload',
+    model: 'tiny',
+    parameters: { config: '{}' },
+    code: 'MODEL_CONTROL_DISABLED',
+    message: /LOUPE_MODEL_CONTROL is poll/,
+  },
 ];
 
 for (const [mode, cases] of [

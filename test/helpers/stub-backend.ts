@@ -10,7 +10,7 @@ import {
 import type {
   Classification,
   ControlResult,
-  LoadOptions,
+  ControlParameters,
   ClassifyRequest,
   InferenceBackend,
   ModelInfo,
@@ -32,7 +32,7 @@ import type {
 export class StubBackend implements InferenceBackend {
   readonly calls: ClassifyRequest[] = [];
   /** Model control calls, in order, as the routes handed them over. */
-  readonly controlCalls: Array<{ op: 'load' | 'unload'; name: string; opts?: LoadOptions }> = [];
+  readonly controlCalls: Array<{ op: 'load' | 'unload'; name: string; parameters?: ControlParameters }> = [];
   /** Thrown by classify/infer while set. */
   fail: Error | undefined;
   private readonly models: ModelInfo[];
@@ -108,8 +108,8 @@ export class StubBackend implements InferenceBackend {
     return [];
   }
 
-  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
-    this.controlCalls.push({ op: 'load', name, opts });
+  async loadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
+    this.controlCalls.push({ op: 'load', name, parameters });
     if (this.fail) throw this.fail;
     this.getModel(name);
     return {};

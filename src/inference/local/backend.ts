@@ -2,7 +2,7 @@ import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { readSample, scanStore } from '../../models/index.ts';
 import { NOOP_TRACING, type Logger, type Metrics, type Tracing } from '../../observability/index.ts';
 import { missingDefault, selectVersion } from '../classification.ts';
-import type { ControlResult, LoadOptions, ModelControlMode } from '../control.ts';
+import type { ControlParameters, ControlResult, ModelControlMode } from '../control.ts';
 import type { OipInferRequest, OipInferResponse, TritonModelStatistics } from '../oip/index.ts';
 import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
 import { Catalog } from './catalog.ts';
@@ -131,14 +131,14 @@ export class LocalBackend implements InferenceBackend {
     if (this.mode === 'poll') await this.store.refresh();
   }
 
-  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
+  async loadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
     if (!this.started) throw this.notStarted();
-    return this.control.load(name, opts);
+    return this.control.load(name, parameters);
   }
 
-  async unloadModel(name: string): Promise<ControlResult> {
+  async unloadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
     if (!this.started) throw this.notStarted();
-    return this.control.unload(name);
+    return this.control.unload(name, parameters);
   }
 
   async close(): Promise<void> {

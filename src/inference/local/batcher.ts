@@ -1,5 +1,6 @@
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import type { SpanAttributes, TraceSpan, Tracing } from '../../observability/index.ts';
+import type { SpanAttributes, Tracing } from '../../observability/index.ts';
+import { traceRun, type TracedItem } from './batch-trace.ts';
 
 export interface BatcherOptions {
   readonly maxBatchSize: number;
@@ -29,11 +30,9 @@ export interface BatchResult {
   readonly batch: number;
 }
 
-interface Item {
+/** With the submitter's span (tracing on): the queue wait's parent, a link of its batch (batch-trace.ts). */
+interface Item extends TracedItem {
   readonly data: Float32Array;
-  readonly enqueuedAt: number;
-  /** The submitter's span (tracing on): the queue wait's parent, a link of its batch. */
-  readonly span: TraceSpan | undefined;
   readonly resolve: (r: BatchResult) => void;
   readonly reject: (e: unknown) => void;
 }
@@ -187,7 +186,7 @@ export class Batcher {
     const batch = new Float32Array(n * size);
     items.forEach((it, i) => batch.set(it.data, i * size));
     const start = performance.now();
-    const span = this.traceRun(items, assembling);
+    const span = traceRun(this.opts.tracing, this.opts.spanAttributes, items, assembling);
     let outputs: Float32Array[];
     try {
       outputs = await this.opts.run(batch, n);
@@ -209,25 +208,5 @@ export class Batcher {
       }),
     );
     this.opts.onBatch?.(n, end - start, { inputMs: start - assembling, outputMs: performance.now() - end });
-  }
-
-  /**
-   * One run is shared by several requests: its span is linked to each request's span (OTel's
-   * pattern for batches) and is the child of the first, so a lone request's trace is whole
-   * without the run being recorded once per request. Each request's wait is its own span.
-   */
-  private traceRun(items: Item[], assembling: number): TraceSpan | undefined {
-    const { tracing, spanAttributes } = this.opts;
-    if (!tracing?.enabled) return undefined;
-    for (const it of items)
-      if (it.span)
-        tracing
-          .start('loupe.queue', { parent: it.span, startTime: it.enqueuedAt, attributes: spanAttributes })
-          .end(assembling);
-    return tracing.start('loupe.batch', {
-      parent: items[0]!.span,
-      links: items.map((it) => it.span),
-      attributes: { ...spanAttributes, 'loupe.batch.size': items.length },
-    });
   }
 }

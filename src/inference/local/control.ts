@@ -1,6 +1,14 @@
 import { ErrorCode, LoupeError, quoted } from '../../errors.ts';
 import { scanStore, type ModelEntry, type StoreProblem } from '../../models/index.ts';
-import { checkControlTarget, type ControlResult, type LoadOptions, type ModelControlMode } from '../control.ts';
+import {
+  checkControlTarget,
+  checkUnloadParameters,
+  parseLoadParameters,
+  type ControlParameters,
+  type ControlResult,
+  type LoadOptions,
+  type ModelControlMode,
+} from '../control.ts';
 import type { LocalBackendDeps } from './backend.ts';
 import type { Catalog } from './catalog.ts';
 import { loadModel, unloadModel, type LoadedModel } from './load.ts';
@@ -28,15 +36,18 @@ export class ModelControl {
     this.host = host;
   }
 
-  load(name: string, opts: LoadOptions): Promise<ControlResult> {
+  /** The mode first, then the name and parameters: a poll server refuses any load as disabled (Triton's order). */
+  load(name: string, parameters: ControlParameters): Promise<ControlResult> {
     this.allowed('load');
     checkControlTarget(name);
+    const opts = parseLoadParameters(name, parameters);
     return this.serialized(name, () => this.reload(name, opts));
   }
 
-  unload(name: string): Promise<ControlResult> {
+  unload(name: string, parameters: ControlParameters): Promise<ControlResult> {
     this.allowed('unload');
     checkControlTarget(name);
+    checkUnloadParameters(parameters);
     return this.serialized(name, () => this.drain(name));
   }
 
@@ -92,7 +103,7 @@ export class ModelControl {
     }
     const old = catalog.put(name, fresh);
     catalog.clearProblem(name);
-    for (const p of problems) catalog.setProblem(p); // the store's broken versions stay listed
+    for (const p of problems) catalog.setProblem(p); // the store's broken versions stay listed (drain too)
     for (const e of entries) deps.metrics.modelEvents.inc({ model: name, version: e.version, event: 'loaded' });
     this.host.changed({ name, wanted: true });
     deps.logger.info({ model: name, versions: [...fresh.keys()] }, `model ${name} loaded (model control)`);
@@ -114,7 +125,10 @@ export class ModelControl {
     this.host.changed({ name, wanted: false });
     await this.release(taken);
     for (const m of taken) catalog.setState(name, m.entry.version, 'UNAVAILABLE', 'unloaded');
+    // A failed load is forgotten; the store's broken versions stay listed, as after start, a
+    // poll or a reload (Triton's index lists what the repository holds, loaded or not).
     catalog.clearProblem(name);
+    for (const p of this.scan(name, false).problems) catalog.setProblem(p);
     deps.logger.info(
       { model: name, versions: taken.map((m) => m.entry.version) },
       `model ${name} unloaded (model control)`,

@@ -13,18 +13,12 @@ import {
   type OipInferResponse,
   type TritonModelStatistics,
 } from '../oip/index.ts';
-import type { ModelCard } from '../../models/index.ts';
-import type { ControlResult, LoadOptions } from '../control.ts';
-import type {
-  Classification,
-  ClassifyRequest,
-  InferenceBackend,
-  ModelInfo,
-  Readiness,
-  SampleImage,
-  VersionStatus,
-} from '../types.ts';
-import { fanOut, storeStates } from './control.ts';
+import type { ControlParameters, ControlResult } from '../control.ts';
+import type { Classification, ClassifyRequest, InferenceBackend, ModelInfo, Readiness, SampleImage } from '../types.ts';
+import { fanOut } from './control.ts';
+import type { Lookup } from './endpoints.ts';
+import { everyReplica } from './every.ts';
+import { ModelList } from './model-list.ts';
 import { Replicas } from './replicas.ts';
 
 /** What the remote backend needs to know, filled by the role from its configuration. */
@@ -44,38 +38,8 @@ export interface RemoteBackendDeps {
   readonly metrics: Metrics;
   /** OTEL_* tracing: each call to a model server is a client span, its traceparent sent along. */
   readonly tracing?: Tracing | undefined;
-}
-
-/** How a model server describes one version at GET /models/{name}?version=N (the fields used here). */
-interface RemoteModel extends Pick<ModelInfo, 'name' | 'version' | 'provider' | 'description' | 'labels'> {
-  readonly card?: Omit<ModelCard, 'samples'> & { samples?: Array<{ name: string }> };
-  /** Absent from model servers older than the field. */
-  readonly precision?: ModelInfo['precision'];
-  readonly inputs: ModelInfo['inputs'];
-  readonly outputs: ModelInfo['outputs'];
-  readonly preprocessing: ModelInfo['input'];
-  readonly output_kind: ModelInfo['output_kind'];
-  readonly batching: ModelInfo['batching'];
-}
-
-function toInfo(r: RemoteModel): ModelInfo {
-  const { name, version, provider, description, labels, inputs, outputs, output_kind, batching } = r;
-  const common = { format: 'onnx', platform: 'onnxruntime_onnx' } as const;
-  return {
-    name,
-    version,
-    ...common,
-    inputs,
-    outputs,
-    labels,
-    provider,
-    input: r.preprocessing,
-    output_kind,
-    batching,
-    description,
-    card: r.card && { ...r.card, samples: (r.card.samples ?? []).map((x) => x.name) },
-    precision: r.precision ?? 'fp32',
-  };
+  /** How the model service's name becomes replicas' addresses: DNS unless a test says otherwise. */
+  readonly lookup?: Lookup | undefined;
 }
 
 /**
@@ -86,17 +50,20 @@ function toInfo(r: RemoteModel): ModelInfo {
 export class RemoteBackend implements InferenceBackend {
   private readonly deps: RemoteBackendDeps;
   private readonly replicas: Replicas;
-  private models: ModelInfo[] = [];
-  /** What the model servers' store holds but they do not serve (their repository index). */
-  private states: VersionStatus[] = [];
+  private readonly list: ModelList;
   private timer: NodeJS.Timeout | undefined;
   private started = false;
-  private lastError: string | undefined;
 
   constructor(deps: RemoteBackendDeps) {
     this.deps = deps;
     const { modelServerUrl: url, retryAfterS } = deps.options;
-    this.replicas = new Replicas({ url, retryAfterS, logger: deps.logger, tracing: deps.tracing ?? NOOP_TRACING });
+    const tracing = deps.tracing ?? NOOP_TRACING;
+    this.replicas = new Replicas({ url, retryAfterS, logger: deps.logger, tracing, lookup: deps.lookup });
+    this.list = new ModelList(this.replicas, deps.metrics);
+  }
+
+  private get models(): ModelInfo[] {
+    return this.list.models;
   }
 
   /** Resolves the replicas and learns the models; keeps doing so every LOUPE_MODEL_POLL_S. */
@@ -109,28 +76,9 @@ export class RemoteBackend implements InferenceBackend {
     this.timer.unref();
   }
 
-  async refresh(): Promise<void> {
-    try {
-      await this.replicas.resolve();
-      const list = await this.replicas.json<{ models: Array<{ name: string; versions: string[] }> }>('/models');
-      const infos: ModelInfo[] = [];
-      for (const m of list.models) {
-        for (const v of m.versions) {
-          const r = await this.replicas.json<RemoteModel>(`/models/${encodeURIComponent(m.name)}?version=${v}`);
-          infos.push(toInfo(r));
-        }
-      }
-      this.models = infos;
-      this.states = await storeStates(this.replicas);
-      this.deps.metrics.modelsLoaded.set(infos.length);
-      this.lastError = undefined;
-    } catch (err) {
-      this.lastError = (err as Error).message;
-      this.deps.logger.warn(
-        { err: this.lastError, url: this.deps.options.modelServerUrl },
-        'model servers not reachable yet',
-      );
-    }
+  /** Re-reads the model list (model-list.ts), after the refresh under way if any. */
+  refresh(): Promise<void> {
+    return this.list.refresh();
   }
 
   async close(): Promise<void> {
@@ -140,9 +88,9 @@ export class RemoteBackend implements InferenceBackend {
 
   readiness(): Readiness {
     const models = this.models.map((m) => ({ name: m.name, version: m.version, ready: true }));
-    const states = this.states;
+    const { states, lastError } = this.list;
     if (this.replicas.size === 0 || this.models.length === 0) {
-      const why = this.lastError ? ` (${this.lastError})` : '';
+      const why = lastError ? ` (${lastError})` : '';
       const reason = `no model server answers at ${this.deps.options.modelServerUrl}${why}`;
       return { ready: false, models, problems: [], states, reason };
     }
@@ -225,12 +173,12 @@ export class RemoteBackend implements InferenceBackend {
   }
 
   /** Every replica loads or unloads (remote/control.ts); the model list is re-read at once. */
-  async loadModel(name: string, opts: LoadOptions): Promise<ControlResult> {
-    return this.afterwards(fanOut(this.replicas, 'load', name, opts));
+  async loadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'load', name, parameters));
   }
 
-  async unloadModel(name: string): Promise<ControlResult> {
-    return this.afterwards(fanOut(this.replicas, 'unload', name));
+  async unloadModel(name: string, parameters: ControlParameters = {}): Promise<ControlResult> {
+    return this.afterwards(fanOut(this.replicas, 'unload', name, parameters));
   }
 
   private async afterwards(call: Promise<ControlResult>): Promise<ControlResult> {
@@ -245,7 +193,7 @@ export class RemoteBackend implements InferenceBackend {
   async statistics(name?: string, version?: string): Promise<TritonModelStatistics[]> {
     // Unknown names and versions are refused here, as a model server would (404).
     const exact = name === undefined ? undefined : this.getModel(name, version).version;
-    const parts = await this.replicas.everyReplica<{ model_stats?: TritonModelStatistics[] }>('/v2/models/stats');
+    const parts = await everyReplica<{ model_stats?: TritonModelStatistics[] }>(this.replicas, '/v2/models/stats');
     return sumStatistics(parts.map((p) => p.model_stats ?? [])).filter(
       (s) => (name === undefined || s.name === name) && (version === undefined || s.version === exact),
     );

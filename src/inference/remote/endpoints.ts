@@ -1,6 +1,11 @@
 import { lookup } from 'node:dns/promises';
 import { Pool } from 'undici';
 
+/** A host name → its addresses (DNS by default; a test names its own). */
+export type Lookup = (host: string) => Promise<string[]>;
+
+const dnsLookup: Lookup = async (host) => (await lookup(host, { all: true })).map((a) => a.address);
+
 /**
  * Every address behind the model service's name, each with its own keep-alive pool, handed
  * out round-robin. Re-resolving the name picks up scaled-up replicas and drops dead ones;
@@ -8,13 +13,15 @@ import { Pool } from 'undici';
  */
 export class Endpoints {
   private readonly bases: URL[];
+  private readonly lookup: Lookup;
   private pools = new Map<string, Pool>();
   private order: string[] = [];
   private next = 0;
 
   /** One URL whose host name resolves to every replica, or a comma-separated list of URLs. */
-  constructor(baseUrls: string) {
+  constructor(baseUrls: string, lookup: Lookup = dnsLookup) {
     this.bases = baseUrls.split(',').map((u) => new URL(u.trim()));
+    this.lookup = lookup;
   }
 
   get size(): number {
@@ -25,8 +32,8 @@ export class Endpoints {
     const all = await Promise.all(
       this.bases.map(async (base) => {
         const port = base.port || (base.protocol === 'https:' ? '443' : '80');
-        const found = await lookup(base.hostname.replace(/^\[|\]$/g, ''), { all: true }).catch(() => []);
-        return found.map((a) => `${base.protocol}//${a.family === 6 ? `[${a.address}]` : a.address}:${port}`);
+        const found = await this.lookup(base.hostname.replace(/^\[|\]$/g, '')).catch(() => []);
+        return found.map((a) => `${base.protocol}//${a.includes(':') ? `[${a}]` : a}:${port}`);
       }),
     );
     const origins = [...new Set(all.flat())].sort();

@@ -1,12 +1,7 @@
+import type { Pool } from 'undici';
 import { ErrorCode, LoupeError } from '../../errors.ts';
-import type { ReplicaOutcome } from '../control.ts';
 import type { Logger, TraceSpan, Tracing } from '../../observability/index.ts';
-import { Endpoints } from './endpoints.ts';
-
-/** How long one replica may take to answer a question put to all of them (statistics). */
-const EVERY_REPLICA_TIMEOUT_MS = 5000;
-/** A load builds sessions (a large model takes a while) and an unload drains the queue first. */
-const CONTROL_TIMEOUT_MS = 120_000;
+import { Endpoints, type Lookup } from './endpoints.ts';
 
 export interface Answer {
   readonly status: number;
@@ -23,114 +18,69 @@ const IDENTITY = { 'accept-encoding': 'identity' } as const;
  * HTTP to the model service's replicas: each request goes to the next replica, and one that
  * is down or answers 5xx costs the client nothing — the request is retried on another. 4xx
  * answers are the request's own fault (the same on every replica) and come back as the
- * LoupeError the model server raised.
+ * LoupeError the model server raised. What goes to every replica at once is in every.ts.
  */
 export class Replicas {
   private readonly endpoints: Endpoints;
-  private readonly opts: ReplicasOptions;
+  readonly opts: ReplicasOptions;
 
   constructor(opts: ReplicasOptions) {
     this.opts = opts;
-    this.endpoints = new Endpoints(opts.url);
+    this.endpoints = new Endpoints(opts.url, opts.lookup);
   }
 
   get size(): number {
     return this.endpoints.size;
   }
 
-  resolve(): Promise<void> {
-    return this.endpoints.resolve();
-  }
-
   close(): Promise<void> {
     return this.endpoints.close();
   }
 
-  async json<T>(path: string): Promise<T> {
-    const a = await this.send('GET', path);
-    return JSON.parse(a.body.toString('utf8')) as T;
+  /**
+   * Every replica, the name re-resolved first: one added since the last poll is asked too (a
+   * fan-out must reach all of them). Throws NOT_READY when there is none.
+   */
+  async all(): Promise<Replica[]> {
+    await this.endpoints.resolve().catch(() => undefined);
+    const targets = this.endpoints.pick(this.endpoints.size);
+    if (targets.length === 0)
+      throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS: this.opts.retryAfterS });
+    return targets.map((t) => ({ ...t, host: new URL(t.origin).host }));
   }
 
   /**
-   * GET `path` from every replica at once, for what each knows of itself alone (statistics):
-   * the 2xx answers' JSON; a replica that is down or fails is logged and left out. Throws
-   * NOT_READY when none answers, and a replica's 4xx as its LoupeError.
+   * One request to one replica, as a client span with its traceparent when a trace is active.
+   * Any answer comes back (check() makes a non-2xx an error); only a failed exchange throws.
    */
-  async everyReplica<T>(path: string): Promise<T[]> {
-    const { logger, retryAfterS } = this.opts;
-    if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
-    const targets = this.endpoints.pick(this.endpoints.size);
-    const answers = await Promise.all(
-      targets.map(async ({ origin, pool }) => {
-        try {
-          // A hung model server must not hold the whole answer: it is left out like a failed one.
-          const res = await pool.request({
-            method: 'GET',
-            path,
-            headers: IDENTITY,
-            headersTimeout: EVERY_REPLICA_TIMEOUT_MS,
-            bodyTimeout: EVERY_REPLICA_TIMEOUT_MS,
-          });
-          const answer = {
-            status: res.statusCode,
-            headers: res.headers,
-            body: Buffer.from(await res.body.arrayBuffer()),
-          };
-          if (answer.status < 500) return check(answer);
-          logger.warn({ origin, status: answer.status, path }, 'model server failed; its part is left out');
-        } catch (err) {
-          if (err instanceof LoupeError) throw err;
-          logger.warn({ origin, err: (err as Error).message, path }, 'model server unreachable; its part is left out');
-        }
-        return undefined;
-      }),
-    );
-    const ok = answers.filter((a): a is Answer => a !== undefined);
-    if (ok.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server answered', { retryAfterS });
-    return ok.map((a) => JSON.parse(a.body.toString('utf8')) as T);
-  }
-
-  /**
-   * POST `body` to every replica at once and report each one's outcome (model control: every
-   * replica must change, not just one). Never retried elsewhere: a failed replica is reported.
-   */
-  async postToEvery(path: string, body: string): Promise<ReplicaOutcome[]> {
-    const { retryAfterS } = this.opts;
-    if (this.endpoints.size === 0) await this.endpoints.resolve().catch(() => undefined);
-    const targets = this.endpoints.pick(this.endpoints.size);
-    if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS });
-    const outcomes = await Promise.all(
-      targets.map(async ({ origin, pool }): Promise<ReplicaOutcome> => {
-        const replica = new URL(origin).host;
-        try {
-          const res = await pool.request({
-            method: 'POST',
-            path,
-            body,
-            headers: { 'content-type': 'application/json', ...IDENTITY },
-            headersTimeout: CONTROL_TIMEOUT_MS,
-            bodyTimeout: CONTROL_TIMEOUT_MS,
-          });
-          check({ status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) });
-          return { replica, status: 'ok' };
-        } catch (err) {
-          const e =
-            err instanceof LoupeError
-              ? err
-              : new LoupeError(ErrorCode.NotReady, `model server unreachable: ${(err as Error).message}`);
-          this.opts.logger.warn({ origin, path, err: e.message }, 'model control failed on a model server');
-          return { replica, error: { code: e.code, message: e.message } };
-        }
-      }),
-    );
-    // In address order, whichever replica the round-robin started with: a report reads the same each time.
-    return outcomes.sort((a, b) => (a.replica < b.replica ? -1 : a.replica > b.replica ? 1 : 0));
+  async request(replica: Pick<Replica, 'origin' | 'pool'>, req: ReplicaRequest): Promise<Answer> {
+    const { method, path, body, headers = {}, timeoutMs } = req;
+    const span = this.clientSpan(method, path, replica.origin);
+    try {
+      const traced = span ? this.opts.tracing.within(span, () => this.traceHeaders()) : undefined;
+      const res = await replica.pool.request({
+        method,
+        path,
+        body: body ?? null,
+        headers: { ...headers, ...traced, ...IDENTITY },
+        ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
+      });
+      const answer = { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
+      span?.set({ 'http.response.status_code': answer.status });
+      if (answer.status >= 500) span?.fail(new Error(`model server answered ${answer.status}`));
+      return answer;
+    } catch (err) {
+      span?.fail(err);
+      throw err;
+    } finally {
+      span?.end();
+    }
   }
 
   async send(
     method: 'GET' | 'POST',
     path: string,
-    body?: Buffer,
+    body?: Buffer | string,
     headers: Record<string, string> = {},
   ): Promise<Answer> {
     const { logger, retryAfterS } = this.opts;
@@ -139,31 +89,24 @@ export class Replicas {
     if (targets.length === 0) throw new LoupeError(ErrorCode.NotReady, 'no model server is reachable', { retryAfterS });
     let last: Answer | undefined;
     let lastErr: unknown;
-    for (const { origin, pool } of targets) {
+    for (const target of targets) {
       let answer: Answer;
-      const span = this.clientSpan(method, path, origin);
       try {
-        const traced = span ? this.opts.tracing.within(span, () => this.traceHeaders()) : undefined;
-        const res = await pool.request({
-          method,
-          path,
-          body: body ?? null,
-          headers: { ...headers, ...traced, ...IDENTITY },
-        });
-        answer = { status: res.statusCode, headers: res.headers, body: Buffer.from(await res.body.arrayBuffer()) };
-        span?.set({ 'http.response.status_code': answer.status });
-        if (answer.status >= 500) span?.fail(new Error(`model server answered ${answer.status}`));
-        span?.end();
+        answer = await this.request(target, { method, path, body, headers });
       } catch (err) {
-        span?.fail(err);
-        span?.end();
         lastErr = err;
-        logger.warn({ origin, err: (err as Error).message, path }, 'model server unreachable; trying another replica');
+        logger.warn(
+          { origin: target.origin, err: (err as Error).message, path },
+          'model server unreachable; trying another replica',
+        );
         continue;
       }
       if (answer.status < 500) return check(answer);
       last = answer;
-      logger.warn({ origin, status: answer.status, path }, 'model server failed; trying another replica');
+      logger.warn(
+        { origin: target.origin, status: answer.status, path },
+        'model server failed; trying another replica',
+      );
     }
     void this.endpoints.resolve().catch(() => undefined);
     if (last) return check(last);
@@ -203,10 +146,27 @@ export interface ReplicasOptions {
   readonly retryAfterS: number;
   readonly logger: Logger;
   readonly tracing: Tracing;
+  readonly lookup?: Lookup | undefined;
+}
+
+/** One model server: its origin, its pool, and host:port as reports name it. */
+export interface Replica {
+  readonly origin: string;
+  readonly host: string;
+  readonly pool: Pool;
+}
+
+export interface ReplicaRequest {
+  readonly method: 'GET' | 'POST';
+  readonly path: string;
+  readonly body?: Buffer | string | undefined;
+  readonly headers?: Record<string, string>;
+  /** For the answer's headers and for its body; the pool's own otherwise. */
+  readonly timeoutMs?: number;
 }
 
 /** A non-2xx answer becomes the same LoupeError the model server raised. */
-function check(a: Answer): Answer {
+export function check(a: Answer): Answer {
   if (a.status >= 200 && a.status < 300) return a;
   const code = String(a.headers['x-loupe-error-code'] ?? '');
   let message = `model server answered ${a.status}`;

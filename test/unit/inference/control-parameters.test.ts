@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ErrorCode, LoupeError } from '../../../src/errors.ts';
 import { checkUnloadParameters, parseLoadParameters } from '../../../src/inference/index.ts';
-import { tritonConfigOf } from '../../../src/inference/control.ts';
 
 const refused = (re: RegExp) => (e: unknown) =>
   e instanceof LoupeError && e.code === ErrorCode.BadRequest && re.test(e.message);
@@ -24,9 +23,6 @@ describe('model control parameters', () => {
     assert.deepEqual(parseLoadParameters('m', { config }), {
       batching: { max_batch_size: 16, max_queue_delay_ms: 2.5, max_queue_size: 64 },
     });
-    // What the gateway forwards reads back the same.
-    const b = { max_batch_size: 3, max_queue_delay_ms: 1, max_queue_size: 9 };
-    assert.deepEqual(parseLoadParameters('m', { config: JSON.stringify(tritonConfigOf('m', b)) }), { batching: b });
   });
 
   it('refuses, by name, what it cannot honour', () => {

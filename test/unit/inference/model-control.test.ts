@@ -156,7 +156,14 @@ describe('model control on the local backend', { timeout: 60_000 }, () => {
     await b.start();
     assert.equal(b.getModel('b', '1').batching.max_batch_size, 4);
     const base = threads();
-    const loads = [1, 2, 3].map((n) => b.loadModel('b', { batching: { max_batch_size: n, max_queue_size: 7 } }));
+    const loads = [1, 2, 3].map((n) =>
+      b.loadModel('b', {
+        config: JSON.stringify({
+          max_batch_size: n,
+          dynamic_batching: { default_queue_policy: { max_queue_size: 7 } },
+        }),
+      }),
+    );
     await Promise.all(loads);
     // Serialized: the last call's override is what serves, and every replaced session has ended.
     assert.equal(b.getModel('b', '1').batching.max_batch_size, 3);
@@ -195,6 +202,17 @@ describe('model control on the local backend', { timeout: 60_000 }, () => {
     assert.equal(b.getModel('b').version, '2');
     const broken = repositoryIndex(b, false).find((e) => e.name === 'b' && e.version === '3');
     assert.deepEqual([broken?.state, broken?.reason], ['UNAVAILABLE', 'model.onnx is missing']);
+    // One rule for reload and unload (and start and poll): the store's broken versions stay listed.
+    await b.unloadModel('b');
+    const index = repositoryIndex(b, false).filter((e) => e.name === 'b');
+    assert.deepEqual(
+      index.map((e) => [e.version, e.state, e.reason]),
+      [
+        ['1', 'UNAVAILABLE', 'unloaded'],
+        ['2', 'UNAVAILABLE', 'unloaded'],
+        ['3', 'UNAVAILABLE', 'model.onnx is missing'],
+      ],
+    );
   });
 
   it('poll mode (the default) picks up a new version on refresh, as before', async () => {

@@ -35,6 +35,17 @@ describe('a role that answers other machines without keys says so loudly', () =>
     await flush();
     assert.equal(lines.length, 1);
     assert.match(lines[0]!.msg, /a model server takes no API keys.*only the gateway/);
+    assert.doesNotMatch(lines[0]!.msg, /unload/);
+  });
+
+  it('a model server in explicit mode says that anyone who reaches it can also load and unload models', async () => {
+    const { lines, logger } = capture();
+    warnIfOpen(logger, { host: '0.0.0.0', authRequired: false, role: 'model-server', modelControl: 'explicit' });
+    warnIfOpen(logger, { host: '0.0.0.0', authRequired: false, role: 'model-server', modelControl: 'poll' });
+    await flush();
+    assert.equal(lines.length, 2);
+    assert.match(lines[0]!.msg, /may run inference and load and unload models \(LOUPE_MODEL_CONTROL=explicit\)/);
+    assert.doesNotMatch(lines[1]!.msg, /unload/);
   });
 
   it('silent on loopback, or when keys are required', async () => {

@@ -1,14 +1,10 @@
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ErrorCode, LoupeError, httpStatusOf } from '../../../errors.ts';
-import {
-  ReplicaControlError,
-  checkUnloadParameters,
-  parseLoadParameters,
-  type ControlResult,
-} from '../../../inference/index.ts';
+import { ErrorCode, LoupeError } from '../../../errors.ts';
+import { ReplicaControlError, type ControlResult } from '../../../inference/index.ts';
 import type { AppDeps } from '../../app.ts';
+import { sendError } from '../../errors.ts';
 import type { OipApp } from './index.ts';
 import { modelParams } from './examples.ts';
 
@@ -97,8 +93,8 @@ export function controlRoutes(app: OipApp, { backend, options }: AppDeps): void 
       config: body,
     },
     async (req: FastifyRequest<{ Params: { model: string } }>, reply) => {
-      const opts = parseLoadParameters(req.params.model, readParameters(req.body));
-      return report(req, reply, () => backend.loadModel(req.params.model, opts));
+      const parameters = readParameters(req.body);
+      return report(req, reply, () => backend.loadModel(req.params.model, parameters));
     },
   );
 
@@ -115,8 +111,8 @@ export function controlRoutes(app: OipApp, { backend, options }: AppDeps): void 
       config: body,
     },
     async (req: FastifyRequest<{ Params: { model: string } }>, reply) => {
-      checkUnloadParameters(readParameters(req.body));
-      return report(req, reply, () => backend.unloadModel(req.params.model));
+      const parameters = readParameters(req.body);
+      return report(req, reply, () => backend.unloadModel(req.params.model, parameters));
     },
   );
 }
@@ -146,9 +142,6 @@ async function report(req: FastifyRequest, reply: FastifyReply, call: () => Prom
     return await call();
   } catch (err) {
     if (!(err instanceof ReplicaControlError)) throw err;
-    req.loupeError = { error: err, original: err };
-    reply.header('x-loupe-error-code', err.code);
-    reply.code(httpStatusOf[err.code]);
-    return { error: err.message, replicas: err.replicas };
+    return sendError(err, req, reply, { replicas: err.replicas });
   }
 }
