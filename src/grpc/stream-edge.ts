@@ -154,6 +154,8 @@ export class StreamEdge implements TicketOwner {
       ...record,
       method: this.call.method,
       principal: this.call.principal,
+      // The stream's span: each message's log line carries its trace id, as a call's does.
+      span: this.call.span,
     });
     this.closeIfDrained();
     const next = this.pendingRead;

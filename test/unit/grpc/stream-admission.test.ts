@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { describe, it } from 'node:test';
+import * as grpc from '@grpc/grpc-js';
+import type { Admission } from '../../../src/admission/index.ts';
+import { loadConfig } from '../../../src/config/index.ts';
+import type { OipInferRequest, OipInferResponse } from '../../../src/inference/index.ts';
+import { createLogger } from '../../../src/observability/index.ts';
+import { roleAdmission } from '../../../src/roles/options.ts';
+import { stubGrpc } from '../../helpers/grpc-app.ts';
+import { StubBackend } from '../../helpers/stub-backend.ts';
+
+/** A stub whose inferences wait while `held` is set, so a test can have messages in flight. */
+class GatedBackend extends StubBackend {
+  held: Promise<void> | undefined;
+  started = 0;
+  override async infer(name: string, version: string | undefined, req: OipInferRequest): Promise<OipInferResponse> {
+    this.started++;
+    if (this.held) await this.held;
+    return super.infer(name, version, req);
+  }
+}
+
+/** A valid request for the stub; `pad` bytes of parameters make it as large as a test needs. */
+const good = (id: string, pad = 0) => ({
+  id,
+  model_name: 'stub',
+  inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 3, 2, 2] }],
+  raw_input_contents: [Buffer.alloc(48)],
+  ...(pad > 0 ? { parameters: { pad: { string_param: 'x'.repeat(pad) } } } : {}),
+});
+
+interface StreamResponse {
+  error_message?: string;
+  infer_response: { id: string } | null;
+}
+
+const CLIENT = 'ip:127.0.0.1';
+
+/** A stub gRPC API with its admission objects in reach, and a gated backend. */
+async function setup(env: Record<string, string>, extra: Parameters<typeof stubGrpc>[1] = {}) {
+  const admission: Admission = roleAdmission(loadConfig(env), { clientLimits: true });
+  const backend = new GatedBackend();
+  const rpc = await stubGrpc(env, { admission, backend, ...extra });
+  const idle = () => admission.budget.inUse === 0 && admission.clientLimits!.inFlightOf(CLIENT) === 0;
+  return { admission, backend, rpc, idle };
+}
+
+function open(rpc: Awaited<ReturnType<typeof stubGrpc>>, metadata: Record<string, string> = {}) {
+  const call = rpc.client.stream<object, StreamResponse>('ModelStreamInfer', metadata);
+  const got: StreamResponse[] = [];
+  call.on('data', (r: StreamResponse) => got.push(r));
+  call.on('error', () => undefined);
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  return { call, got, status };
+}
+
+// Review findings on ModelStreamInfer's admission (#28): each test fails without its fix.
+describe('gRPC ModelStreamInfer traces and logs', () => {
+  it("each message's log line carries the stream's trace_id", async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString().split('\n')) if (l.startsWith('{')) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const logger = createLogger('info', { format: 'json', destination });
+    const { rpc } = await setup({}, { logger });
+    try {
+      const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+      const s = open(rpc, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+      s.call.write(good('log-1'));
+      s.call.end();
+      assert.equal((await s.status).code, grpc.status.OK);
+      const line = lines.find((l) => l.reqId === 'log-1');
+      assert.ok(line, JSON.stringify(lines));
+      assert.equal(line.trace_id, traceId);
+    } finally {
+      await rpc.stop();
+    }
+  });
+});
