@@ -128,7 +128,9 @@ export class CallEdge {
     const charge = admission.budget.open(client);
     this.charge = charge;
     this.hold(() => charge.release());
-    if (this.deps.tracing?.enabled) this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
+    // A stream's messages arrive one by one for as long as it lasts (StreamEdge): no one receive span.
+    if (this.deps.tracing?.enabled && !this.streaming)
+      this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
   }
 
   /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */

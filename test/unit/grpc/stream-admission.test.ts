@@ -9,6 +9,7 @@ import { createLogger } from '../../../src/observability/index.ts';
 import { roleAdmission } from '../../../src/roles/options.ts';
 import { stubGrpc } from '../../helpers/grpc-app.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
+import { recordingTracing } from '../../helpers/tracing.ts';
 
 /** A stub whose inferences wait while `held` is set, so a test can have messages in flight. */
 class GatedBackend extends StubBackend {
@@ -57,6 +58,30 @@ function open(rpc: Awaited<ReturnType<typeof stubGrpc>>, metadata: Record<string
 
 // Review findings on ModelStreamInfer's admission (#28): each test fails without its fix.
 describe('gRPC ModelStreamInfer traces and logs', () => {
+  it('a stream has no failed loupe.receive span (its messages are received one by one)', async () => {
+    const { tracing, log } = recordingTracing();
+    const { rpc } = await setup({}, { tracing });
+    try {
+      const s = open(rpc);
+      s.call.write(good('t-1'));
+      s.call.write(good('t-2'));
+      s.call.end();
+      assert.equal((await s.status).code, grpc.status.OK);
+      assert.equal(s.got.filter((r) => r.infer_response).length, 2);
+      const call = log.find((l) => l.name.endsWith('/ModelStreamInfer'));
+      assert.ok(call?.ended && !call.failed, 'the stream span ended OK');
+      const failed = log.filter((l) => l.failed).map((l) => l.name);
+      assert.deepEqual(failed, [], 'no failed span');
+      // A unary call still has its receive span, ended OK.
+      assert.equal((await rpc.client.call('ModelInfer', good('u'))).error, undefined);
+      const receive = log.filter((l) => l.name === 'loupe.receive');
+      assert.equal(receive.length, 1);
+      assert.ok(receive[0]!.ended && !receive[0]!.failed);
+    } finally {
+      await rpc.stop();
+    }
+  });
+
   it("each message's log line carries the stream's trace_id", async () => {
     const lines: Array<Record<string, unknown>> = [];
     const destination = new Writable({
