@@ -73,6 +73,10 @@ export function edgeInterceptor(
             );
           },
           onReceiveMessage: (message, pass) => {
+            // grpc-js may still hand on a message decoded from the frame the edge ended the call
+            // on (its cancel notice waits for the trailers once answers went out): what the call
+            // held is given back already, so it must not run or take a place.
+            if (edge?.ended) return;
             // A stream's message is admitted on its own; a refusal is its answer, not the stream's end.
             if (stream) return pass(stream.received(message as object));
             const refused = edge?.received(message);

@@ -107,6 +107,9 @@ export class StreamEdge implements TicketOwner {
 
   /** A whole message: admitted as a ModelInfer call is, its ticket hung on it for the handler. */
   received<M extends object>(message: M): M {
+    // Ended (grpc-js may hand on a message decoded from the frame the stream was ended on): it
+    // gets no ticket, so it is neither run nor holds a place; the handler drops it.
+    if (this.call.ended) return message;
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
     // Its bytes on the wire: its 5-byte prefix and body (a frame may also carry the start of the
     // next message, which stays partial); a compressed one's are fewer, so this is at most over.

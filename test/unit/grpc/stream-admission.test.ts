@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import http2 from 'node:http2';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Admission } from '../../../src/admission/index.ts';
 import { loadConfig } from '../../../src/config/index.ts';
+import { inferenceService } from '../../../src/grpc/index.ts';
 import type { OipInferRequest, OipInferResponse } from '../../../src/inference/index.ts';
 import { createLogger } from '../../../src/observability/index.ts';
 import { roleAdmission } from '../../../src/roles/options.ts';
@@ -36,6 +39,14 @@ interface StreamResponse {
   infer_response: { id: string } | null;
 }
 
+async function until(what: string, ok: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
 const CLIENT = 'ip:127.0.0.1';
 
 /** A stub gRPC API with its admission objects in reach, and a gated backend. */
@@ -57,6 +68,78 @@ function open(rpc: Awaited<ReturnType<typeof stubGrpc>>, metadata: Record<string
 }
 
 // Review findings on ModelStreamInfer's admission (#28): each test fails without its fix.
+describe('gRPC ModelStreamInfer admission', () => {
+  const SHARE = 100_000;
+  const env = {
+    LOUPE_MAX_INFLIGHT_PER_CLIENT: '4',
+    LOUPE_MAX_INFLIGHT_UPLOAD_BYTES_PER_CLIENT: String(SHARE),
+    LOUPE_RATE_LIMIT_PER_MINUTE: '100000',
+  };
+
+  it('a message completed by the frame that ends the stream is not run and keeps no in-flight place', async () => {
+    const { admission, backend, rpc, idle } = await setup(env);
+    try {
+      const s = open(rpc);
+      s.call.write(good('first'));
+      await until('the first answer', () => s.got.length === 1);
+      // Another upload of the key holds nearly all its share: the one DATA frame that carries the
+      // whole next message pushes the key past it, and the stream is ended on that frame.
+      const other = admission.budget.open(CLIENT);
+      assert.equal(other.growTo(SHARE - 50), undefined);
+      s.call.write(good('second'));
+      const status = await s.status;
+      assert.equal(status.code, grpc.status.RESOURCE_EXHAUSTED, status.details);
+      other.release();
+      await sleep(300);
+      assert.equal(backend.started, 1, 'the message of the ended stream did not run');
+      await until('its in-flight place given back', idle);
+    } finally {
+      await rpc.stop();
+    }
+  });
+
+  it('a unary call ended on the frame that completes its message does not run, even once half-closed', async () => {
+    const { admission, backend, rpc, idle } = await setup(env);
+    try {
+      const other = admission.budget.open(CLIENT);
+      assert.equal(other.growTo(SHARE - 50), undefined);
+      // Raw HTTP/2, so the client half-closes only after the refusal: grpc-js's handler runs a
+      // unary call at its half-close, which then comes after the edge has ended the call.
+      const session = http2.connect(`http://${rpc.server.address}`);
+      session.on('error', () => undefined);
+      const stream = session.request(
+        {
+          ':method': 'POST',
+          ':path': '/inference.GRPCInferenceService/ModelInfer',
+          'content-type': 'application/grpc',
+          te: 'trailers',
+        },
+        { endStream: false },
+      );
+      stream.on('error', () => undefined);
+      const status = new Promise<string>((resolve) => {
+        const done = (h: http2.IncomingHttpHeaders) =>
+          h['grpc-status'] !== undefined && resolve(String(h['grpc-status']));
+        stream.on('response', done);
+        stream.on('trailers', done);
+      });
+      const body = inferenceService().ModelInfer!.requestSerialize(good('unary'));
+      const prefix = Buffer.alloc(5);
+      prefix.writeUInt32BE(body.length, 1);
+      stream.write(Buffer.concat([prefix, body]));
+      assert.equal(await status, String(grpc.status.RESOURCE_EXHAUSTED));
+      stream.end();
+      await sleep(300);
+      session.destroy();
+      other.release();
+      assert.equal(backend.started, 0, 'the refused call ran no inference');
+      await until('nothing held', idle);
+    } finally {
+      await rpc.stop();
+    }
+  });
+});
+
 describe('gRPC ModelStreamInfer traces and logs', () => {
   it('a stream has no failed loupe.receive span (its messages are received one by one)', async () => {
     const { tracing, log } = recordingTracing();
