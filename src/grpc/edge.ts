@@ -59,8 +59,8 @@ export class CallEdge {
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
   private charge: UploadCharge | undefined;
-  /** Who the call counts against, once admitted. */
-  private client: string | undefined;
+  /** Who the call counts against, once admitted (a stream's messages too: StreamEdge). */
+  client: string | undefined;
   private watch: RateWatch | undefined;
   private bytes = 0;
   private readonly releases: Array<() => void> = [];
@@ -123,19 +123,14 @@ export class CallEdge {
     const limits = admission.clientLimits;
     // A stream's rate and in-flight places are counted per message, as each is a request.
     if (!this.streaming) limits?.count(client);
-    if (!this.uploads) return;
-    if (limits && !this.streaming) this.hold(limits.enter(client));
+    // A stream's messages are each their own upload, charged by StreamEdge (and received one by
+    // one for as long as it lasts: the stream has no loupe.receive span of its own).
+    if (!this.uploads || this.streaming) return;
+    if (limits) this.hold(limits.enter(client));
     const charge = admission.budget.open(client);
     this.charge = charge;
     this.hold(() => charge.release());
-    // A stream's messages arrive one by one for as long as it lasts (StreamEdge): no one receive span.
-    if (this.deps.tracing?.enabled && !this.streaming)
-      this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
-  }
-
-  /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */
-  get account(): { client: string; charge: UploadCharge } | undefined {
-    return this.client !== undefined && this.charge ? { client: this.client, charge: this.charge } : undefined;
+    if (this.deps.tracing?.enabled) this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
   }
 
   /** Keeps a release for the call's end (what a stream's messages hold), given back once, however it ends. */

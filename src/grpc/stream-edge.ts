@@ -18,8 +18,8 @@ export const STREAM_IN_FLIGHT = 8;
 /**
  * The per-message admission of one admitted stream (ModelStreamInfer), with the same objects
  * a ModelInfer call is admitted by (src/admission): each message counts against its client's
- * rate and takes one of its in-flight places; the stream's bytes are charged to the client's
- * share of the upload budget as they arrive, and each message holds its own until it has run;
+ * rate and takes one of its in-flight places; each message is its own upload, charged to the
+ * client's share of the upload budget as its bytes arrive and held until it has run;
  * a message once begun must arrive within the request timeout and above the rate floor.
  * Refusals of one message are that message's answer (`error_message`); what can only be
  * stopped by ending the stream (bytes over the budget, a message dribbled) ends it.
@@ -28,15 +28,14 @@ export class StreamEdge implements TicketOwner {
   private readonly call: CallEdge;
   private readonly deps: EdgeDeps;
   private readonly client: string;
-  private readonly charge: UploadCharge;
+  /** The charge of the message partly received (the next one's first bytes), if any. */
+  private partial: UploadCharge | undefined;
   private readonly cut: (status: grpc.StatusObject) => void;
   private readonly open = new Set<MessageTicket>();
   private readonly bound: number;
   private arrivedBytes = 0;
   /** arrivedBytes when the last message was whole: what came since is the next message's. */
   private mark = 0;
-  /** Bytes held by messages read and not yet run. */
-  private ticketBytes = 0;
   private seq = 0;
   private watch: RateWatch | undefined;
   private late: NodeJS.Timeout | undefined;
@@ -45,11 +44,9 @@ export class StreamEdge implements TicketOwner {
 
   /** `registry`: the server's streams in progress, which it drains when it stops. */
   constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: Set<StreamEdge>) {
-    const account = call.account!;
     this.call = call;
     this.deps = deps;
-    this.client = account.client;
-    this.charge = account.charge;
+    this.client = call.client!;
     this.cut = cut;
     const cap = deps.admission.clientLimits?.maxInFlight ?? 0;
     this.bound = cap > 0 ? Math.min(cap, STREAM_IN_FLIGHT) : STREAM_IN_FLIGHT;
@@ -101,7 +98,8 @@ export class StreamEdge implements TicketOwner {
     this.arrivedBytes += n;
     if (!this.watch && !this.draining) this.begin();
     this.watch?.arrived(n);
-    const refused = this.sync();
+    this.partial ??= this.deps.admission.budget.open(this.client);
+    const refused = this.partial.growTo(this.arrivedBytes - this.mark);
     if (refused) this.cut(this.call.fail(refused));
   }
 
@@ -115,23 +113,34 @@ export class StreamEdge implements TicketOwner {
     // next message, which stays partial); a compressed one's are fewer, so this is at most over.
     const wire = Math.min(this.arrivedBytes - this.mark, size + 5);
     this.mark += wire;
-    // A compressed message decodes to more than its frames carried: the decoded size counts.
-    const bytes = Math.max(wire, size);
     this.stopClocks();
+    // The message's charge is what has arrived of it; what came after it is the next one's.
+    const charge = this.partial ?? this.deps.admission.budget.open(this.client);
+    charge.shrinkTo(wire);
+    this.partial = undefined;
+    const next = this.arrivedBytes - this.mark;
+    if (next > 0) {
+      this.partial = this.deps.admission.budget.open(this.client);
+      const refused = this.partial.growTo(next);
+      if (refused) {
+        charge.release();
+        this.cut(this.call.fail(refused));
+        return message;
+      }
+    }
     const given = (message as { id?: unknown }).id;
     const id = given ? requestIdFrom(given) : `${this.call.id}-${++this.seq}`;
-    const ticket = new MessageTicket(this, id, bytes);
+    const ticket = new MessageTicket(this, id, charge);
     Object.defineProperty(message, TICKET, { value: ticket });
     this.open.add(ticket);
-    this.ticketBytes += bytes;
-    ticket.refusal = this.admit(message, ticket);
+    // A compressed message decodes to more than its frames carried: the decoded size counts.
+    ticket.refusal = this.admit(message, ticket, charge.growTo(Math.max(wire, size)));
     return message;
   }
 
-  private admit(message: object, ticket: MessageTicket): LoupeError | undefined {
+  private admit(message: object, ticket: MessageTicket, budget: LoupeError | undefined): LoupeError | undefined {
     const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
     if (malformed !== undefined) return new LoupeError(ErrorCode.BadRequest, malformed);
-    const budget = this.sync();
     if (budget) return budget;
     const limits = this.deps.admission.clientLimits;
     if (!limits) return undefined;
@@ -142,13 +151,6 @@ export class StreamEdge implements TicketOwner {
     } catch (err) {
       return toLoupeError(err);
     }
-  }
-
-  freeBytes(ticket: MessageTicket): void {
-    if (ticket.bytes === 0) return;
-    this.ticketBytes -= ticket.bytes;
-    ticket.bytes = 0;
-    this.sync();
   }
 
   answered(ticket: MessageTicket, record: TicketRecord): void {
@@ -166,13 +168,6 @@ export class StreamEdge implements TicketOwner {
       this.pendingRead = undefined;
       this.forward(next);
     }
-  }
-
-  /** Holds what is in flight: the partial message and the messages not yet run. */
-  private sync(): LoupeError | undefined {
-    const total = this.arrivedBytes - this.mark + this.ticketBytes;
-    if (total < this.charge.held) this.charge.shrinkTo(total);
-    return this.charge.growTo(total);
   }
 
   private begin(): void {
@@ -198,6 +193,7 @@ export class StreamEdge implements TicketOwner {
   private end(): void {
     this.stopClocks();
     this.pendingRead = undefined;
+    this.partial?.release();
     for (const ticket of [...this.open]) ticket.answered(grpc.status.CANCELLED);
   }
 }

@@ -138,6 +138,29 @@ describe('gRPC ModelStreamInfer admission', () => {
       await rpc.stop();
     }
   });
+
+  it("each message of a stream is its own upload: two in flight over the key's share end the stream", async () => {
+    const { admission, backend, rpc, idle } = await setup(env);
+    try {
+      let release!: () => void;
+      backend.held = new Promise((r) => (release = r));
+      const s = open(rpc);
+      // Each about 60 KB: one alone may exceed nothing; the two together exceed the 100 KB share.
+      s.call.write(good('big-1', 60_000));
+      await until('the first running', () => backend.started === 1);
+      s.call.write(good('big-2', 60_000));
+      const status = await s.status;
+      assert.equal(status.code, grpc.status.RESOURCE_EXHAUSTED, status.details);
+      assert.match(status.details, /share of the upload budget/);
+      assert.ok(admission.budget.heldBy(CLIENT) <= SHARE, `held ${admission.budget.heldBy(CLIENT)}`);
+      assert.equal(backend.started, 1);
+      backend.held = undefined;
+      release();
+      await until('everything given back', idle);
+    } finally {
+      await rpc.stop();
+    }
+  });
 });
 
 describe('gRPC ModelStreamInfer traces and logs', () => {
