@@ -7,6 +7,7 @@ import { MALFORMED } from './proto.ts';
 import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
 import { StreamEdge } from './stream-edge.ts';
+import { StreamRegistry } from './stream-registry.ts';
 
 /** Where a call came from (grpc-js does not export the type). */
 export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
@@ -24,7 +25,7 @@ export function edgeInterceptor(
   deps: EdgeDeps,
   calls: WeakMap<grpc.Metadata, CallEdge>,
   onCall: (connection: ConnectionInfo) => void = () => undefined,
-  streams: Set<StreamEdge> = new Set(),
+  streams: StreamRegistry = new StreamRegistry(),
 ): grpc.ServerInterceptor {
   // Each grpc-js internal the edge relies on is a property of the library, not of a call: when
   // one is missing, say so once, not on every call.
@@ -61,6 +62,7 @@ export function edgeInterceptor(
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
                 if (e.streaming) {
                   const s = (stream = new StreamEdge(e, deps, end, streams));
+                  if (e.ended) return; // admitted while the server drains: ended at once
                   if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
                   return pass(metadata);
                 }

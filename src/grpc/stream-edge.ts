@@ -3,6 +3,7 @@ import type { RateWatch, UploadCharge } from '../admission/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { CallEdge, EdgeDeps } from './edge.ts';
+import type { StreamRegistry } from './stream-registry.ts';
 import { MALFORMED, MESSAGE_BYTES } from './proto.ts';
 import { recordCall } from './rpcs.ts';
 import { toLoupeError } from './status.ts';
@@ -42,8 +43,11 @@ export class StreamEdge implements TicketOwner {
   private pendingRead: (() => void) | undefined;
   private draining = false;
 
-  /** `registry`: the server's streams in progress, which it drains when it stops. */
-  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: Set<StreamEdge>) {
+  /**
+   * `registry`: the server's streams in progress, which it drains when it stops; a stream
+   * admitted once the drain has begun is drained (ended) here at once.
+   */
+  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: StreamRegistry) {
     this.call = call;
     this.deps = deps;
     this.client = call.client!;

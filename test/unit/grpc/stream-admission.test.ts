@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import type { Admission } from '../../../src/admission/index.ts';
+import type { KeyVerifier } from '../../../src/auth/index.ts';
 import { loadConfig } from '../../../src/config/index.ts';
 import { inferenceService } from '../../../src/grpc/index.ts';
 import type { OipInferRequest, OipInferResponse } from '../../../src/inference/index.ts';
@@ -210,5 +211,33 @@ describe('gRPC ModelStreamInfer traces and logs', () => {
     } finally {
       await rpc.stop();
     }
+  });
+});
+
+describe('gRPC ModelStreamInfer admitted while the server stops', () => {
+  it('a stream whose key check ends after the drain began is ended at once, UNAVAILABLE', async () => {
+    let letIn!: () => void;
+    const gate = new Promise<void>((r) => (letIn = r));
+    let asked = 0;
+    const auth: KeyVerifier = {
+      verify: async () => {
+        asked++;
+        await gate;
+        return { keyId: 'k1', name: 'k', scopes: ['predict'] };
+      },
+    };
+    const { rpc } = await setup({ LOUPE_SHUTDOWN_TIMEOUT_MS: '20000' }, { auth });
+    const s = open(rpc, { authorization: 'Bearer lp_whatever' });
+    await until('the key check under way', () => asked === 1);
+    const started = Date.now();
+    const stopped = rpc.server.stop();
+    await sleep(100);
+    letIn();
+    const status = await s.status;
+    assert.equal(status.code, grpc.status.UNAVAILABLE, status.details);
+    assert.match(status.details, /shutting down; open a new stream/);
+    await stopped;
+    assert.ok(Date.now() - started < 5000, `stopped in ${Date.now() - started} ms, not at the deadline`);
+    rpc.client.close();
   });
 });
