@@ -121,8 +121,10 @@ export class CallEdge {
     const client = clientKey(this.principal?.keyId, address);
     this.client = client;
     const limits = admission.clientLimits;
-    // A stream's rate and in-flight places are counted per message, as each is a request.
-    if (!this.streaming) limits?.count(client);
+    // Opening a stream counts against the rate as a request does (each open costs a key check
+    // and a StreamEdge, so opening and closing streams is not free); its messages then count
+    // again, each, and each takes its own in-flight place (StreamEdge), as each is a request.
+    limits?.count(client);
     // A stream's messages are each their own upload, charged by StreamEdge (and received one by
     // one for as long as it lasts: the stream has no loupe.receive span of its own).
     if (!this.uploads || this.streaming) return;

@@ -156,14 +156,15 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
     }
   });
 
-  it('each message counts against the rate limit: past it, that message says RATE_LIMITED and the stream goes on', async () => {
+  it('the open and each message count against the rate limit: past it, that message says RATE_LIMITED and the stream goes on', async () => {
     const messages = Array.from({ length: PER_MINUTE + 3 }, (_, i) => req(`rl-${i}`));
     const { status, responses } = await stream(bearer(keys.limited), messages);
     assert.equal(status.code, grpc.status.OK);
     assert.equal(responses.length, PER_MINUTE + 3);
+    // Opening the stream took one of the key's PER_MINUTE, as a request does.
     const limited = responses.filter((r) => r.error_message?.startsWith('RATE_LIMITED: rate limit of'));
-    assert.equal(limited.length, 3, JSON.stringify(responses.filter((r) => r.error_message)));
-    assert.equal(responses.filter((r) => r.infer_response).length, PER_MINUTE);
+    assert.equal(limited.length, 4, JSON.stringify(responses.filter((r) => r.error_message)));
+    assert.equal(responses.filter((r) => r.infer_response).length, PER_MINUTE - 1);
     // The same allowance as unary calls: the key has none left for ModelInfer either.
     const unary = await client.call('ModelInfer', req('rl-unary'), bearer(keys.limited));
     assert.equal(unary.error?.code, grpc.status.RESOURCE_EXHAUSTED);

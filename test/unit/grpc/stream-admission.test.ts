@@ -162,6 +162,24 @@ describe('gRPC ModelStreamInfer admission', () => {
       await rpc.stop();
     }
   });
+
+  it('opening a stream counts against the rate limit, as a request', async () => {
+    const { rpc } = await setup({ LOUPE_RATE_LIMIT_PER_MINUTE: '3' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const s = open(rpc);
+        s.call.end();
+        assert.equal((await s.status).code, grpc.status.OK, `stream ${i}`);
+      }
+      const s = open(rpc);
+      s.call.end();
+      const status = await s.status;
+      assert.equal(status.code, grpc.status.RESOURCE_EXHAUSTED, status.details);
+      assert.match(status.details, /rate limit/);
+    } finally {
+      await rpc.stop();
+    }
+  });
 });
 
 describe('gRPC ModelStreamInfer traces and logs', () => {
