@@ -4,6 +4,7 @@ import { ErrorCode, LoupeError } from '../errors.ts';
 import { libraryRefusal, onLibraryStatus } from './library-status.ts';
 import { capMessage } from './message-cap.ts';
 import { MALFORMED } from './proto.ts';
+import { unimplemented } from './rpcs.ts';
 import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
 import { StreamEdge } from './stream-edge.ts';
@@ -53,7 +54,7 @@ export function edgeInterceptor(
             onCall(call.getConnectionInfo());
             if (!adopted) warnOnce('see grpc-js’s own statuses');
             if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES)) warnOnce('cap the message size of small calls');
-            if (!e.served) return self.sendStatus(e.unimplemented());
+            if (!e.served) return self.sendStatus(unimplemented(method, e.id));
             calls.set(metadata, e);
             e.admit(metadata, call.getConnectionInfo().remoteAddress ?? '').then(
               () => {
@@ -66,8 +67,7 @@ export function edgeInterceptor(
                   if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
                   return pass(metadata);
                 }
-                e.awaitMessage(end);
-                e.watchRate(end);
+                e.timeMessage(end);
                 if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n)))) warnOnce('see a call’s bytes arrive');
                 pass(metadata);
               },

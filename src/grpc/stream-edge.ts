@@ -1,8 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import type { RateWatch, UploadCharge } from '../admission/index.ts';
+import type { UploadCharge } from '../admission/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { CallEdge, EdgeDeps } from './edge.ts';
+import { MessageClock } from './message-clock.ts';
 import type { StreamRegistry } from './stream-registry.ts';
 import { MALFORMED, MESSAGE_BYTES } from './proto.ts';
 import { recordCall } from './rpcs.ts';
@@ -38,8 +39,8 @@ export class StreamEdge implements TicketOwner {
   /** arrivedBytes when the last message was whole: what came since is the next message's. */
   private mark = 0;
   private seq = 0;
-  private watch: RateWatch | undefined;
-  private late: NodeJS.Timeout | undefined;
+  /** The clocks of the message partly received (running from its first bytes). */
+  private readonly clock: MessageClock;
   private pendingRead: (() => void) | undefined;
   private draining = false;
 
@@ -52,6 +53,7 @@ export class StreamEdge implements TicketOwner {
     this.deps = deps;
     this.client = call.client!;
     this.cut = cut;
+    this.clock = new MessageClock(deps.admission.rateFloor);
     const cap = deps.admission.clientLimits?.maxInFlight ?? 0;
     this.bound = cap > 0 ? Math.min(cap, STREAM_IN_FLIGHT) : STREAM_IN_FLIGHT;
     call.onEnd(() => this.end());
@@ -75,7 +77,7 @@ export class StreamEdge implements TicketOwner {
     this.draining = true;
     this.pendingRead = undefined;
     // A message partly received will not be read to its end: no clock may cut the stream for it.
-    this.stopClocks();
+    this.clock.stop();
     this.closeIfDrained();
   }
 
@@ -92,7 +94,7 @@ export class StreamEdge implements TicketOwner {
    * came with the end of the previous one, from now; else from its first bytes (`arrived`).
    */
   private forward(next: () => void): void {
-    if (!this.watch && this.arrivedBytes > this.mark) this.begin();
+    if (!this.clock.running && this.arrivedBytes > this.mark) this.begin();
     next();
   }
 
@@ -100,8 +102,8 @@ export class StreamEdge implements TicketOwner {
   arrived(n: number): void {
     if (this.call.ended) return;
     this.arrivedBytes += n;
-    if (!this.watch && !this.draining) this.begin();
-    this.watch?.arrived(n);
+    if (!this.clock.running && !this.draining) this.begin();
+    this.clock.arrived(n);
     this.partial ??= this.deps.admission.budget.open(this.client);
     const refused = this.partial.growTo(this.arrivedBytes - this.mark);
     if (refused) this.cut(this.call.fail(refused));
@@ -117,7 +119,7 @@ export class StreamEdge implements TicketOwner {
     // next message, which stays partial); a compressed one's are fewer, so this is at most over.
     const wire = Math.min(this.arrivedBytes - this.mark, size + 5);
     this.mark += wire;
-    this.stopClocks();
+    this.clock.stop();
     // The message's charge is what has arrived of it; what came after it is the next one's.
     const charge = this.partial ?? this.deps.admission.budget.open(this.client);
     charge.shrinkTo(wire);
@@ -175,27 +177,14 @@ export class StreamEdge implements TicketOwner {
   }
 
   private begin(): void {
-    const { admission, requestTimeoutMs } = this.deps;
-    this.watch = admission.rateFloor.watch((err) => this.cut(this.call.fail(err)));
-    if (requestTimeoutMs <= 0) return;
-    const error = new LoupeError(
-      ErrorCode.RequestTimeout,
-      `a request message of the stream did not arrive within ${requestTimeoutMs} ms`,
-    );
-    this.late = setTimeout(() => this.cut(this.call.fail(error)), requestTimeoutMs);
-    this.late.unref();
-  }
-
-  private stopClocks(): void {
-    this.watch?.stop();
-    this.watch = undefined;
-    clearTimeout(this.late);
-    this.late = undefined;
+    const fail = (err: LoupeError) => this.cut(this.call.fail(err));
+    this.clock.aboveFloor(fail);
+    this.clock.within(this.deps.requestTimeoutMs, 'a request message of the stream', fail);
   }
 
   /** The stream ended: messages not answered are logged with its code and give back what they held. */
   private end(): void {
-    this.stopClocks();
+    this.clock.stop();
     this.pendingRead = undefined;
     this.partial?.release();
     for (const ticket of [...this.open]) ticket.answered(grpc.status.CANCELLED);
