@@ -1,8 +1,8 @@
 import * as grpc from '@grpc/grpc-js';
-import { clientKey, type Admission, type RateWatch, type UploadCharge } from '../admission/index.ts';
+import { clientKey, type Admission, type UploadCharge } from '../admission/index.ts';
 import { accessFor, authenticate, authorize, type KeyVerifier, type Principal } from '../auth/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
-import { ErrorCode, LoupeError } from '../errors.ts';
+import type { LoupeError } from '../errors.ts';
 import {
   NOOP_TRACING,
   type LogContext,
@@ -12,8 +12,9 @@ import {
   type Tracing,
 } from '../observability/index.ts';
 import { endCallSpan, startCallSpan } from './call-span.ts';
+import { MessageClock, messageDeadlineMs } from './message-clock.ts';
 import { MESSAGE_BYTES } from './proto.ts';
-import { INFERENCE, ROUTES, STREAMS, recordCall, unsupportedReason } from './rpcs.ts';
+import { INFERENCE, ROUTES, STREAMS, recordCall } from './rpcs.ts';
 import { statusOf, toLoupeError } from './status.ts';
 
 /** A status as grpc-js's sendStatus takes it (its type is not exported). */
@@ -21,8 +22,6 @@ type PartialStatus = Parameters<grpc.ServerInterceptingCall['sendStatus']>[0];
 
 /** The largest message of an RPC that uploads nothing: a model's name and version, at most. */
 export const SMALL_MESSAGE_BYTES = 64 * 1024;
-/** How long such a message may take: a client sends it with the call's headers. */
-const SMALL_MESSAGE_MS = 5000;
 
 export interface EdgeDeps {
   readonly logger: Logger;
@@ -59,14 +58,13 @@ export class CallEdge {
   private readonly started = performance.now();
   private failure: { error: LoupeError; original: unknown } | undefined;
   private charge: UploadCharge | undefined;
-  /** Who the call counts against, once admitted. */
-  private client: string | undefined;
-  private watch: RateWatch | undefined;
+  /** Who the call counts against, once admitted (a stream's messages too: StreamEdge). */
+  client: string | undefined;
+  private readonly clock: MessageClock;
   private bytes = 0;
   private readonly releases: Array<() => void> = [];
   private readonly stop = new AbortController();
   private got = false;
-  private late: NodeJS.Timeout | undefined;
   /** The call's server span (tracing on), or what its `traceparent` names (off): its log line's trace id. */
   readonly span: TraceSpan;
   private receiving: TraceSpan | undefined;
@@ -79,6 +77,7 @@ export class CallEdge {
     this.id = requestIdFrom(first(metadata, 'x-request-id'));
     const carrier = { traceparent: first(metadata, 'traceparent'), tracestate: first(metadata, 'tracestate') };
     this.span = startCallSpan(deps.tracing ?? NOOP_TRACING, method, this.id, carrier);
+    this.clock = new MessageClock(deps.admission.rateFloor);
   }
 
   /** Runs the handler with the call's span active: the backend's spans and calls are its children. */
@@ -121,36 +120,41 @@ export class CallEdge {
     const client = clientKey(this.principal?.keyId, address);
     this.client = client;
     const limits = admission.clientLimits;
-    // A stream's rate and in-flight places are counted per message, as each is a request.
-    if (!this.streaming) limits?.count(client);
-    if (!this.uploads) return;
-    if (limits && !this.streaming) this.hold(limits.enter(client));
+    // Opening a stream counts against the rate as a request does (each open costs a key check
+    // and a StreamEdge, so opening and closing streams is not free); its messages then count
+    // again, each, and each takes its own in-flight place (StreamEdge), as each is a request.
+    limits?.count(client);
+    // A stream's messages are each their own upload, charged by StreamEdge (and received one by
+    // one for as long as it lasts: the stream has no loupe.receive span of its own).
+    if (!this.uploads || this.streaming) return;
+    if (limits) this.onEnd(limits.enter(client));
     const charge = admission.budget.open(client);
     this.charge = charge;
-    this.hold(() => charge.release());
+    this.onEnd(() => charge.release());
     if (this.deps.tracing?.enabled) this.receiving = this.deps.tracing.start('loupe.receive', { parent: this.span });
   }
 
-  /** An admitted stream's client and its account in the upload budget (StreamEdge admits its messages). */
-  get account(): { client: string; charge: UploadCharge } | undefined {
-    return this.client !== undefined && this.charge ? { client: this.client, charge: this.charge } : undefined;
-  }
-
-  /** Keeps a release for the call's end (what a stream's messages hold), given back once, however it ends. */
+  /** Keeps a release for the call's end (what it and a stream's messages hold); a call already ended gives it back at once. */
   onEnd(release: () => void): void {
-    this.hold(release);
+    if (this.ended) release();
+    else this.releases.push(release);
   }
 
   /**
-   * Arms the minimum data rate of an inference call's message (the upload rate floor, as HTTP
-   * bodies have): `onSlow` gets a DEADLINE_EXCEEDED status when it falls below, and what the
-   * call held is given back at once. Call it once admitted, before the message can arrive.
+   * Times the message, as HTTP times a body: `onFail` gets a DEADLINE_EXCEEDED status when it is
+   * not whole in time (an upload within LOUPE_REQUEST_TIMEOUT_MS, as it holds its share of the
+   * budget; another within a few seconds: messageDeadlineMs) or, for an upload, when its bytes
+   * fall below the rate floor (what the call held is then given back at once). Call it once
+   * admitted, before the message can arrive; once it is in, this does nothing.
    */
-  watchRate(onSlow: (status: grpc.StatusObject) => void): void {
-    if (!this.uploads || this.got || this.ended) return;
-    this.watch = this.deps.admission.rateFloor.watch((err) => {
+  timeMessage(onFail: (status: grpc.StatusObject) => void): void {
+    if (this.got || this.ended) return;
+    const ms = messageDeadlineMs(this.uploads, this.deps.requestTimeoutMs);
+    this.clock.within(ms, 'the request message', (err) => onFail(this.fail(err)));
+    if (!this.uploads) return;
+    this.clock.aboveFloor((err) => {
       this.charge?.release();
-      onSlow(this.fail(err));
+      onFail(this.fail(err));
     });
   }
 
@@ -163,31 +167,9 @@ export class CallEdge {
   arrived(bytes: number): grpc.StatusObject | undefined {
     if (this.ended || !this.charge) return undefined;
     this.bytes += bytes;
-    this.watch?.arrived(bytes);
+    this.clock.arrived(bytes);
     const refused = this.charge.growTo(this.bytes);
     return refused ? this.fail(refused) : undefined;
-  }
-
-  /** Keeps a release for the call's end; a call already ended gives it back at once. */
-  private hold(release: () => void): void {
-    if (this.ended) release();
-    else this.releases.push(release);
-  }
-
-  /**
-   * Calls `onLate` with a DEADLINE_EXCEEDED status when the message has not arrived in time,
-   * as HTTP refuses a body dribbled forever: an inference call within LOUPE_REQUEST_TIMEOUT_MS
-   * (it holds its share of the upload budget), any other within SMALL_MESSAGE_MS (or the
-   * request timeout, when shorter). Call it before the message can arrive; once it is in, this
-   * does nothing.
-   */
-  awaitMessage(onLate: (status: grpc.StatusObject) => void): void {
-    const request = this.deps.requestTimeoutMs;
-    const ms = this.uploads ? request : request > 0 ? Math.min(request, SMALL_MESSAGE_MS) : SMALL_MESSAGE_MS;
-    if (ms <= 0 || this.got || this.ended) return;
-    const error = new LoupeError(ErrorCode.RequestTimeout, `the request message did not arrive within ${ms} ms`);
-    this.late = setTimeout(() => onLate(this.fail(error)), ms);
-    this.late.unref();
   }
 
   /**
@@ -197,8 +179,7 @@ export class CallEdge {
    */
   received(message: unknown): grpc.StatusObject | undefined {
     this.got = true;
-    clearTimeout(this.late);
-    this.watch?.stop();
+    this.clock.stop();
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
     this.receiving?.set({ 'rpc.message.uncompressed_size': size });
     this.receiving?.end();
@@ -217,17 +198,11 @@ export class CallEdge {
     return statusOf(error, this.id);
   }
 
-  unimplemented(): grpc.StatusObject {
-    const details = `${this.method} is not supported: ${unsupportedReason(this.method)} (request id ${this.id})`;
-    return { code: grpc.status.UNIMPLEMENTED, details, metadata: new grpc.Metadata() };
-  }
-
   /** When the call ends, however it ends: gives back what it held, logs it once, counts it. */
   finish(status: PartialStatus): PartialStatus {
     if (this.ended) return status;
     this.stop.abort();
-    clearTimeout(this.late);
-    this.watch?.stop();
+    this.clock.stop();
     for (const release of this.releases.splice(0)) release();
     const metadata = status.metadata ?? new grpc.Metadata();
     metadata.set('x-request-id', this.id);

@@ -4,9 +4,11 @@ import { ErrorCode, LoupeError } from '../errors.ts';
 import { libraryRefusal, onLibraryStatus } from './library-status.ts';
 import { capMessage } from './message-cap.ts';
 import { MALFORMED } from './proto.ts';
+import { unimplemented } from './rpcs.ts';
 import { statusOf } from './status.ts';
 import { onStreamBytes } from './stream-bytes.ts';
 import { StreamEdge } from './stream-edge.ts';
+import { StreamRegistry } from './stream-registry.ts';
 
 /** Where a call came from (grpc-js does not export the type). */
 export type ConnectionInfo = ReturnType<grpc.ServerInterceptingCallInterface['getConnectionInfo']>;
@@ -24,7 +26,7 @@ export function edgeInterceptor(
   deps: EdgeDeps,
   calls: WeakMap<grpc.Metadata, CallEdge>,
   onCall: (connection: ConnectionInfo) => void = () => undefined,
-  streams: Set<StreamEdge> = new Set(),
+  streams: StreamRegistry = new StreamRegistry(),
 ): grpc.ServerInterceptor {
   // Each grpc-js internal the edge relies on is a property of the library, not of a call: when
   // one is missing, say so once, not on every call.
@@ -52,7 +54,7 @@ export function edgeInterceptor(
             onCall(call.getConnectionInfo());
             if (!adopted) warnOnce('see grpc-js’s own statuses');
             if (!e.uploads && !capMessage(call, SMALL_MESSAGE_BYTES)) warnOnce('cap the message size of small calls');
-            if (!e.served) return self.sendStatus(e.unimplemented());
+            if (!e.served) return self.sendStatus(unimplemented(method, e.id));
             calls.set(metadata, e);
             e.admit(metadata, call.getConnectionInfo().remoteAddress ?? '').then(
               () => {
@@ -61,11 +63,11 @@ export function edgeInterceptor(
                 const end = (status: grpc.StatusObject | undefined) => status && !e.ended && self.sendStatus(status);
                 if (e.streaming) {
                   const s = (stream = new StreamEdge(e, deps, end, streams));
+                  if (e.ended) return; // admitted while the server drains: ended at once
                   if (!onStreamBytes(call, (n) => s.arrived(n))) warnOnce('see a call’s bytes arrive');
                   return pass(metadata);
                 }
-                e.awaitMessage(end);
-                e.watchRate(end);
+                e.timeMessage(end);
                 if (e.uploads && !onStreamBytes(call, (n) => end(e.arrived(n)))) warnOnce('see a call’s bytes arrive');
                 pass(metadata);
               },
@@ -73,6 +75,10 @@ export function edgeInterceptor(
             );
           },
           onReceiveMessage: (message, pass) => {
+            // grpc-js may still hand on a message decoded from the frame the edge ended the call
+            // on (its cancel notice waits for the trailers once answers went out): what the call
+            // held is given back already, so it must not run or take a place.
+            if (edge?.ended) return;
             // A stream's message is admitted on its own; a refusal is its answer, not the stream's end.
             if (stream) return pass(stream.received(message as object));
             const refused = edge?.received(message);

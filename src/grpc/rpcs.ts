@@ -44,6 +44,12 @@ export function unsupportedReason(method: string): string {
   return UNSUPPORTED.find(([re]) => re.test(method))?.[1] ?? 'Loupe does not serve it';
 }
 
+/** The answer to an RPC Loupe does not serve, saying why. */
+export function unimplemented(method: string, id: string): grpc.StatusObject {
+  const details = `${method} is not supported: ${unsupportedReason(method)} (request id ${id})`;
+  return { code: grpc.status.UNIMPLEMENTED, details, metadata: new grpc.Metadata() };
+}
+
 export interface CallRecord {
   readonly id: string;
   readonly method: string;

@@ -13,7 +13,7 @@ import { FirstCallDeadline } from './connections.ts';
 import { edgeInterceptor } from './interceptor.ts';
 import { inferenceService } from './proto.ts';
 import { serviceImplementation } from './service.ts';
-import type { StreamEdge } from './stream-edge.ts';
+import { StreamRegistry } from './stream-registry.ts';
 
 export interface GrpcDeps {
   readonly options: GrpcOptions;
@@ -45,7 +45,7 @@ export class GrpcServer implements Service {
   private readonly tcp: net.Server;
   private readonly sockets = new Set<net.Socket>();
   private readonly firstCall: FirstCallDeadline;
-  private readonly streams = new Set<StreamEdge>();
+  private readonly streams = new StreamRegistry();
   private idle: (() => void) | undefined;
   private starting: Promise<void> | undefined;
   private stopping: Promise<void> | undefined;
@@ -170,7 +170,7 @@ export class GrpcServer implements Service {
     // the wait is for the sockets to close.
     this.server.tryShutdown(() => undefined);
     // A stream would last until the client closes it: each answers what it has read, then ends.
-    for (const stream of this.streams) stream.drain();
+    this.streams.drain();
     const deadline = this.deps.options.shutdownTimeoutMs;
     const drained = await new Promise<boolean>((resolve) => {
       if (this.sockets.size === 0) return resolve(true);

@@ -1,8 +1,10 @@
 import * as grpc from '@grpc/grpc-js';
-import type { RateWatch, UploadCharge } from '../admission/index.ts';
+import type { UploadCharge } from '../admission/index.ts';
 import { requestIdFrom } from '../clients/index.ts';
 import { ErrorCode, LoupeError } from '../errors.ts';
 import type { CallEdge, EdgeDeps } from './edge.ts';
+import { MessageClock } from './message-clock.ts';
+import type { StreamRegistry } from './stream-registry.ts';
 import { MALFORMED, MESSAGE_BYTES } from './proto.ts';
 import { recordCall } from './rpcs.ts';
 import { toLoupeError } from './status.ts';
@@ -18,8 +20,8 @@ export const STREAM_IN_FLIGHT = 8;
 /**
  * The per-message admission of one admitted stream (ModelStreamInfer), with the same objects
  * a ModelInfer call is admitted by (src/admission): each message counts against its client's
- * rate and takes one of its in-flight places; the stream's bytes are charged to the client's
- * share of the upload budget as they arrive, and each message holds its own until it has run;
+ * rate and takes one of its in-flight places; each message is its own upload, charged to the
+ * client's share of the upload budget as its bytes arrive and held until it has run;
  * a message once begun must arrive within the request timeout and above the rate floor.
  * Refusals of one message are that message's answer (`error_message`); what can only be
  * stopped by ending the stream (bytes over the budget, a message dribbled) ends it.
@@ -28,29 +30,30 @@ export class StreamEdge implements TicketOwner {
   private readonly call: CallEdge;
   private readonly deps: EdgeDeps;
   private readonly client: string;
-  private readonly charge: UploadCharge;
+  /** The charge of the message partly received (the next one's first bytes), if any. */
+  private partial: UploadCharge | undefined;
   private readonly cut: (status: grpc.StatusObject) => void;
   private readonly open = new Set<MessageTicket>();
   private readonly bound: number;
   private arrivedBytes = 0;
   /** arrivedBytes when the last message was whole: what came since is the next message's. */
   private mark = 0;
-  /** Bytes held by messages read and not yet run. */
-  private ticketBytes = 0;
   private seq = 0;
-  private watch: RateWatch | undefined;
-  private late: NodeJS.Timeout | undefined;
+  /** The clocks of the message partly received (running from its first bytes). */
+  private readonly clock: MessageClock;
   private pendingRead: (() => void) | undefined;
   private draining = false;
 
-  /** `registry`: the server's streams in progress, which it drains when it stops. */
-  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: Set<StreamEdge>) {
-    const account = call.account!;
+  /**
+   * `registry`: the server's streams in progress, which it drains when it stops; a stream
+   * admitted once the drain has begun is drained (ended) here at once.
+   */
+  constructor(call: CallEdge, deps: EdgeDeps, cut: (status: grpc.StatusObject) => void, registry: StreamRegistry) {
     this.call = call;
     this.deps = deps;
-    this.client = account.client;
-    this.charge = account.charge;
+    this.client = call.client!;
     this.cut = cut;
+    this.clock = new MessageClock(deps.admission.rateFloor);
     const cap = deps.admission.clientLimits?.maxInFlight ?? 0;
     this.bound = cap > 0 ? Math.min(cap, STREAM_IN_FLIGHT) : STREAM_IN_FLIGHT;
     call.onEnd(() => this.end());
@@ -74,7 +77,7 @@ export class StreamEdge implements TicketOwner {
     this.draining = true;
     this.pendingRead = undefined;
     // A message partly received will not be read to its end: no clock may cut the stream for it.
-    this.stopClocks();
+    this.clock.stop();
     this.closeIfDrained();
   }
 
@@ -91,7 +94,7 @@ export class StreamEdge implements TicketOwner {
    * came with the end of the previous one, from now; else from its first bytes (`arrived`).
    */
   private forward(next: () => void): void {
-    if (!this.watch && this.arrivedBytes > this.mark) this.begin();
+    if (!this.clock.running && this.arrivedBytes > this.mark) this.begin();
     next();
   }
 
@@ -99,36 +102,51 @@ export class StreamEdge implements TicketOwner {
   arrived(n: number): void {
     if (this.call.ended) return;
     this.arrivedBytes += n;
-    if (!this.watch && !this.draining) this.begin();
-    this.watch?.arrived(n);
-    const refused = this.sync();
+    if (!this.clock.running && !this.draining) this.begin();
+    this.clock.arrived(n);
+    this.partial ??= this.deps.admission.budget.open(this.client);
+    const refused = this.partial.growTo(this.arrivedBytes - this.mark);
     if (refused) this.cut(this.call.fail(refused));
   }
 
   /** A whole message: admitted as a ModelInfer call is, its ticket hung on it for the handler. */
   received<M extends object>(message: M): M {
+    // Ended (grpc-js may hand on a message decoded from the frame the stream was ended on): it
+    // gets no ticket, so it is neither run nor holds a place; the handler drops it.
+    if (this.call.ended) return message;
     const size = (message as { [MESSAGE_BYTES]?: number })[MESSAGE_BYTES] ?? 0;
     // Its bytes on the wire: its 5-byte prefix and body (a frame may also carry the start of the
     // next message, which stays partial); a compressed one's are fewer, so this is at most over.
     const wire = Math.min(this.arrivedBytes - this.mark, size + 5);
     this.mark += wire;
-    // A compressed message decodes to more than its frames carried: the decoded size counts.
-    const bytes = Math.max(wire, size);
-    this.stopClocks();
+    this.clock.stop();
+    // The message's charge is what has arrived of it; what came after it is the next one's.
+    const charge = this.partial ?? this.deps.admission.budget.open(this.client);
+    charge.shrinkTo(wire);
+    this.partial = undefined;
+    const next = this.arrivedBytes - this.mark;
+    if (next > 0) {
+      this.partial = this.deps.admission.budget.open(this.client);
+      const refused = this.partial.growTo(next);
+      if (refused) {
+        charge.release();
+        this.cut(this.call.fail(refused));
+        return message;
+      }
+    }
     const given = (message as { id?: unknown }).id;
     const id = given ? requestIdFrom(given) : `${this.call.id}-${++this.seq}`;
-    const ticket = new MessageTicket(this, id, bytes);
+    const ticket = new MessageTicket(this, id, charge);
     Object.defineProperty(message, TICKET, { value: ticket });
     this.open.add(ticket);
-    this.ticketBytes += bytes;
-    ticket.refusal = this.admit(message, ticket);
+    // A compressed message decodes to more than its frames carried: the decoded size counts.
+    ticket.refusal = this.admit(message, ticket, charge.growTo(Math.max(wire, size)));
     return message;
   }
 
-  private admit(message: object, ticket: MessageTicket): LoupeError | undefined {
+  private admit(message: object, ticket: MessageTicket, budget: LoupeError | undefined): LoupeError | undefined {
     const malformed = (message as { [MALFORMED]?: string })[MALFORMED];
     if (malformed !== undefined) return new LoupeError(ErrorCode.BadRequest, malformed);
-    const budget = this.sync();
     if (budget) return budget;
     const limits = this.deps.admission.clientLimits;
     if (!limits) return undefined;
@@ -141,19 +159,14 @@ export class StreamEdge implements TicketOwner {
     }
   }
 
-  freeBytes(ticket: MessageTicket): void {
-    if (ticket.bytes === 0) return;
-    this.ticketBytes -= ticket.bytes;
-    ticket.bytes = 0;
-    this.sync();
-  }
-
   answered(ticket: MessageTicket, record: TicketRecord): void {
     this.open.delete(ticket);
     recordCall(this.deps.logger, this.deps.metrics, {
       ...record,
       method: this.call.method,
       principal: this.call.principal,
+      // The stream's span: each message's log line carries its trace id, as a call's does.
+      span: this.call.span,
     });
     this.closeIfDrained();
     const next = this.pendingRead;
@@ -163,36 +176,17 @@ export class StreamEdge implements TicketOwner {
     }
   }
 
-  /** Holds what is in flight: the partial message and the messages not yet run. */
-  private sync(): LoupeError | undefined {
-    const total = this.arrivedBytes - this.mark + this.ticketBytes;
-    if (total < this.charge.held) this.charge.shrinkTo(total);
-    return this.charge.growTo(total);
-  }
-
   private begin(): void {
-    const { admission, requestTimeoutMs } = this.deps;
-    this.watch = admission.rateFloor.watch((err) => this.cut(this.call.fail(err)));
-    if (requestTimeoutMs <= 0) return;
-    const error = new LoupeError(
-      ErrorCode.RequestTimeout,
-      `a request message of the stream did not arrive within ${requestTimeoutMs} ms`,
-    );
-    this.late = setTimeout(() => this.cut(this.call.fail(error)), requestTimeoutMs);
-    this.late.unref();
-  }
-
-  private stopClocks(): void {
-    this.watch?.stop();
-    this.watch = undefined;
-    clearTimeout(this.late);
-    this.late = undefined;
+    const fail = (err: LoupeError) => this.cut(this.call.fail(err));
+    this.clock.aboveFloor(fail);
+    this.clock.within(this.deps.requestTimeoutMs, 'a request message of the stream', fail);
   }
 
   /** The stream ended: messages not answered are logged with its code and give back what they held. */
   private end(): void {
-    this.stopClocks();
+    this.clock.stop();
     this.pendingRead = undefined;
+    this.partial?.release();
     for (const ticket of [...this.open]) ticket.answered(grpc.status.CANCELLED);
   }
 }

@@ -1,4 +1,5 @@
 import * as grpc from '@grpc/grpc-js';
+import type { UploadCharge } from '../admission/index.ts';
 import { ErrorCode, grpcStatusOf, type LoupeError } from '../errors.ts';
 import type { LogContext } from '../observability/index.ts';
 import type { CallRecord } from './rpcs.ts';
@@ -9,7 +10,6 @@ export type TicketRecord = Omit<CallRecord, 'method' | 'principal'>;
 
 /** What a ticket reports to its stream (StreamEdge). */
 export interface TicketOwner {
-  freeBytes(ticket: MessageTicket): void;
   answered(ticket: MessageTicket, record: TicketRecord): void;
 }
 
@@ -18,24 +18,26 @@ export const TICKET = Symbol('loupe.grpc.ticket');
 
 /**
  * One message of a stream, admitted as a ModelInfer call is: its request id (the message's
- * `id` when it is a valid request id, so a client can match an error to its request), the
- * refusal it gets instead of running, and one log line and count when it is answered.
+ * `id` when it is a valid request id, so a client can match an error to its request), its own
+ * charge in the upload budget (so the budget's "one upload alone may exceed" is one message,
+ * never a stream of them), the refusal it gets instead of running, and one log line and count
+ * when it is answered.
  */
 export class MessageTicket {
   readonly id: string;
   readonly context: LogContext = {};
   refusal: LoupeError | undefined;
-  /** Upload bytes the message holds until it has run. */
-  bytes: number;
+  /** The message's upload bytes, held until it has run. */
+  private readonly charge: UploadCharge;
   private readonly started = performance.now();
   private place: (() => void) | undefined;
   private readonly stream: TicketOwner;
   private done = false;
 
-  constructor(stream: TicketOwner, id: string, bytes: number) {
+  constructor(stream: TicketOwner, id: string, charge: UploadCharge) {
     this.stream = stream;
     this.id = id;
-    this.bytes = bytes;
+    this.charge = charge;
   }
 
   /** Keeps the client's in-flight place until the answer is sent. */
@@ -45,7 +47,7 @@ export class MessageTicket {
 
   /** The message has run (or been refused): its request bytes are no longer needed. */
   ran(): void {
-    this.stream.freeBytes(this);
+    this.charge.release();
   }
 
   /** The text of a failed message's `error_message`: Loupe's code, its message (5xx masked) and the request id. */

@@ -34,7 +34,15 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
   let srv: TestServer;
   let client: TestGrpcClient;
   let lines: LogLine[];
-  const keys = { main: generateKey(), reader: generateKey(), limited: generateKey(), cancel: generateKey() };
+  // cancel and slow each stay well within PER_MINUTE (each stream's open counts too), so their
+  // fullShare checks see only what is held, never the rate limit.
+  const keys = {
+    main: generateKey(),
+    reader: generateKey(),
+    limited: generateKey(),
+    cancel: generateKey(),
+    slow: generateKey(),
+  };
   const bearer = (k: { key: string }) => ({ authorization: `Bearer ${k.key}` });
   const t = fixtureTensor('gray-40x30.png');
   const one = Buffer.from(Float32Array.from(t.data).buffer);
@@ -50,11 +58,11 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
 
   before(async () => {
     const file = path.join(tempDir('loupe-stream-keys-'), 'api_keys');
-    const { main, reader, limited, cancel } = keys;
+    const { main, reader, limited, cancel, slow } = keys;
     writeFileSync(
       file,
       [`main predict ${main.key}`, `reader read ${reader.key}`, `limited predict ${limited.key}`]
-        .concat(`cancel predict ${cancel.key}`)
+        .concat(`cancel predict ${cancel.key}`, `slow predict ${slow.key}`)
         .join('\n') + '\n',
     );
     const log = capturingLogger();
@@ -156,14 +164,15 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
     }
   });
 
-  it('each message counts against the rate limit: past it, that message says RATE_LIMITED and the stream goes on', async () => {
+  it('the open and each message count against the rate limit: past it, that message says RATE_LIMITED and the stream goes on', async () => {
     const messages = Array.from({ length: PER_MINUTE + 3 }, (_, i) => req(`rl-${i}`));
     const { status, responses } = await stream(bearer(keys.limited), messages);
     assert.equal(status.code, grpc.status.OK);
     assert.equal(responses.length, PER_MINUTE + 3);
+    // Opening the stream took one of the key's PER_MINUTE, as a request does.
     const limited = responses.filter((r) => r.error_message?.startsWith('RATE_LIMITED: rate limit of'));
-    assert.equal(limited.length, 3, JSON.stringify(responses.filter((r) => r.error_message)));
-    assert.equal(responses.filter((r) => r.infer_response).length, PER_MINUTE);
+    assert.equal(limited.length, 4, JSON.stringify(responses.filter((r) => r.error_message)));
+    assert.equal(responses.filter((r) => r.infer_response).length, PER_MINUTE - 1);
     // The same allowance as unary calls: the key has none left for ModelInfer either.
     const unary = await client.call('ModelInfer', req('rl-unary'), bearer(keys.limited));
     assert.equal(unary.error?.code, grpc.status.RESOURCE_EXHAUSTED);
@@ -201,7 +210,7 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
         ':path': '/inference.GRPCInferenceService/ModelStreamInfer',
         'content-type': 'application/grpc',
         te: 'trailers',
-        ...bearer(keys.cancel),
+        ...bearer(keys.slow),
       },
       { endStream: false },
     );
@@ -238,7 +247,7 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
       clearInterval(dribble);
       close();
     }
-    await fullShare(keys.cancel, 'after-dribble');
+    await fullShare(keys.slow, 'after-dribble');
   });
 
   it('a message begun in the same DATA frame as the previous one, then stalled, is timed too', async () => {
@@ -250,6 +259,6 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
     } finally {
       close();
     }
-    await fullShare(keys.cancel, 'after-stall');
+    await fullShare(keys.slow, 'after-stall');
   });
 });

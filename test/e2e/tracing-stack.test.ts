@@ -129,6 +129,11 @@ describe('one trace across gateway and model server (separate processes)', () =>
     const stream = named(trace, 'loupe-gateway', 'inference.GRPCInferenceService/ModelStreamInfer');
     assert.equal(stream.parentSpanId, c.spanId);
     for (const client of trace.filter((s) => s.kind === CLIENT)) assert.equal(client.parentSpanId, stream.spanId);
+    // A stream that went well shows no failed span (no receive span left to fail at its end).
+    assert.deepEqual(
+      trace.filter((s) => s.status.code === 2).map((s) => `${s.service}:${s.name}`),
+      [],
+    );
     traces.push({ id: c.traceId, via: 'grpc' });
   });
 

@@ -3,36 +3,10 @@ import { describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { endCallSpan, startCallSpan } from '../../../src/grpc/call-span.ts';
 import { unsupportedReason } from '../../../src/grpc/rpcs.ts';
-import { NOOP_TRACING, type SpanAttributes, type Tracing } from '../../../src/observability/index.ts';
+import { NOOP_TRACING } from '../../../src/observability/index.ts';
+import { recordingTracing as recorder } from '../../helpers/tracing.ts';
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-
-/** A Tracing that remembers what was asked of it. */
-function recorder() {
-  const log: Array<{
-    name: string;
-    kind?: string | undefined;
-    attrs: Record<string, SpanAttributes[string]>;
-    failed: boolean;
-    ended: boolean;
-  }> = [];
-  const tracing: Tracing = {
-    ...NOOP_TRACING,
-    enabled: true,
-    start: (name, o = {}) => {
-      const entry = { name, kind: o.kind, attrs: { ...o.attributes }, failed: false, ended: false };
-      log.push(entry);
-      return {
-        traceId: 'a'.repeat(32),
-        spanId: 'b'.repeat(16),
-        set: (a) => Object.assign(entry.attrs, a),
-        fail: () => (entry.failed = true),
-        end: () => (entry.ended = true),
-      };
-    },
-  };
-  return { tracing, log };
-}
 
 describe('gRPC call spans', () => {
   it('a server span per call with the rpc.* attributes; failed only for a server-side status', () => {

@@ -6,6 +6,7 @@ import { generateKey, type Principal } from '../../../src/auth/index.ts';
 import { type LoupeError } from '../../../src/errors.ts';
 import { CallEdge, type EdgeDeps } from '../../../src/grpc/edge.ts';
 import { MESSAGE_BYTES } from '../../../src/grpc/proto.ts';
+import { unimplemented } from '../../../src/grpc/rpcs.ts';
 import { createLogger, createMetrics } from '../../../src/observability/index.ts';
 
 const good = generateKey();
@@ -114,7 +115,7 @@ describe('the gRPC edge', () => {
     const slow = new CallEdge(d, 'ModelInfer', md({ 'x-request-id': 'slow-2' }));
     await slow.admit(md(), 'a');
     const got: { status?: grpc.StatusObject } = {};
-    slow.watchRate((s) => (got.status = s));
+    slow.timeMessage((s) => (got.status = s));
     slow.arrived(50); // earns 0.5 s
     t.mock.timers.tick(1400);
     assert.equal(got.status === undefined, true, 'not yet');
@@ -126,14 +127,16 @@ describe('the gRPC edge', () => {
     const quick = new CallEdge(d, 'ModelInfer', md());
     await quick.admit(md(), 'b');
     let fired = false;
-    quick.watchRate(() => (fired = true));
+    quick.timeMessage(() => (fired = true));
     quick.received(message(10));
     t.mock.timers.tick(60_000);
     assert.equal(fired, false, 'a message that is in is not watched');
     const small = new CallEdge(d, 'ServerMetadata', md());
-    small.watchRate(() => (fired = true));
+    let smallStatus: grpc.StatusObject | undefined;
+    small.timeMessage((s) => (smallStatus = s));
     t.mock.timers.tick(60_000);
-    assert.equal(fired, false, 'the floor is for uploads');
+    // Only its own deadline ends a small call, never the floor, which is for uploads.
+    assert.match(smallStatus?.details ?? '', /did not arrive within 5000 ms/);
   });
 
   it('checks keys and scopes as HTTP does; the health RPCs need none', async () => {
@@ -165,7 +168,7 @@ describe('the gRPC edge', () => {
     const d = deps({ requestTimeoutMs: 50 });
     const slow = new CallEdge(d, 'ModelInfer', md({ 'x-request-id': 'slow-1' }));
     await slow.admit(md(), '');
-    const status = await new Promise<grpc.StatusObject>((resolve) => slow.awaitMessage(resolve));
+    const status = await new Promise<grpc.StatusObject>((resolve) => slow.timeMessage(resolve));
     assert.equal(status.code, grpc.status.DEADLINE_EXCEEDED);
     assert.equal(status.details, 'the request message did not arrive within 50 ms (request id slow-1)');
     slow.finish(status);
@@ -173,7 +176,7 @@ describe('the gRPC edge', () => {
     const quick = new CallEdge(d, 'ModelInfer', md());
     await quick.admit(md(), '');
     let fired = false;
-    quick.awaitMessage(() => (fired = true));
+    quick.timeMessage(() => (fired = true));
     quick.received(message(5));
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(fired, false);
@@ -241,12 +244,12 @@ describe('the gRPC edge', () => {
     const quick = new CallEdge(deps({ requestTimeoutMs: 50 }), 'ModelInfer', md());
     quick.received(message(5));
     let fired = false;
-    quick.awaitMessage(() => (fired = true));
+    quick.timeMessage(() => (fired = true));
     const small = new CallEdge(d, 'ServerMetadata', md());
     let status: grpc.StatusObject | undefined;
-    small.awaitMessage((s) => (status = s));
+    small.timeMessage((s) => (status = s));
     const upload = new CallEdge(d, 'ModelInfer', md());
-    upload.awaitMessage(() => (fired = true));
+    upload.timeMessage(() => (fired = true));
     t.mock.timers.tick(5000);
     assert.equal(
       fired,
@@ -265,7 +268,7 @@ describe('the gRPC edge', () => {
     assert.match(new CallEdge(deps(), 'ServerLive', md({ 'x-request-id': 'no spaces' })).id, /^[0-9a-f-]{36}$/);
     assert.equal(new CallEdge(deps(), 'ModelStreamInfer', md()).served, true);
     assert.equal(new CallEdge(deps(), 'CudaSharedMemoryStatus', md()).served, false);
-    assert.match(new CallEdge(deps(), 'SystemSharedMemoryStatus', md()).unimplemented().details, /send tensors/);
+    assert.match(unimplemented('SystemSharedMemoryStatus', 'r-1').details, /send tensors.*\(request id r-1\)/);
     assert.equal(new CallEdge(deps(), 'RepositoryModelLoad', md()).served, true);
   });
 });
