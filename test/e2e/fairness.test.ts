@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../src/auth/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
+import { grpcClient, type TestGrpcClient, rawGrpcCall } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
@@ -154,17 +154,7 @@ describe('no client can deny service to another', () => {
     let stop = false;
     const hold = async (): Promise<void> => {
       while (!stop) {
-        const stream = session.request(
-          {
-            ':method': 'POST',
-            ':path': '/inference.GRPCInferenceService/ModelInfer',
-            'content-type': 'application/grpc',
-            te: 'trailers',
-            ...bearer(attacker),
-          },
-          { endStream: false },
-        );
-        stream.on('error', () => undefined);
+        const stream = rawGrpcCall(session, 'ModelInfer', bearer(attacker));
         statuses.push(
           await new Promise<string>((resolve) => {
             stream.on('response', (h) => h['grpc-status'] !== undefined && resolve(String(h['grpc-status'])));
@@ -230,17 +220,7 @@ describe('no client can deny service to another', () => {
     session.on('error', () => undefined);
     /** A ModelInfer stream that announces a 400 KiB message and sends 300 KiB of it. */
     const partial = () => {
-      const stream = session.request(
-        {
-          ':method': 'POST',
-          ':path': '/inference.GRPCInferenceService/ModelInfer',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          ...bearer(attacker),
-        },
-        { endStream: false },
-      );
-      stream.on('error', () => undefined);
+      const stream = rawGrpcCall(session, 'ModelInfer', bearer(attacker));
       const status = new Promise<string | undefined>((resolve) => {
         stream.on('response', (h) => h['grpc-status'] !== undefined && resolve(String(h['grpc-status'])));
         stream.on('trailers', (h) => resolve(String(h['grpc-status'])));

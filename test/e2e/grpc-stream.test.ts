@@ -9,7 +9,7 @@ import { generateKey } from '../../src/auth/index.ts';
 import { codeName } from '../../src/grpc/status.ts';
 import { inferenceService } from '../../src/grpc/index.ts';
 import { fixture, fixtureTensor } from '../helpers/fixtures.ts';
-import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
+import { grpcClient, type TestGrpcClient, rawGrpcCall } from '../helpers/grpc.ts';
 import { capturingLogger, type LogLine } from '../helpers/parity.ts';
 import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
@@ -204,17 +204,7 @@ describe('ModelStreamInfer on loupe serve (keys, limits, cancellation)', () => {
   function rawStream() {
     const session = http2.connect(`http://${srv.role.grpcAddress}`);
     session.on('error', () => undefined);
-    const h2 = session.request(
-      {
-        ':method': 'POST',
-        ':path': '/inference.GRPCInferenceService/ModelStreamInfer',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...bearer(keys.slow),
-      },
-      { endStream: false },
-    );
-    h2.on('error', () => undefined);
+    const h2 = rawGrpcCall(session, 'ModelStreamInfer', bearer(keys.slow));
     const ended = new Promise<http2.IncomingHttpHeaders>((resolve) => {
       h2.on('trailers', resolve);
       h2.on('response', (headers) => headers['grpc-status'] !== undefined && resolve(headers));

@@ -8,7 +8,7 @@ import { generateKey } from '../../src/auth/index.ts';
 import { encodeBytesElements } from '../../src/inference/index.ts';
 import { inferenceService } from '../../src/grpc/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
-import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
+import { grpcClient, type TestGrpcClient, rawGrpcCall } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { json, startServe, tempDir, type TestServer } from '../helpers/server.ts';
 
@@ -325,16 +325,7 @@ describe('Open Inference Protocol over gRPC', () => {
 
 /** A call sent by hand over HTTP/2: its headers, then `message` (a raw gRPC frame) or nothing at all. */
 function rawCall(session: http2.ClientHttp2Session, method: string, message?: Buffer) {
-  const stream = session.request(
-    {
-      ':method': 'POST',
-      ':path': `/inference.GRPCInferenceService/${method}`,
-      'content-type': 'application/grpc',
-      te: 'trailers',
-    },
-    { endStream: false },
-  );
-  stream.on('error', () => undefined);
+  const stream = rawGrpcCall(session, method);
   if (message) stream.end(message);
   const status = new Promise<string | undefined>((resolve) => {
     stream.on('response', (h) => h['grpc-status'] !== undefined && resolve(String(h['grpc-status'])));

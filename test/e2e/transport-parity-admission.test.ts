@@ -9,7 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { generateKey } from '../../src/auth/index.ts';
 import { fixture } from '../helpers/fixtures.ts';
 import type { AdmissionRefusal, AuthFailure, ErrorCode, Refusal } from '../../src/errors.ts';
-import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
+import { grpcClient, type TestGrpcClient, rawGrpcCall } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import { capturingLogger, grpcOutcome, httpOutcome, parity, type Outcome, type Parity } from '../helpers/parity.ts';
 import { startServe, tempDir, type TestServer } from '../helpers/server.ts';
@@ -218,17 +218,7 @@ describe('HTTP and gRPC admit and refuse the same way', () => {
     // The same, held by a gRPC call whose message has not arrived.
     const session = http2.connect(`http://${srv.role.grpcAddress}`);
     session.on('error', () => undefined);
-    const stream = session.request(
-      {
-        ':method': 'POST',
-        ':path': '/inference.GRPCInferenceService/ModelInfer',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        ...headers,
-      },
-      { endStream: false },
-    );
-    stream.on('error', () => undefined);
+    const stream = rawGrpcCall(session, 'ModelInfer', headers);
     await sleep(200);
     try {
       await both('in-flight cap held over gRPC', 'RATE_LIMITED', headers, { refusal: admission('in_flight') });

@@ -2,7 +2,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { grpcClient, type TestGrpcClient } from '../helpers/grpc.ts';
+import { grpcClient, type TestGrpcClient, rawGrpcCall } from '../helpers/grpc.ts';
 import { writeStoreModel } from '../helpers/onnx-model.ts';
 import {
   capturingLogger,
@@ -181,17 +181,7 @@ describe('HTTP and gRPC cut an upload below the minimum data rate alike', () => 
     new Promise<Outcome>((resolve) => {
       const session = http2.connect(`http://${srv.role.grpcAddress}`);
       session.on('error', () => undefined);
-      const stream = session.request(
-        {
-          ':method': 'POST',
-          ':path': '/inference.GRPCInferenceService/ModelInfer',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-          'x-request-id': id,
-        },
-        { endStream: false },
-      );
-      stream.on('error', () => undefined);
+      const stream = rawGrpcCall(session, 'ModelInfer', { 'x-request-id': id });
       const done = (h: http2.IncomingHttpHeaders) => {
         if (h['grpc-status'] === undefined) return;
         const { message, id: detailsId } = splitDetails(decodeURIComponent(String(h['grpc-message'] ?? '')));

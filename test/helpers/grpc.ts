@@ -1,3 +1,4 @@
+import type http2 from 'node:http2';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as loader from '@grpc/proto-loader';
@@ -88,4 +89,28 @@ export function grpcClient(address: string, flavor: ProtoFlavor = 'triton', opti
     close: () => client.close(),
   };
   return api;
+}
+
+/**
+ * A gRPC call sent by hand on an HTTP/2 session: its headers, with the request stream left open
+ * and its errors ignored. For tests that choose every byte and when it is sent — grpc-js's own
+ * client frames whole messages, half-closes when it likes and reads every answer into memory.
+ */
+export function rawGrpcCall(
+  session: http2.ClientHttp2Session,
+  method: string,
+  headers: http2.OutgoingHttpHeaders = {},
+): http2.ClientHttp2Stream {
+  const stream = session.request(
+    {
+      ':method': 'POST',
+      ':path': `/inference.GRPCInferenceService/${method}`,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    },
+    { endStream: false },
+  );
+  stream.on('error', () => undefined);
+  return stream;
 }

@@ -14,6 +14,7 @@ import { roleAdmission } from '../../../src/roles/options.ts';
 import { stubGrpc } from '../../helpers/grpc-app.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
 import { recordingTracing } from '../../helpers/tracing.ts';
+import { rawGrpcCall } from '../../helpers/grpc.ts';
 
 /** A stub whose inferences wait while `held` is set, so a test can have messages in flight. */
 class GatedBackend extends StubBackend {
@@ -108,16 +109,7 @@ describe('gRPC ModelStreamInfer admission', () => {
       // unary call at its half-close, which then comes after the edge has ended the call.
       const session = http2.connect(`http://${rpc.server.address}`);
       session.on('error', () => undefined);
-      const stream = session.request(
-        {
-          ':method': 'POST',
-          ':path': '/inference.GRPCInferenceService/ModelInfer',
-          'content-type': 'application/grpc',
-          te: 'trailers',
-        },
-        { endStream: false },
-      );
-      stream.on('error', () => undefined);
+      const stream = rawGrpcCall(session, 'ModelInfer');
       const status = new Promise<string>((resolve) => {
         const done = (h: http2.IncomingHttpHeaders) =>
           h['grpc-status'] !== undefined && resolve(String(h['grpc-status']));

@@ -10,7 +10,7 @@ import { STREAM_IN_FLIGHT } from '../../../src/grpc/stream-edge.ts';
 import type { OipInferRequest, OipInferResponse } from '../../../src/inference/index.ts';
 import { roleAdmission } from '../../../src/roles/options.ts';
 import { stubGrpc } from '../../helpers/grpc-app.ts';
-import { grpcClient } from '../../helpers/grpc.ts';
+import { grpcClient, rawGrpcCall } from '../../helpers/grpc.ts';
 import { StubBackend } from '../../helpers/stub-backend.ts';
 
 /** A stub whose inferences wait while `held` is set, so a test can have messages in flight. */
@@ -137,16 +137,7 @@ describe('gRPC ModelStreamInfer (stub backend)', () => {
     const serialize = inferenceService().ModelStreamInfer!.requestSerialize;
     const session = http2.connect(`http://${rpc.server.address}`);
     session.on('error', () => undefined);
-    const stream = session.request(
-      {
-        ':method': 'POST',
-        ':path': '/inference.GRPCInferenceService/ModelStreamInfer',
-        'content-type': 'application/grpc',
-        te: 'trailers',
-      },
-      { endStream: false },
-    );
-    stream.on('error', () => undefined);
+    const stream = rawGrpcCall(session, 'ModelStreamInfer');
     stream.pause();
     const frame = (id: string) => {
       const body = serialize({ ...good(id), parameters: { pad: { string_param: 'x'.repeat(2000) } } });
