@@ -39,8 +39,7 @@ export function requestLogHook(metrics: Metrics) {
       duration_ms: Math.round(reply.elapsedTime * 1000) / 1000,
     };
     if (req.principal) fields.key_id = req.principal.keyId; // the key's public id, never the key
-    const traceId = req.traceSpan?.traceId || req.incomingTraceId;
-    if (traceId) fields.trace_id = traceId;
+    if (req.traceSpan?.traceId) fields.trace_id = req.traceSpan.traceId;
     if (req.traceSpan?.spanId) fields.span_id = req.traceSpan.spanId;
     Object.assign(fields, req.logContext);
     const failure = req.loupeError;

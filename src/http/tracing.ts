@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify';
-import { incomingTraceId, type TraceSpan, type Tracing } from '../observability/index.ts';
+import type { TraceSpan, Tracing } from '../observability/index.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** The request's server span (tracing on), or what its `traceparent` names (off): its log line's trace id. */
     traceSpan?: TraceSpan | undefined;
-    /** The trace id of an incoming `traceparent` while tracing is off. */
-    incomingTraceId?: string | undefined;
   }
 }
 
@@ -18,8 +16,9 @@ declare module 'fastify' {
  */
 export function registerTracing(app: FastifyInstance, tracing: Tracing): void {
   if (!tracing.enabled) {
+    // Tracing's off span carries the trace id a traceparent names, as a gRPC call's does.
     app.addHook('onRequest', async (req) => {
-      if (req.headers.traceparent) req.incomingTraceId = incomingTraceId(req.headers) || undefined;
+      if (req.headers.traceparent) req.traceSpan = tracing.start(req.method, { carrier: req.headers });
     });
     return;
   }
