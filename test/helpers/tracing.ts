@@ -1,4 +1,17 @@
-import { NOOP_TRACING, type SpanAttributes, type Tracing } from '../../src/observability/index.ts';
+import { NOOP_TRACING, type SpanAttributes, type Tracing, type TracingOptions } from '../../src/observability/index.ts';
+
+/** The real SDK exporting to a port nothing listens on: the export fails quietly, as against a receiver that is down. */
+export const SDK_TO_NOWHERE: TracingOptions = {
+  exporter: 'otlp',
+  url: 'http://127.0.0.1:9/v1/traces',
+  headers: {},
+  serviceName: 'test',
+  serviceVersion: '0',
+  resourceAttributes: {},
+  sampler: 'always_on',
+  ratio: 1,
+  scheduleDelayMs: 600_000,
+};
 
 /** One span a RecordingTracing was asked for, and what became of it. */
 export interface RecordedSpan {

@@ -10,6 +10,7 @@ import { RemoteBackend } from '../../../src/inference/remote/index.ts';
 import { createLogger, createMetrics, loadTracing, type Tracing } from '../../../src/observability/index.ts';
 import { remoteBackendOptions } from '../../../src/roles/remote.ts';
 import { stubApp } from '../../helpers/app.ts';
+import { SDK_TO_NOWHERE } from '../../helpers/tracing.ts';
 
 /**
  * The gateway's view of several model servers, against small fake model servers on loopback
@@ -183,17 +184,7 @@ describe('fan-outs from the gateway', () => {
   });
 
   it('are client spans that send traceparent, like every other call to a model server', async () => {
-    const tracing = await loadTracing({
-      exporter: 'otlp',
-      url: 'http://127.0.0.1:9/v1/traces',
-      headers: {},
-      serviceName: 'test',
-      serviceVersion: '0',
-      resourceAttributes: {},
-      sampler: 'always_on',
-      ratio: 1,
-      scheduleDelayMs: 600_000,
-    });
+    const tracing = await loadTracing(SDK_TO_NOWHERE);
     const a = await fake({ x: ['1'] });
     const b = await fake({ x: ['1'] });
     const g = gateway(`http://127.0.0.1:${a.port},http://127.0.0.1:${b.port}`, { tracing });

@@ -5,13 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Batcher } from '../../../src/inference/local/index.ts';
-import {
-  NOOP_TRACING,
-  incomingTraceId,
-  loadTracing,
-  type TraceSpan,
-  type TracingOptions,
-} from '../../../src/observability/index.ts';
+import { NOOP_TRACING, incomingTraceId, loadTracing, type TraceSpan } from '../../../src/observability/index.ts';
+import { SDK_TO_NOWHERE } from '../../helpers/tracing.ts';
 
 const TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
@@ -49,22 +44,9 @@ describe('tracing off: NOOP_TRACING', () => {
   });
 });
 
-const OPTIONS: TracingOptions = {
-  // Nothing listens there: the export fails quietly, as against a receiver that is down.
-  exporter: 'otlp',
-  url: 'http://127.0.0.1:9/v1/traces',
-  headers: {},
-  serviceName: 'test',
-  serviceVersion: '0',
-  resourceAttributes: {},
-  sampler: 'always_on',
-  ratio: 1,
-  scheduleDelayMs: 600_000,
-};
-
 describe('tracing on: the SDK behind Tracing', () => {
   it('makes a span active inside within(), for children and for inject()', async () => {
-    const tracing = await loadTracing(OPTIONS);
+    const tracing = await loadTracing(SDK_TO_NOWHERE);
     const parent = tracing.start('parent', { carrier: { traceparent: `00-${TRACE}-00f067aa0ba902b7-01` } });
     assert.equal(parent.traceId, TRACE);
     assert.match(parent.spanId, /^[0-9a-f]{16}$/);
@@ -93,7 +75,7 @@ describe('tracing on: the SDK behind Tracing', () => {
     await once(refusing, 'listening');
     const url = `http://127.0.0.1:${(refusing.address() as AddressInfo).port}/v1/traces`;
     const errors: Error[] = [];
-    const tracing = await loadTracing({ ...OPTIONS, url }, (err) => errors.push(err));
+    const tracing = await loadTracing({ ...SDK_TO_NOWHERE, url }, (err) => errors.push(err));
     tracing.start('lost').end();
     await tracing.shutdown(5000);
     refusing.close();
@@ -101,7 +83,7 @@ describe('tracing on: the SDK behind Tracing', () => {
   });
 
   it('the batcher links its run to each request in it, under the first, and times each wait', async () => {
-    const tracing = await loadTracing(OPTIONS);
+    const tracing = await loadTracing(SDK_TO_NOWHERE);
     const started: Array<{ name: string; parent?: TraceSpan | undefined; links: readonly (TraceSpan | undefined)[] }> =
       [];
     const recording = {
